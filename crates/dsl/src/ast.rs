@@ -1,0 +1,332 @@
+//! The backend-neutral query AST: the only thing a store ever sees.
+//!
+//! Every front end (the [`SearchQuery`](crate::SearchQuery) builder, the matchers, the query-string
+//! parser) lowers to [`QueryAst`] and [`Aggregation`]. Stores translate these nodes into their own
+//! engine queries; [`crate::opensearch`] renders them as OpenSearch Query DSL JSON.
+//!
+//! The nodes are deliberately few and explicit: a node says *what* must hold, never *how* a given
+//! engine spells it. Timestamps are absolute (the time window has already been resolved against a
+//! clock), so an AST is deterministic and can be golden-tested.
+
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// A scalar value in a query: a keyword, a number, a boolean or a date (as RFC 3339 text).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number (ports, byte counts, process ids).
+    Int(i64),
+    /// A floating-point number (severity scores).
+    Float(f64),
+    /// Keyword or text; dates travel as RFC 3339 strings.
+    Str(String),
+}
+
+impl Value {
+    /// The value as text, the way an engine would index it as a keyword.
+    pub fn as_text(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Str(s) => s.clone(),
+        }
+    }
+
+    /// The value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Str(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_text())
+    }
+}
+
+macro_rules! value_from {
+    ($variant:ident: $($t:ty => $conv:expr),+ $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Self { Value::$variant($conv(v)) }
+        })+
+    };
+}
+value_from!(Str: &str => String::from, String => std::convert::identity, &String => Clone::clone);
+value_from!(Int: i64 => std::convert::identity, i32 => i64::from, u32 => i64::from, u16 => i64::from, u8 => i64::from);
+value_from!(Float: f64 => std::convert::identity, f32 => f64::from);
+value_from!(Bool: bool => std::convert::identity);
+
+impl From<chrono::DateTime<chrono::Utc>> for Value {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        Value::Str(crate::format_timestamp(t))
+    }
+}
+
+/// One end of a range: the value and whether the value itself is included.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bound {
+    /// The boundary value.
+    pub value: Value,
+    /// `true` for `gte` / `lte`, `false` for `gt` / `lt`.
+    pub inclusive: bool,
+}
+
+impl Bound {
+    /// An inclusive bound (`gte` / `lte`).
+    pub fn inclusive(value: impl Into<Value>) -> Self {
+        Bound { value: value.into(), inclusive: true }
+    }
+    /// An exclusive bound (`gt` / `lt`).
+    pub fn exclusive(value: impl Into<Value>) -> Self {
+        Bound { value: value.into(), inclusive: false }
+    }
+}
+
+impl fmt::Debug for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}{}", self.value, if self.inclusive { " (incl)" } else { " (excl)" })
+    }
+}
+
+/// A query over MozDef-format events.
+///
+/// Field names are dotted paths (`details.sourceipaddress`). How a node matches depends on the
+/// field's mapping, which both stores share (see the crate docs, "Semantics").
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryAst {
+    /// Every event.
+    MatchAll,
+    /// No event.
+    MatchNone,
+    /// The field equals the value: exact on keywords, numbers, booleans and dates; every token of
+    /// the value present on the analyzed `summary` field. An array matches if any element does.
+    Term {
+        /// Dotted field path.
+        field: String,
+        /// The value to match.
+        value: Value,
+    },
+    /// The field equals any of the values.
+    Terms {
+        /// Dotted field path.
+        field: String,
+        /// Accepted values.
+        values: Vec<Value>,
+    },
+    /// `*` (any run of characters) and `?` (one character) over the keyword value, or over each
+    /// token of a text field. `\` escapes the next character.
+    Wildcard {
+        /// Dotted field path.
+        field: String,
+        /// The pattern.
+        pattern: String,
+    },
+    /// A regular expression (Lucene flavour, anchored at both ends) over the keyword value.
+    Regex {
+        /// Dotted field path.
+        field: String,
+        /// The expression, without slashes.
+        pattern: String,
+    },
+    /// The words of the phrase, in order and adjacent (`match_phrase`).
+    Phrase {
+        /// Dotted field path.
+        field: String,
+        /// The phrase.
+        phrase: String,
+    },
+    /// The field is present and not null.
+    Exists {
+        /// Dotted field path.
+        field: String,
+    },
+    /// The field lies between the bounds (either may be absent), ordered as the field's type
+    /// orders: dates by time, numbers numerically, keywords lexicographically.
+    Range {
+        /// Dotted field path.
+        field: String,
+        /// Lower bound, if any.
+        lower: Option<Bound>,
+        /// Upper bound, if any.
+        upper: Option<Bound>,
+    },
+    /// The `ip` field lies in the network (IPv4 or IPv6 CIDR).
+    Subnet {
+        /// Dotted field path.
+        field: String,
+        /// The network.
+        net: IpNet,
+    },
+    /// Boolean combination. Every `must` holds, no `must_not` holds, and when `should` is not
+    /// empty at least one of its clauses holds (`minimum_should_match: 1`, always).
+    Bool {
+        /// All of these.
+        must: Vec<QueryAst>,
+        /// At least one of these, when there are any.
+        should: Vec<QueryAst>,
+        /// None of these.
+        must_not: Vec<QueryAst>,
+    },
+}
+
+impl QueryAst {
+    /// `must` of the given clauses (or the clause itself when there is one).
+    pub fn all(clauses: Vec<QueryAst>) -> QueryAst {
+        match clauses.len() {
+            0 => QueryAst::MatchAll,
+            1 => clauses.into_iter().next().unwrap_or(QueryAst::MatchAll),
+            _ => QueryAst::Bool { must: clauses, should: vec![], must_not: vec![] },
+        }
+    }
+
+    /// `should` of the given clauses: at least one holds.
+    pub fn any(clauses: Vec<QueryAst>) -> QueryAst {
+        match clauses.len() {
+            0 => QueryAst::MatchNone,
+            1 => clauses.into_iter().next().unwrap_or(QueryAst::MatchNone),
+            _ => QueryAst::Bool { must: vec![], should: clauses, must_not: vec![] },
+        }
+    }
+
+    /// The negation of a clause.
+    pub fn negate(clause: QueryAst) -> QueryAst {
+        QueryAst::Bool { must: vec![], should: vec![], must_not: vec![clause] }
+    }
+
+    /// Every field this query reads, in order of first appearance.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        self.visit_fields(&mut |f| {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        });
+        out
+    }
+
+    fn visit_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        match self {
+            QueryAst::MatchAll | QueryAst::MatchNone => {}
+            QueryAst::Term { field, .. }
+            | QueryAst::Terms { field, .. }
+            | QueryAst::Wildcard { field, .. }
+            | QueryAst::Regex { field, .. }
+            | QueryAst::Phrase { field, .. }
+            | QueryAst::Exists { field }
+            | QueryAst::Range { field, .. }
+            | QueryAst::Subnet { field, .. } => f(field),
+            QueryAst::Bool { must, should, must_not } => {
+                for q in must.iter().chain(should).chain(must_not) {
+                    q.visit_fields(f);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for QueryAst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryAst::MatchAll => f.write_str("MatchAll"),
+            QueryAst::MatchNone => f.write_str("MatchNone"),
+            QueryAst::Term { field, value } => write!(f, "Term({field} = {value:?})"),
+            QueryAst::Terms { field, values } => write!(f, "Terms({field} in {values:?})"),
+            QueryAst::Wildcard { field, pattern } => write!(f, "Wildcard({field} ~ {pattern:?})"),
+            QueryAst::Regex { field, pattern } => write!(f, "Regex({field} ~ /{pattern}/)"),
+            QueryAst::Phrase { field, phrase } => write!(f, "Phrase({field} = {phrase:?})"),
+            QueryAst::Exists { field } => write!(f, "Exists({field})"),
+            QueryAst::Range { field, lower, upper } => {
+                write!(f, "Range({field} in ")?;
+                match lower {
+                    Some(b) => write!(f, "{}{:?}", if b.inclusive { "[" } else { "(" }, b.value)?,
+                    None => f.write_str("(*")?,
+                }
+                f.write_str(", ")?;
+                match upper {
+                    Some(b) => write!(f, "{:?}{}", b.value, if b.inclusive { "]" } else { ")" })?,
+                    None => f.write_str("*)")?,
+                }
+                f.write_str(")")
+            }
+            QueryAst::Subnet { field, net } => write!(f, "Subnet({field} in {net})"),
+            QueryAst::Bool { must, should, must_not } => {
+                let mut s = f.debug_struct("Bool");
+                if !must.is_empty() {
+                    s.field("must", must);
+                }
+                if !should.is_empty() {
+                    s.field("should", should);
+                }
+                if !must_not.is_empty() {
+                    s.field("must_not", must_not);
+                }
+                s.finish()
+            }
+        }
+    }
+}
+
+/// An aggregation the engine computes: counts stay right at any volume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aggregation {
+    /// The name results are reported under.
+    pub name: String,
+    /// What to compute.
+    pub kind: AggregationKind,
+    /// Computed inside each bucket (terms and date histogram only).
+    pub subs: Vec<Aggregation>,
+}
+
+/// The kinds of aggregation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregationKind {
+    /// The `size` most frequent values of a field, each with its count and up to `samples` hits.
+    Terms {
+        /// Dotted field path.
+        field: String,
+        /// How many buckets, most frequent first (ties broken by key, ascending).
+        size: usize,
+        /// Hits sampled per bucket (most recent first).
+        samples: usize,
+        /// Buckets with fewer documents are left out.
+        min_count: u64,
+    },
+    /// The number of distinct values of a field.
+    Cardinality {
+        /// Dotted field path.
+        field: String,
+    },
+    /// Counts per fixed-width time bucket.
+    DateHistogram {
+        /// Dotted date field path.
+        field: String,
+        /// Bucket width in seconds.
+        interval_secs: u64,
+    },
+}

@@ -1,0 +1,182 @@
+//! # tripline-dsl: detections as code, MozDef style
+//!
+//! Security engineers who wrote MozDef alerts know `SearchQuery(minutes=20)`,
+//! `TermMatch('details.eventname', 'CreateUser')` and `search_object.aggregate(...)`. This crate
+//! gives them the same vocabulary in Rust, typed, and compiles it to one backend-neutral
+//! [`QueryAst`]. The AST is the only thing a store sees: the embedded (tantivy) store translates it
+//! to engine queries, and [`opensearch`] renders it as OpenSearch Query DSL JSON.
+//!
+//! The crate does no I/O. The clock is passed in ([`SearchQuery::compile`]), so a compiled query is
+//! deterministic and golden-testable.
+//!
+//! ```text
+//! SearchQuery + matchers ─┐
+//! query strings ──────────┼─▶ QueryAst + Aggregation ─▶ opensearch::search_body (JSON)
+//! (Lucene subset)         ┘                          └─▶ embedded store (tantivy queries)
+//! ```
+//!
+//! ## Semantics (the contract both stores keep)
+//!
+//! Strings are keywords: exact and case-sensitive. `summary` is the one analyzed text field
+//! ([`TEXT_FIELDS`]): matching there is per lower-cased token. An array field matches when any of
+//! its elements does. A `should` list, when present, requires at least one clause
+//! (`minimum_should_match: 1`). A time window keeps events whose `utctimestamp` **or**
+//! `receivedtimestamp` lies in `[now − window, now]`. Subnets are ranges over `ip` fields, never
+//! text. Query strings are parsed here (see [`query_string`]) and never concatenated into engine
+//! query text.
+//!
+//! ## The workshop scenarios, as queries
+//!
+//! Excessive Describe calls by one actor: count Describe calls per identity in the last 20 minutes,
+//! keeping a few samples per actor.
+//!
+//! ```
+//! use tripline_dsl::prelude::*;
+//! let now = tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap();
+//! let q = SearchQuery::minutes(20)
+//!     .must((TermMatch("source", "cloudtrail"), TermMatch("details.eventverb", "Describe")))
+//!     .must_not(TermMatch("details.errorcode", "AccessDenied"))
+//!     .aggregate(Aggregation::terms("details.useridentity.arn").size(50).samples(5).min_count(50));
+//! let body = tripline_dsl::opensearch::search_body(&q.compile(now).unwrap(), 0);
+//! assert_eq!(body["aggs"]["details.useridentity.arn"]["terms"]["min_doc_count"], 50);
+//! ```
+//!
+//! One IAM user from several source IPs within 15 minutes: the engine counts distinct IPs per user
+//! (a cardinality inside each terms bucket), so the answer stays right at any volume.
+//!
+//! ```
+//! use tripline_dsl::prelude::*;
+//! let now = tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap();
+//! let q = SearchQuery::minutes(15)
+//!     .must((TermMatch("source", "cloudtrail"), TermMatch("details.useridentity.type", "IAMUser")))
+//!     .must(ExistsMatch("details.sourceipaddress"))
+//!     .aggregate(
+//!         Aggregation::terms("details.useridentity.username").size(100).samples(10)
+//!             .per_bucket(Aggregation::cardinality("details.sourceipaddress").named("ips")),
+//!     );
+//! let compiled = q.compile(now).unwrap();
+//! assert_eq!(compiled.aggregations[0].subs[0].name, "ips");
+//! ```
+//!
+//! An S3 bucket made public: an ACL granted to everyone, a policy with `Principal: *`, or the
+//! public access block removed. Request parameters are kept as JSON text (their shape varies per
+//! call), so they are searched with wildcards.
+//!
+//! ```
+//! use tripline_dsl::prelude::*;
+//! let now = tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap();
+//! let q = SearchQuery::minutes(30)
+//!     .must(TermMatch("details.eventsource", "s3.amazonaws.com"))
+//!     .should((
+//!         BooleanMatch::new().must((
+//!             TermMatch("details.eventname", "PutBucketAcl"),
+//!             WildcardMatch("details.requestparameters", "*AllUsers*"),
+//!         )),
+//!         BooleanMatch::new().must((
+//!             TermMatch("details.eventname", "PutBucketPolicy"),
+//!             WildcardMatch("details.requestparameters", r#"*"Principal":"\*"*"#),
+//!         )),
+//!         TermMatch("details.eventname", "DeletePublicAccessBlock"),
+//!     ));
+//! let body = tripline_dsl::opensearch::search_body(&q.compile(now).unwrap(), 10);
+//! assert_eq!(body["query"]["bool"]["minimum_should_match"], 1);
+//! ```
+//!
+//! SSH (TCP 22) from outside the VPC, accepted: a flow whose source is not in the VPC's ranges.
+//!
+//! ```
+//! use tripline_dsl::prelude::*;
+//! let now = tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap();
+//! let q = SearchQuery::minutes(10)
+//!     .must((
+//!         TermMatch("category", "vpc-flow"),
+//!         TermMatch("details.destinationport", 22),
+//!         TermMatch("details.protocol", 6),
+//!         TermMatch("details.action", "ACCEPT"),
+//!     ))
+//!     .must_not((
+//!         SubnetMatch("details.sourceipaddress", "10.0.0.0/8"),
+//!         SubnetMatch("details.sourceipaddress", "172.16.0.0/12"),
+//!         SubnetMatch("details.sourceipaddress", "192.168.0.0/16"),
+//!     ));
+//! let body = tripline_dsl::opensearch::search_body(&q.compile(now).unwrap(), 10);
+//! let first = &body["query"]["bool"]["must_not"][0]["range"]["details.sourceipaddress"];
+//! assert_eq!(first["gte"], "10.0.0.0");
+//! assert_eq!(first["lte"], "10.255.255.255");
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod matchers;
+pub mod opensearch;
+pub mod query_string;
+pub mod search;
+
+use chrono::{DateTime, Utc};
+
+pub use ast::{Aggregation, AggregationKind, Bound, QueryAst, Value};
+pub use matchers::{
+    BooleanMatch, Clauses, ExistsMatch, LessThanMatch, Matcher, PhraseMatch, QueryStringMatch, RangeMatch,
+    SubnetMatch, TermMatch, TermsMatch, WildcardMatch,
+};
+pub use search::{CompiledQuery, SearchQuery, WINDOW_FIELDS};
+
+/// Fields mapped as analyzed text (standard analyzer: lower-cased word tokens). Every other string
+/// field is a keyword.
+pub const TEXT_FIELDS: [&str; 1] = ["summary"];
+
+/// Whether `field` is analyzed text rather than a keyword.
+pub fn is_text_field(field: &str) -> bool {
+    TEXT_FIELDS.contains(&field)
+}
+
+/// What can be wrong with a query. Every variant names the part at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DslError {
+    /// A field path that is empty or has an empty segment (`details..x`).
+    #[error("invalid field name {0:?}: use a dotted path such as details.sourceipaddress")]
+    InvalidField(String),
+    /// A matcher with arguments that cannot work.
+    #[error("{matcher}: {reason}")]
+    Invalid {
+        /// The matcher at fault (`SubnetMatch`, `RangeMatch`, ...).
+        matcher: &'static str,
+        /// What is wrong and what would be right.
+        reason: String,
+    },
+    /// A query string outside the supported subset, or malformed.
+    #[error("query string, column {column}: {message}")]
+    QueryString {
+        /// 1-based column (in characters) where the problem starts.
+        column: usize,
+        /// What is wrong, and what is supported.
+        message: String,
+    },
+    /// An aggregation that cannot be computed as asked.
+    #[error("aggregation {name:?}: {reason}")]
+    Aggregation {
+        /// The aggregation's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+pub use tripline_event::format_timestamp;
+
+/// Parse an RFC 3339 timestamp with any offset, into UTC.
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc))
+}
+
+/// Everything an alert author needs, in one import.
+pub mod prelude {
+    pub use crate::ast::{Aggregation, QueryAst, Value};
+    pub use crate::matchers::{
+        BooleanMatch, ExistsMatch, LessThanMatch, PhraseMatch, QueryStringMatch, RangeMatch, SubnetMatch,
+        TermMatch, TermsMatch, WildcardMatch,
+    };
+    pub use crate::search::SearchQuery;
+}

@@ -1,0 +1,144 @@
+//! Rendering the AST as OpenSearch Query DSL JSON.
+//!
+//! The rendering is total (every AST renders) and structural: values travel as JSON values inside
+//! `term`, `range`, `wildcard` ... objects, never spliced into query text, so no value can change
+//! the shape of a query. Query strings were parsed into the AST before they got here.
+//!
+//! | AST | OpenSearch |
+//! |---|---|
+//! | `Term` on a keyword, number, date | `{"term": {f: v}}` |
+//! | `Term` on `summary` | `{"match": {f: {"query": v, "operator": "and"}}}` |
+//! | `Terms` | `{"terms": {f: [..]}}` (on `summary`: a `should` of matches) |
+//! | `Wildcard`, `Regex`, `Phrase`, `Exists` | `wildcard`, `regexp`, `match_phrase`, `exists` |
+//! | `Range` | `{"range": {f: {"gte"/"gt"/"lte"/"lt": ..}}}` |
+//! | `Subnet` | `{"range": {f: {"gte": first address, "lte": last address}}}` |
+//! | `Bool` | `bool`, with `"minimum_should_match": 1` whenever `should` is present |
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::ast::{Aggregation, AggregationKind, Bound, QueryAst};
+use crate::is_text_field;
+use crate::search::CompiledQuery;
+
+/// The sub-aggregation name under which a terms bucket's sampled hits are returned.
+pub const SAMPLES_AGG: &str = "_samples";
+
+/// The field sampled hits are sorted by (most recent first).
+pub const SORT_FIELD: &str = "utctimestamp";
+
+/// Render one query node.
+pub fn query(ast: &QueryAst) -> Json {
+    match ast {
+        QueryAst::MatchAll => json!({"match_all": {}}),
+        QueryAst::MatchNone => json!({"match_none": {}}),
+        QueryAst::Term { field, value } if is_text_field(field) => {
+            json!({"match": {field: {"query": value.to_json(), "operator": "and"}}})
+        }
+        QueryAst::Term { field, value } => json!({"term": {field: value.to_json()}}),
+        QueryAst::Terms { field, values } if is_text_field(field) => json!({"bool": {
+            "should": values
+                .iter()
+                .map(|v| json!({"match": {field: {"query": v.to_json(), "operator": "and"}}}))
+                .collect::<Vec<_>>(),
+            "minimum_should_match": 1,
+        }}),
+        QueryAst::Terms { field, values } => {
+            json!({"terms": {field: values.iter().map(|v| v.to_json()).collect::<Vec<_>>()}})
+        }
+        QueryAst::Wildcard { field, pattern } => {
+            // Text fields hold lower-cased tokens; the pattern is not analyzed, so lower it here.
+            let pattern = if is_text_field(field) { pattern.to_lowercase() } else { pattern.clone() };
+            json!({"wildcard": {field: {"value": pattern}}})
+        }
+        QueryAst::Regex { field, pattern } => json!({"regexp": {field: {"value": pattern}}}),
+        QueryAst::Phrase { field, phrase } => json!({"match_phrase": {field: phrase}}),
+        QueryAst::Exists { field } => json!({"exists": {"field": field}}),
+        QueryAst::Range { field, lower, upper } => {
+            let mut r = Map::new();
+            if let Some(Bound { value, inclusive }) = lower {
+                r.insert(if *inclusive { "gte" } else { "gt" }.into(), value.to_json());
+            }
+            if let Some(Bound { value, inclusive }) = upper {
+                r.insert(if *inclusive { "lte" } else { "lt" }.into(), value.to_json());
+            }
+            json!({"range": {field: r}})
+        }
+        QueryAst::Subnet { field, net } => json!({"range": {field: {
+            "gte": net.network().to_string(),
+            "lte": net.broadcast().to_string(),
+        }}}),
+        QueryAst::Bool { must, should, must_not } => {
+            let mut b = Map::new();
+            let list = |v: &[QueryAst]| Json::Array(v.iter().map(query).collect());
+            if !must.is_empty() {
+                b.insert("must".into(), list(must));
+            }
+            if !should.is_empty() {
+                b.insert("should".into(), list(should));
+                b.insert("minimum_should_match".into(), json!(1));
+            }
+            if !must_not.is_empty() {
+                b.insert("must_not".into(), list(must_not));
+            }
+            json!({ "bool": b })
+        }
+    }
+}
+
+/// Render aggregations as an `aggs` object.
+pub fn aggregations(aggs: &[Aggregation]) -> Json {
+    let mut out = Map::new();
+    for a in aggs {
+        out.insert(a.name.clone(), aggregation(a));
+    }
+    Json::Object(out)
+}
+
+fn aggregation(a: &Aggregation) -> Json {
+    let mut body = match &a.kind {
+        AggregationKind::Terms { field, size, min_count, .. } => {
+            json!({"terms": {"field": field, "size": size, "min_doc_count": min_count}})
+        }
+        AggregationKind::Cardinality { field } => {
+            // Exact below the threshold; 40 000 is OpenSearch's maximum.
+            json!({"cardinality": {"field": field, "precision_threshold": 40_000}})
+        }
+        AggregationKind::DateHistogram { field, interval_secs } => json!({"date_histogram": {
+            "field": field,
+            "fixed_interval": format!("{interval_secs}s"),
+            "min_doc_count": 1,
+        }}),
+    };
+    let mut subs = match aggregations(&a.subs) {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    };
+    if let AggregationKind::Terms { samples, .. } = &a.kind {
+        if *samples > 0 {
+            subs.insert(
+                SAMPLES_AGG.into(),
+                json!({"top_hits": {"size": samples, "sort": [{SORT_FIELD: {"order": "desc"}}]}}),
+            );
+        }
+    }
+    if !subs.is_empty() {
+        body["aggs"] = Json::Object(subs);
+    }
+    body
+}
+
+/// A full `_search` body: the query, `size` hits sorted most recent first, and the aggregations.
+pub fn search_body(q: &CompiledQuery, size: usize) -> Json {
+    let mut body = json!({
+        "query": query(&q.query),
+        "size": size,
+        "track_total_hits": true,
+    });
+    if size > 0 {
+        body["sort"] = json!([{SORT_FIELD: {"order": "desc"}}]);
+    }
+    if !q.aggregations.is_empty() {
+        body["aggs"] = aggregations(&q.aggregations);
+    }
+    body
+}

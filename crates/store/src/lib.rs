@@ -1,0 +1,219 @@
+//! # tripline-store: where events live, behind one contract
+//!
+//! Alerts run against an [`EventStore`]. On one machine that is the [`embedded`] store (tantivy, on
+//! disk or in RAM: no server, no cloud), for testing alerts, hunting and backtesting over archived
+//! logs. At scale it is [`opensearch`] (Amazon OpenSearch Service, Serverless, or self-managed).
+//!
+//! Both stores take the same [`QueryAst`](tripline_dsl::QueryAst) and must give the same answers:
+//! the semantics in `tripline_dsl`'s crate docs are the contract, and one conformance suite
+//! (`tests/conformance/*.json`) holds both to it.
+//!
+//! Every document has an index and an id. Events are written to `events-YYYY.MM.DD` (by their
+//! `utctimestamp`) under their deterministic [`Event::id`](tripline_event::Event::id); searches read
+//! every `events-*` index. Alerts go to the `alerts` index under their deterministic id.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod embedded;
+pub mod opensearch;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use tripline_dsl::{Aggregation, QueryAst};
+use tripline_event::{AlertRecord, Event};
+
+/// The prefix of event indices; searches read `events-*`.
+pub const EVENTS_PREFIX: &str = "events-";
+/// The index alerts are written to.
+pub const ALERTS_INDEX: &str = "alerts";
+
+/// The daily index an event is written to: `events-YYYY.MM.DD` of its `utctimestamp`.
+pub fn event_index(utctimestamp: DateTime<Utc>) -> String {
+    format!("{EVENTS_PREFIX}{}", utctimestamp.format("%Y.%m.%d"))
+}
+
+/// The order of hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sort {
+    /// Most recent `utctimestamp` first (what alerts want).
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// A search: which events, how many, in what order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchRequest {
+    /// The filter.
+    pub query: QueryAst,
+    /// At most this many hits are returned (the total is counted regardless).
+    pub size: usize,
+    /// Their order.
+    pub sort: Sort,
+}
+
+/// One stored document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The index it is stored in.
+    pub index: String,
+    /// Its id in that index.
+    pub id: String,
+    /// The document.
+    pub source: Json,
+}
+
+/// What a search found.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SearchResult {
+    /// How many events matched in all (not only those returned).
+    pub total: u64,
+    /// The first `size` of them, in the requested order.
+    pub hits: Vec<Hit>,
+}
+
+/// The result of one aggregation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregationResult {
+    /// The aggregation's name.
+    pub name: String,
+    /// Its value.
+    pub value: AggregationValue,
+}
+
+/// Buckets (terms, date histogram) or a single number (cardinality).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregationValue {
+    /// Terms: most frequent first, ties by key ascending. Date histogram: by time, empty buckets
+    /// left out.
+    Buckets(Vec<Bucket>),
+    /// Cardinality: the number of distinct values.
+    Count(u64),
+}
+
+/// One bucket of a terms or date-histogram aggregation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// The value: a string for keywords, a number for numbers, `true`/`false` for booleans, and
+    /// the bucket's start as RFC 3339 (`2026-11-23T12:00:00.000Z`) for date histograms.
+    pub key: Json,
+    /// How many events fall in the bucket.
+    pub count: u64,
+    /// Sampled events (terms only), most recent first.
+    pub samples: Vec<Hit>,
+    /// Sub-aggregations, computed over this bucket's events.
+    pub subs: Vec<AggregationResult>,
+}
+
+/// What a bulk write did: which documents went in, and which failed and why.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct BulkReport {
+    /// Documents written (created or replaced).
+    pub written: u64,
+    /// Per-document failures.
+    pub failed: Vec<BulkFailure>,
+}
+
+/// One document a bulk write could not store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkFailure {
+    /// Position in the batch.
+    pub position: usize,
+    /// The document's id.
+    pub id: String,
+    /// The engine's reason.
+    pub reason: String,
+    /// Whether trying again may succeed (throttling, unavailable shard), as opposed to a document
+    /// the engine will never take (a mapping conflict).
+    pub retryable: bool,
+}
+
+/// A reference to a stored event, for tagging.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DocRef {
+    /// Its index.
+    pub index: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// What went wrong talking to a store. Never an empty result in disguise.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The query uses something this store cannot execute, or a field in a way its mapping forbids.
+    #[error("query not supported: {0}")]
+    Unsupported(String),
+    /// The engine refused the request (4xx other than throttling), with its reason.
+    #[error("request rejected ({status}): {reason}")]
+    Rejected {
+        /// HTTP status (or 0 for the embedded store).
+        status: u16,
+        /// The engine's reason.
+        reason: String,
+    },
+    /// Still failing after the bounded retries (throttling, 5xx, timeouts).
+    #[error("gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// Some shards failed: the answer would be incomplete.
+    #[error("{failed} of {total} shards failed: {reason}")]
+    PartialResults {
+        /// Failed shards.
+        failed: u64,
+        /// All shards.
+        total: u64,
+        /// The first failure's reason.
+        reason: String,
+    },
+    /// The response could not be understood (truncated, not JSON, missing parts).
+    #[error("malformed response: {0}")]
+    Malformed(String),
+    /// Transport, TLS or signing failure.
+    #[error("connection: {0}")]
+    Connection(String),
+    /// The embedded index: I/O, corruption, locking.
+    #[error("index: {0}")]
+    Index(String),
+    /// Configuration that cannot work (bad URL, missing credentials).
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A store of MozDef events and alerts.
+///
+/// Writes become visible to searches once the call returns (the embedded store commits, the
+/// OpenSearch store refreshes): an alert run right after an ingest sees what was ingested.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Events matching the query: the total and up to `size` hits.
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError>;
+
+    /// Aggregations computed by the engine over the events matching `query`.
+    async fn aggregate(
+        &self,
+        query: &QueryAst,
+        aggregations: &[Aggregation],
+    ) -> Result<Vec<AggregationResult>, StoreError>;
+
+    /// Store events under their deterministic ids, in their daily indices; a document that
+    /// already exists is replaced. Per-document failures are reported, not fatal.
+    async fn index_events(&self, events: &[Event]) -> Result<BulkReport, StoreError>;
+
+    /// Add `alert_name` to `alert_names` of each referenced event (once, however often called).
+    async fn tag_events(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError>;
+
+    /// Store alerts in the alerts index under their ids (a rerun replaces, never duplicates).
+    async fn write_alerts(&self, alerts: &[AlertRecord]) -> Result<BulkReport, StoreError>;
+
+    /// Alerts stored so far matching `query` (newest first, up to `size`).
+    async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError>;
+}

@@ -1,0 +1,1 @@
+//! opensearch store: see the crate docs.

@@ -1,0 +1,167 @@
+//! # tripline-testkit: real stand-in servers for tests
+//!
+//! Tripline's tests talk to real programs, not mocks: `osmem-server` (an in-memory server speaking
+//! the OpenSearch REST API) and `moto` (AWS). `make setup` (run by `make test`) installs both in
+//! `.venv`; this crate starts them on a free loopback port, once per test process, and they exit
+//! with it (their stdin is a pipe this process holds; when it closes, they stop).
+//!
+//! A missing server is a failure with instructions, never a silent skip.
+//!
+//! - [`opensearch_url`]: `TRIPLINE_OPENSEARCH_URL` when set (a real cluster), else osmem-server.
+//! - [`moto_url`]: moto's server with Step Functions execution switched on.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The workspace root (where `.venv` lives).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors().nth(2).map(Path::to_path_buf).unwrap_or_else(|| here.to_path_buf())
+}
+
+/// A file in the workspace, by path relative to its root.
+pub fn workspace_file(rel: &str) -> PathBuf {
+    workspace_root().join(rel)
+}
+
+static CHILDREN: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("cannot find a free loopback port: {e}"))
+}
+
+fn wait_until_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not start listening on 127.0.0.1:{port} within 60 s");
+}
+
+fn spawn(mut cmd: Command, what: &str) {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+    let child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot start {what}: {e}. Run `make setup` (or `make test`) to install the stand-ins in .venv"
+        )
+    });
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child);
+}
+
+fn venv() -> PathBuf {
+    workspace_root().join(".venv")
+}
+
+fn osmem_binary() -> PathBuf {
+    let lib = venv().join("lib");
+    let found = std::fs::read_dir(&lib).ok().and_then(|dirs| {
+        dirs.flatten()
+            .map(|d| d.path().join("site-packages/osmem_server/bin/osmem-server"))
+            .find(|p| p.exists())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "osmem-server is not installed under {}. Run `make setup` (or `make test`), which installs it from PyPI",
+            lib.display()
+        )
+    })
+}
+
+/// The OpenSearch URL tests use: `TRIPLINE_OPENSEARCH_URL` when set, else an osmem-server started
+/// for this process.
+pub fn opensearch_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TRIPLINE_OPENSEARCH_URL") {
+            if !url.is_empty() {
+                return url;
+            }
+        }
+        let port = free_port();
+        let mut cmd = Command::new(osmem_binary());
+        // Without -no-stdin-watch the server exits when its stdin closes: with this process.
+        cmd.args(["-addr", &format!("127.0.0.1:{port}")]);
+        spawn(cmd, "osmem-server");
+        wait_until_listening(port, "osmem-server");
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// Whether tests run against a real cluster (`TRIPLINE_OPENSEARCH_URL`) rather than osmem-server.
+pub fn real_opensearch() -> bool {
+    std::env::var("TRIPLINE_OPENSEARCH_URL").map(|u| !u.is_empty()).unwrap_or(false)
+}
+
+/// The URL of a moto server started for this process, with Step Functions execution on.
+pub fn moto_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let port = free_port();
+        let server = venv().join("bin/moto_server");
+        if !server.exists() {
+            panic!(
+                "{} is missing. Run `make setup` (or `make test`), which installs moto in .venv",
+                server.display()
+            );
+        }
+        // moto has no stdin watch: a shell stops it when this process (and so the pipe) ends.
+        let script =
+            format!("\"{}\" -H 127.0.0.1 -p {port} & pid=$!; cat >/dev/null; kill $pid", server.display());
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]).env("MOTO_PORT", port.to_string());
+        spawn(cmd, "moto_server");
+        wait_until_listening(port, "moto_server");
+        let body = r#"{"stepfunctions":{"execute_state_machine":true},"lambda":{"use_docker":false}}"#;
+        let status = http_post(port, "/moto-api/config", body);
+        assert!(
+            status.contains(" 200") || status.contains(" 201"),
+            "switching on moto's Step Functions execution failed: {status}"
+        );
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// POST a JSON body to a loopback server and return the status line.
+fn http_post(port: u16, path: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect to {port}: {e}"));
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap_or_else(|e| panic!("write to {port}: {e}"));
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.lines().next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osmem_answers() {
+        let url = super::opensearch_url();
+        let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        use std::io::{Read, Write};
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+        let mut r = String::new();
+        s.read_to_string(&mut r).expect("read");
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        assert!(r.contains("version"), "{r}");
+    }
+
+    #[test]
+    fn moto_answers() {
+        let url = super::moto_url();
+        assert!(url.starts_with("http://127.0.0.1:"));
+    }
+}

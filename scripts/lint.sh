@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Template and state-machine checks. Each part runs when its files exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shopt -s nullglob
+
+asl=(statemachines/*.asl.json)
+for f in "${asl[@]}"; do
+  asl-validator --json-path "$f" >/dev/null || { echo "asl-validator: $f is not valid ASL" >&2; asl-validator --json-path "$f"; exit 1; }
+done
+echo "asl-validator: ${#asl[@]} state machine(s) valid"
+
+if [[ -f infra/template.yaml ]]; then
+  python3 -c 'import sys' # keep set -e honest
+  .venv/bin/python scripts/sam_lint.py infra/template.yaml
+fi
