@@ -1,1 +1,59 @@
-fn main() {}
+//! `tripline`: ingest logs, run alerts, investigate and respond, from one command.
+//!
+//! Every subcommand lives in its own module, named after what it does.
+
+mod infra;
+mod ingest;
+mod respond;
+mod run;
+mod search;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Serverless security alerting for AWS, after MozDef: run it all on one machine.
+#[derive(Parser, Debug)]
+#[command(name = "tripline", version, about)]
+pub struct Cli {
+    /// The embedded store's directory.
+    #[arg(long, global = true, env = "TRIPLINE_STORE", default_value = ".tripline/store")]
+    pub store: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Normalize CloudTrail, VPC Flow Logs and GuardDuty files (plain or .gz, files or folders)
+    /// into the embedded store.
+    Ingest(ingest::Args),
+    /// Run alerts over the embedded store.
+    Run(run::Args),
+    /// Search events with a query string; count by field; time histograms.
+    Search(search::Args),
+    /// Incident response: start the IR and remediation workflows in Step Functions.
+    #[command(subcommand)]
+    Respond(respond::Command),
+    /// Infrastructure: render the SAM template's alert section from the registry.
+    #[command(subcommand)]
+    Infra(infra::Command),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&cli.store, args).await,
+        Command::Run(args) => run::run(&cli.store, args).await,
+        Command::Search(args) => search::run(&cli.store, args).await,
+        Command::Respond(cmd) => respond::run(cmd).await,
+        Command::Infra(cmd) => infra::run(cmd).await,
+    }
+}
