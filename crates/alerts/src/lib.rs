@@ -1,1 +1,182 @@
-//! placeholder
+//! # tripline-alerts: detections as code, and the registry that deploys them
+//!
+//! An alert, in the spirit of MozDef's `AlertTask`, says three things: which events to look at (a
+//! [`SearchQuery`]), how to look at them ([`Plan`]: each event on its own, per-value aggregation with
+//! a threshold, or silence over a window) and what to say about what it found ([`Alert::on_event`],
+//! [`Alert::on_aggregation`], [`Alert::on_silence`] → [`AlertDraft`], built with [`create_alert`]).
+//!
+//! This crate is pure: no I/O, no store. `tripline-runtime` runs alerts against a store and sends
+//! what they raise to the sinks; the [`registry`] (name, schedule, severity, remediation policy)
+//! is what the SAM template's functions and schedules are derived from.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use tripline_dsl::{Aggregation, SearchQuery};
+use tripline_event::EventRef;
+
+pub mod registry;
+
+pub use registry::{RegistryEntry, Remediation};
+
+/// MozDef severities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Worth a look.
+    Notice,
+    /// Likely malicious.
+    Warning,
+    /// Act now.
+    Critical,
+}
+
+impl Severity {
+    /// Upper case, as MozDef writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Notice => "NOTICE",
+            Severity::Warning => "WARNING",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// How an alert looks at the events its query selects.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// Every matching event (newest first, up to `limit`) goes to [`Alert::on_event`].
+    Simple {
+        /// At most this many events per run.
+        limit: usize,
+    },
+    /// Events are grouped by the value of `field` (a terms aggregation, counted by the engine); each
+    /// group with at least `threshold` events goes to [`Alert::on_aggregation`] with up to
+    /// `samples` of its events and the `per_bucket` aggregations' values.
+    Aggregation {
+        /// The dotted field to group by.
+        field: String,
+        /// Minimum events per group.
+        threshold: u64,
+        /// Events sampled per group (MozDef's `samplesLimit`).
+        samples: usize,
+        /// At most this many groups per run.
+        max_groups: usize,
+        /// Computed inside each group (e.g. distinct source IPs per user).
+        per_bucket: Vec<Aggregation>,
+    },
+    /// A deadman: when the query matches nothing in its window, [`Alert::on_silence`] is called.
+    Deadman,
+}
+
+/// One group of an aggregation alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// The value grouped on (a user name, an IP, ...).
+    pub value: Json,
+    /// How many events share it, counted by the engine.
+    pub count: u64,
+    /// Sampled events, newest first.
+    pub samples: Vec<EventRef>,
+    /// The `per_bucket` aggregations, by name: a number for cardinality, the bucket list (as JSON)
+    /// for the others.
+    pub metrics: BTreeMap<String, Json>,
+}
+
+impl Group {
+    /// A cardinality (or other numeric) metric by name.
+    pub fn metric(&self, name: &str) -> Option<u64> {
+        self.metrics.get(name).and_then(Json::as_u64)
+    }
+}
+
+/// What an alert raises: the runtime adds the id, time and class name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertDraft {
+    /// One line a responder can act on.
+    pub summary: String,
+    /// Alert category (`recon`, `access`, `exposure`, ...).
+    pub category: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Severity.
+    pub severity: Severity,
+    /// The events behind it.
+    pub events: Vec<EventRef>,
+    /// What distinguishes this alert from others of the same class in the same run (the grouped
+    /// value, a bucket name); part of the deterministic id.
+    pub key: String,
+    /// Extra fields (the resource at fault, counts), copied into the alert's `details`.
+    pub details: Map<String, Json>,
+}
+
+impl AlertDraft {
+    /// Add a detail field.
+    pub fn detail(mut self, key: impl Into<String>, value: impl Into<Json>) -> Self {
+        self.details.insert(key.into(), value.into());
+        self
+    }
+    /// Set the distinguishing key.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+}
+
+/// MozDef's `createAlertDict(summary, category, tags, events, severity)`.
+pub fn create_alert(
+    summary: impl Into<String>,
+    category: impl Into<String>,
+    tags: &[&str],
+    events: Vec<EventRef>,
+    severity: Severity,
+) -> AlertDraft {
+    AlertDraft {
+        summary: summary.into(),
+        category: category.into(),
+        tags: tags.iter().map(|t| (*t).to_string()).collect(),
+        severity,
+        events,
+        key: String::new(),
+        details: Map::new(),
+    }
+}
+
+/// A detection.
+pub trait Alert: Send + Sync {
+    /// The registry name (`snake_case`), also the alert's `classname` and the tag put on events it
+    /// raised from.
+    fn name(&self) -> &str;
+    /// Which events to look at.
+    fn query(&self) -> SearchQuery;
+    /// How to look at them.
+    fn plan(&self) -> Plan;
+    /// Simple alerts: one matching event.
+    fn on_event(&self, _event: &EventRef) -> Option<AlertDraft> {
+        None
+    }
+    /// Aggregation alerts: one group at or over the threshold.
+    fn on_aggregation(&self, _group: &Group) -> Option<AlertDraft> {
+        None
+    }
+    /// Deadman alerts: nothing matched in the window.
+    fn on_silence(&self) -> Option<AlertDraft> {
+        None
+    }
+}
+
+/// A field of an event by dotted path, as text (`""` when absent).
+pub fn field_text(event: &EventRef, path: &str) -> String {
+    match tripline_event::lookup(&event.documentsource, path) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
