@@ -132,6 +132,14 @@ pub fn is_text_field(field: &str) -> bool {
     TEXT_FIELDS.contains(&field)
 }
 
+/// Fields mapped as `ip` (IPv4 and IPv6 addresses; CIDR-searchable), as in the index template.
+pub const IP_FIELDS: [&str; 2] = ["details.sourceipaddress", "details.destinationipaddress"];
+
+/// Whether `field` is an `ip` field.
+pub fn is_ip_field(field: &str) -> bool {
+    IP_FIELDS.contains(&field)
+}
+
 /// What can be wrong with a query. Every variant names the part at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DslError {

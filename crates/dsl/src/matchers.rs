@@ -51,36 +51,87 @@ fn field_ok(field: &str) -> Result<String, DslError> {
     Ok(f.to_string())
 }
 
+fn invalid(matcher: &'static str, reason: String) -> DslError {
+    DslError::Invalid { matcher, reason }
+}
+
+/// Numbers must be finite: NaN and infinity have no JSON form and order nothing.
+fn value_ok(matcher: &'static str, field: &str, v: &Value) -> Result<(), DslError> {
+    match v {
+        Value::Float(f) if !f.is_finite() => {
+            Err(invalid(matcher, format!("{f} is not a finite number (field {field:?})")))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Matcher {
     /// Check the matcher and lower it to the AST.
     pub fn to_ast(&self) -> Result<QueryAst, DslError> {
         Ok(match self {
-            Matcher::Term(f, v) => QueryAst::Term { field: field_ok(f)?, value: v.clone() },
-            Matcher::Terms(f, vs) => {
-                if vs.is_empty() {
-                    return Err(DslError::Invalid {
-                        matcher: "TermsMatch",
-                        reason: format!("no values given for field {f:?}"),
-                    });
-                }
-                QueryAst::Terms { field: field_ok(f)?, values: vs.clone() }
+            Matcher::Term(f, v) => {
+                let field = field_ok(f)?;
+                value_ok("TermMatch", f, v)?;
+                QueryAst::Term { field, value: v.clone() }
             }
-            Matcher::Wildcard(f, p) => QueryAst::Wildcard { field: field_ok(f)?, pattern: p.clone() },
-            Matcher::Phrase(f, p) => QueryAst::Phrase { field: field_ok(f)?, phrase: p.clone() },
+            Matcher::Terms(f, vs) => {
+                let field = field_ok(f)?;
+                if vs.is_empty() {
+                    return Err(invalid("TermsMatch", format!("no values given for field {f:?}")));
+                }
+                for v in vs {
+                    value_ok("TermsMatch", f, v)?;
+                }
+                QueryAst::Terms { field, values: vs.clone() }
+            }
+            Matcher::Wildcard(f, p) => {
+                let field = field_ok(f)?;
+                if p.is_empty() {
+                    return Err(invalid("WildcardMatch", format!("empty pattern for field {f:?}")));
+                }
+                if p.ends_with('\\') && p.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 {
+                    return Err(invalid(
+                        "WildcardMatch",
+                        format!("pattern {p:?} ends in a lone backslash, which escapes nothing"),
+                    ));
+                }
+                QueryAst::Wildcard { field, pattern: p.clone() }
+            }
+            Matcher::Phrase(f, p) => {
+                let field = field_ok(f)?;
+                if p.is_empty() {
+                    return Err(invalid("PhraseMatch", format!("empty phrase for field {f:?}")));
+                }
+                QueryAst::Phrase { field, phrase: p.clone() }
+            }
             Matcher::QueryString(q) => crate::query_string::parse(q)?,
             Matcher::Exists(f) => QueryAst::Exists { field: field_ok(f)? },
             Matcher::Range(r) => {
+                let field = field_ok(&r.field)?;
+                let matcher = r.matcher;
                 if r.lower.is_none() && r.upper.is_none() {
-                    return Err(DslError::Invalid {
-                        matcher: "RangeMatch",
-                        reason: format!("no bound given for field {:?}", r.field),
-                    });
+                    return Err(invalid(matcher, format!("no bound given for field {:?}", r.field)));
                 }
-                QueryAst::Range { field: field_ok(&r.field)?, lower: r.lower.clone(), upper: r.upper.clone() }
+                for b in r.lower.iter().chain(&r.upper) {
+                    value_ok(matcher, &r.field, &b.value)?;
+                    if let Value::Str(s) = &b.value {
+                        if crate::query_string::is_date_math(s) {
+                            return Err(invalid(
+                                matcher,
+                                format!(
+                                    "date math {s:?} would be read against the store's clock: use an \
+                                     absolute timestamp, or SearchQuery's time window"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                QueryAst::Range { field, lower: r.lower.clone(), upper: r.upper.clone() }
             }
             Matcher::Subnet(f, cidr) => {
+                let field = field_ok(f)?;
                 let net = parse_cidr(cidr)?;
-                QueryAst::Subnet { field: field_ok(f)?, net }
+                QueryAst::Subnet { field, net }
             }
             Matcher::Boolean(b) => b.to_ast()?,
             Matcher::Ast(a) => a.clone(),
@@ -148,6 +199,7 @@ pub struct SubnetMatch<F, C>(pub F, pub C);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RangeMatch {
+    matcher: &'static str,
     field: String,
     lower: Option<Bound>,
     upper: Option<Bound>,
@@ -156,7 +208,7 @@ pub struct RangeMatch {
 impl RangeMatch {
     /// A range on `field` with no bounds yet (add at least one).
     pub fn new(field: impl Into<String>) -> Self {
-        RangeMatch { field: field.into(), lower: None, upper: None }
+        RangeMatch { matcher: "RangeMatch", field: field.into(), lower: None, upper: None }
     }
     /// MozDef's `RangeMatch(key, from, to)`: both bounds inclusive.
     pub fn between(field: impl Into<String>, from: impl Into<Value>, to: impl Into<Value>) -> Self {
@@ -285,7 +337,9 @@ impl<F: Into<String>> Clauses for ExistsMatch<F> {
 }
 impl<F: Into<String>, V: Into<Value>> Clauses for LessThanMatch<F, V> {
     fn push_into(self, out: &mut Vec<Matcher>) {
-        out.push(Matcher::Range(RangeMatch::new(self.0).lt(self.1)));
+        let mut r = RangeMatch::new(self.0).lt(self.1);
+        r.matcher = "LessThanMatch";
+        out.push(Matcher::Range(r));
     }
 }
 impl<F: Into<String>, C: Into<String>> Clauses for SubnetMatch<F, C> {

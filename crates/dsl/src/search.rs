@@ -26,6 +26,8 @@ pub const WINDOW_FIELDS: [&str; 2] = ["utctimestamp", "receivedtimestamp"];
 #[derive(Clone, Debug, Default)]
 pub struct SearchQuery {
     window: Option<TimeDelta>,
+    /// A window length that does not fit a `TimeDelta`, reported by `compile`.
+    window_overflow: Option<String>,
     must: Vec<Matcher>,
     should: Vec<Matcher>,
     must_not: Vec<Matcher>,
@@ -54,21 +56,27 @@ impl SearchQuery {
     pub fn within(window: TimeDelta) -> Self {
         SearchQuery { window: Some(window), ..Self::default() }
     }
+    fn window_of(n: i64, unit: &str, delta: Option<TimeDelta>) -> Self {
+        match delta {
+            Some(d) => Self::within(d),
+            None => SearchQuery { window_overflow: Some(format!("{n} {unit}")), ..Self::default() },
+        }
+    }
     /// The last `n` seconds.
     pub fn seconds(n: i64) -> Self {
-        Self::within(TimeDelta::seconds(n))
+        Self::window_of(n, "seconds", TimeDelta::try_seconds(n))
     }
     /// The last `n` minutes.
     pub fn minutes(n: i64) -> Self {
-        Self::within(TimeDelta::minutes(n))
+        Self::window_of(n, "minutes", TimeDelta::try_minutes(n))
     }
     /// The last `n` hours.
     pub fn hours(n: i64) -> Self {
-        Self::within(TimeDelta::hours(n))
+        Self::window_of(n, "hours", TimeDelta::try_hours(n))
     }
     /// The last `n` days.
     pub fn days(n: i64) -> Self {
-        Self::within(TimeDelta::days(n))
+        Self::window_of(n, "days", TimeDelta::try_days(n))
     }
 
     /// The window length, if any.
@@ -101,6 +109,12 @@ impl SearchQuery {
     pub fn compile(&self, now: DateTime<Utc>) -> Result<CompiledQuery, DslError> {
         let lower = |v: &[Matcher]| v.iter().map(Matcher::to_ast).collect::<Result<Vec<_>, _>>();
         let mut must = Vec::with_capacity(self.must.len() + 1);
+        if let Some(w) = &self.window_overflow {
+            return Err(DslError::Invalid {
+                matcher: "SearchQuery",
+                reason: format!("a time window of {w} is too long to represent"),
+            });
+        }
         let since = match self.window {
             Some(w) if w <= TimeDelta::zero() => {
                 return Err(DslError::Invalid {
@@ -109,7 +123,10 @@ impl SearchQuery {
                 })
             }
             Some(w) => {
-                let since = now - w;
+                let since = now.checked_sub_signed(w).ok_or_else(|| DslError::Invalid {
+                    matcher: "SearchQuery",
+                    reason: format!("the time window ({w}) reaches before the earliest representable time"),
+                })?;
                 must.push(time_window(since, now));
                 Some(since)
             }
@@ -220,11 +237,20 @@ fn validate_aggregation(agg: &Aggregation) -> Result<(), DslError> {
     if agg.name.is_empty() {
         return bad("the name is empty".into());
     }
+    if agg.name.contains(['[', ']', '>']) {
+        return bad("a name may not contain '[', ']' or '>' (OpenSearch reserves them for paths)".into());
+    }
     if agg.field().is_empty() || agg.field().split('.').any(str::is_empty) {
         return bad(format!("invalid field {:?}", agg.field()));
     }
     match &agg.kind {
-        AggregationKind::Terms { size, samples, .. } => {
+        AggregationKind::Terms { size, samples, min_count, .. } => {
+            if *min_count == 0 {
+                return bad(
+                    "min_count must be at least 1 (OpenSearch would report values from events outside the query)"
+                        .into(),
+                );
+            }
             if *size == 0 || *size > MAX_BUCKETS {
                 return bad(format!("size must be 1..={MAX_BUCKETS}, not {size}"));
             }
