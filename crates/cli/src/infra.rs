@@ -1,12 +1,228 @@
-//! `tripline infra`.
+//! `tripline infra`: the SAM template's alert section, derived from the alert registry.
+//!
+//! Every alert in `tripline_alerts::registry` becomes one `AWS::Serverless::Function` with its
+//! schedule, memory, timeout, reserved concurrency 1 and least-privilege policy (read events and
+//! write alerts on the OpenSearch resource, publish to the alerts topic, and start the remediation
+//! workflow only for alerts whose policy is `contain`). `render` rewrites the block between the
+//! markers in `infra/template.yaml`; `render --check` fails when the committed template has drifted
+//! from the registry (a test runs the same check).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use tripline_alerts::{RegistryEntry, Remediation};
+
+/// The first line of the generated block.
+pub const BEGIN: &str =
+    "  # --- BEGIN GENERATED: alert functions (`tripline infra render`; edit the registry, not this) ---";
+/// The last line of the generated block.
+pub const END: &str = "  # --- END GENERATED: alert functions ---";
 
 /// Subcommands of `tripline infra`.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Not built yet.
-    Todo,
+    /// Write the alert functions into the SAM template (or check that they are up to date).
+    Render {
+        /// The template to update.
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+        /// Do not write: fail if the template differs from what the registry renders.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the registry as a table: name, schedule, severity, remediation.
+    List,
 }
 
-pub async fn run(_cmd: Command) -> anyhow::Result<()> {
-    anyhow::bail!("tripline infra is not built yet")
+pub async fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Render { template, check } => {
+            let text = std::fs::read_to_string(&template)
+                .with_context(|| format!("reading {}", template.display()))?;
+            let updated = splice(&text, &render(&tripline_alerts::registry::entries()))?;
+            if updated == text {
+                println!("{}: alert functions up to date", template.display());
+            } else if check {
+                bail!(
+                    "{} has drifted from the alert registry: run `tripline infra render`",
+                    template.display()
+                );
+            } else {
+                std::fs::write(&template, updated)
+                    .with_context(|| format!("writing {}", template.display()))?;
+                println!("{}: alert functions rendered", template.display());
+            }
+            Ok(())
+        }
+        Command::List => {
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            table.set_header(["alert", "schedule", "severity", "remediation", "what it detects"]);
+            for e in tripline_alerts::registry::entries() {
+                table.add_row([
+                    e.name.to_string(),
+                    e.schedule.to_string(),
+                    e.severity.as_str().to_string(),
+                    format!("{:?}", e.remediation).to_lowercase(),
+                    e.description.to_string(),
+                ]);
+            }
+            println!("{table}");
+            Ok(())
+        }
+    }
+}
+
+/// `describe_recon` → `DescribeReconFunction`.
+pub fn logical_id(name: &str) -> String {
+    let mut out = String::new();
+    for part in name.split(['_', '-']).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out + "Function"
+}
+
+/// The Lambda binary (and `cargo lambda` artifact directory) of an alert: `-` for `_`.
+pub fn binary_name(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+fn quoted(s: &str) -> String {
+    // A JSON string is a valid YAML double-quoted scalar.
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// The generated block (markers included) for these entries, sorted by name.
+pub fn render(entries: &[RegistryEntry]) -> String {
+    let mut entries = entries.to_vec();
+    entries.sort_by_key(|e| e.name);
+    let mut out = String::new();
+    let _ = writeln!(out, "{BEGIN}");
+    for e in &entries {
+        let id = logical_id(e.name);
+        let bin = binary_name(e.name);
+        let _ = write!(
+            out,
+            r#"  {id}:
+    Type: AWS::Serverless::Function
+    Properties:
+      Description: {description}
+      CodeUri: ../target/lambda/{bin}/bootstrap.zip
+      MemorySize: {memory}
+      Timeout: {timeout}
+      ReservedConcurrentExecutions: 1
+"#,
+            description = quoted(e.description),
+            memory = e.memory_mb,
+            timeout = e.timeout_secs,
+        );
+        if e.remediation == Remediation::Contain {
+            let _ = write!(
+                out,
+                r#"      Environment:
+        Variables:
+          TRIPLINE_STATE_MACHINE_ARN: !Ref RemediationStateMachine
+"#
+            );
+        }
+        let _ = write!(
+            out,
+            r#"      Policies:
+        - Statement:
+            - Sid: ReadEventsWriteAlerts
+              Effect: Allow
+              Action: !If [Serverless, ["aoss:APIAccessAll"], ["es:ESHttpGet", "es:ESHttpPost"]]
+              Resource: !If [Serverless, !Ref OpenSearchResourceArn, !Sub "${{OpenSearchResourceArn}}/*"]
+            - Sid: PublishAlerts
+              Effect: Allow
+              Action: sns:Publish
+              Resource: !Ref AlertsTopic
+"#
+        );
+        if e.remediation == Remediation::Contain {
+            let _ = write!(
+                out,
+                r#"            - Sid: StartRemediation
+              Effect: Allow
+              Action: states:StartExecution
+              Resource: !Ref RemediationStateMachine
+"#
+            );
+        }
+        let _ = write!(
+            out,
+            r#"      Events:
+        Schedule:
+          Type: Schedule
+          Properties:
+            Schedule: {schedule}
+            Description: {sched_desc}
+
+"#,
+            schedule = e.schedule,
+            sched_desc = quoted(&format!("Run the {} alert", e.name)),
+        );
+    }
+    let _ = writeln!(out, "{END}");
+    out
+}
+
+/// Replace the block between the markers in `template` with `block`.
+pub fn splice(template: &str, block: &str) -> anyhow::Result<String> {
+    let start = template.find(BEGIN).context("the template has no BEGIN GENERATED marker")?;
+    let end_at = template[start..].find(END).context("the template has no END GENERATED marker")? + start;
+    let after = template[end_at + END.len()..].strip_prefix('\n').unwrap_or(&template[end_at + END.len()..]);
+    Ok(format!("{}{}{}", &template[..start], block, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_template_matches_the_registry() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+        let text = std::fs::read_to_string(path).expect("infra/template.yaml is readable");
+        let rendered =
+            splice(&text, &render(&tripline_alerts::registry::entries())).expect("markers present");
+        assert!(
+            rendered == text,
+            "infra/template.yaml has drifted from the alert registry: run `cargo run -p tripline-cli -- infra render`"
+        );
+    }
+
+    #[test]
+    fn every_registry_entry_has_a_function_and_schedule() {
+        let entries = tripline_alerts::registry::entries();
+        let block = render(&entries);
+        for e in &entries {
+            assert!(block.contains(&format!("  {}:\n", logical_id(e.name))), "{}", e.name);
+            assert!(block.contains(&format!("Schedule: {}\n", e.schedule)), "{}", e.name);
+            assert!(
+                block.contains(&format!("target/lambda/{}/bootstrap.zip", binary_name(e.name))),
+                "{}",
+                e.name
+            );
+        }
+        assert_eq!(block.matches("ReservedConcurrentExecutions: 1").count(), entries.len());
+    }
+
+    #[test]
+    fn names_map_to_ids_and_binaries() {
+        assert_eq!(logical_id("describe_recon"), "DescribeReconFunction");
+        assert_eq!(binary_name("iam_user_multiple_ips"), "iam-user-multiple-ips");
+    }
+
+    #[test]
+    fn splice_replaces_only_the_block() {
+        let t = format!("a\n{BEGIN}\nold\n{END}\nb\n");
+        let out = splice(&t, &format!("{BEGIN}\nnew\n{END}\n")).expect("splice");
+        assert_eq!(out, format!("a\n{BEGIN}\nnew\n{END}\nb\n"));
+        assert!(splice("no markers", "x").is_err());
+    }
 }
