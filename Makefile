@@ -57,7 +57,9 @@ bench: ## criterion benchmarks (store, normalize)
 	$(CARGO) bench --workspace
 
 package: setup ## cargo lambda build --release: target/lambda/<name>/bootstrap.zip per function
-	cargo-lambda lambda build --release --output-format zip --manifest-path functions/Cargo.toml
+	$(CARGO) lambda build --release --output-format zip -p tripline-functions
+	@ls -l target/lambda/*/bootstrap.zip | awk '{printf "  %-60s %6.2f MB\n", $$9, $$5/1048576}'
 
-deploy: package ## sam deploy (needs AWS credentials and the SAM CLI)
-	sam deploy --template-file infra/template.yaml --guided
+deploy: package ## sam deploy of the packaged functions (needs AWS credentials and the SAM CLI)
+	$(CARGO) run -q -p tripline-cli -- infra render --check
+	sam deploy --template-file infra/template.yaml --guided --capabilities CAPABILITY_IAM
