@@ -1,1 +1,345 @@
-//! embedded store: see the crate docs.
+//! The embedded store: a tantivy index on disk (or in RAM), no server.
+//!
+//! For testing alerts, hunting and backtesting on one machine. It implements the mapping and the
+//! semantics of the crate docs with these choices (details in [`mapping`]):
+//!
+//! - **Mapping.** tantivy's schema is fixed, MozDef events are not: every leaf is indexed as
+//!   `path\0value` terms in a few typed fields (keyword, number, date, IP, boolean, exists), with
+//!   order-preserving encodings so that ranges are term ranges. Dates and IPs are recognised by
+//!   value (RFC 3339 strings with any offset; IPv4/IPv6 literals), so `details.*` of any shape works.
+//!   `summary` is analyzed text (word tokens, lower-cased, with positions for phrases).
+//! - **Queries** ([`query`]): a node matches the union of what it means for each type its value
+//!   can be read as; `should` next to `must` is rewritten so that at least one must hold.
+//! - **Aggregations** ([`aggregate`]): computed from columnar (fast field) values of every
+//!   matching document, merged across segments by key: exact at any volume.
+//! - **Documents** are keyed by index and id: writing the same id again replaces the document
+//!   (delete-by-term and add in one commit). Events and alerts share one tantivy index and are told
+//!   apart by a `_kind` field.
+//! - **Durability.** Every write call is one tantivy commit, after which the reader is reloaded:
+//!   a search sees all of a batch or none of it, and a process killed mid-batch leaves the last
+//!   commit intact (tantivy writes new segment files, then atomically replaces `meta.json`).
+//! - **Threads.** Work runs in `tokio::task::spawn_blocking`, never on the async runtime's
+//!   threads; a write holds the single writer (a mutex) for the whole batch. Indexing uses one
+//!   writer thread by default ([`EmbeddedOptions`]).
+
+pub(crate) mod aggregate;
+pub(crate) mod mapping;
+pub(crate) mod query;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Schema, Value as _};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+use tripline_dsl::{Aggregation, QueryAst};
+use tripline_event::{AlertRecord, Event};
+
+use self::mapping::{DocBuilder, Fields, KIND_ALERT, KIND_EVENT, UTC};
+use crate::{
+    event_index, AggregationResult, BulkFailure, BulkReport, DocRef, EventStore, Hit, SearchRequest,
+    SearchResult, Sort, StoreError, ALERTS_INDEX,
+};
+
+/// How the embedded store writes.
+#[derive(Clone, Debug)]
+pub struct EmbeddedOptions {
+    /// Indexing threads (default 1).
+    pub writer_threads: usize,
+    /// Memory for buffered documents before a segment is flushed, over all threads
+    /// (default 256 MiB).
+    pub writer_memory_bytes: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions { writer_threads: 1, writer_memory_bytes: 256 << 20 }
+    }
+}
+
+/// Events and alerts in a tantivy index. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").field("path", &self.inner.path).finish()
+    }
+}
+
+struct Inner {
+    path: Option<PathBuf>,
+    schema: Schema,
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+}
+
+fn index_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Index(e.to_string())
+}
+
+impl EmbeddedStore {
+    /// Open the store in directory `path` (created if missing), or create it there.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, EmbeddedOptions::default())
+    }
+
+    /// [`open`](Self::open) with options.
+    pub fn open_with(path: impl AsRef<Path>, options: EmbeddedOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        std::fs::create_dir_all(path).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        let dir =
+            MmapDirectory::open(path).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        let (schema, _) = mapping::schema();
+        let index = Index::open_or_create(dir, schema).map_err(|e| {
+            StoreError::Index(format!("{}: {e} (an index of another version of Tripline?)", path.display()))
+        })?;
+        Self::from_index(index, Some(path.to_path_buf()), options)
+    }
+
+    /// A store in RAM, gone when dropped (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let (schema, _) = mapping::schema();
+        Self::from_index(Index::create_in_ram(schema), None, EmbeddedOptions::default())
+    }
+
+    fn from_index(index: Index, path: Option<PathBuf>, options: EmbeddedOptions) -> Result<Self, StoreError> {
+        index.tokenizers().register(mapping::TEXT_TOKENIZER, mapping::text_analyzer());
+        let schema = index.schema();
+        let (expected, fields) = mapping::schema();
+        if schema != expected {
+            return Err(StoreError::Index(format!(
+                "{}: the index was made with another mapping; re-ingest into a new directory",
+                path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+            )));
+        }
+        let threads = options.writer_threads.max(1);
+        let memory = options.writer_memory_bytes.max(threads * (16 << 20));
+        let writer = index.writer_with_num_threads(threads, memory).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => StoreError::Index(format!(
+                "{}: another process is writing to this store",
+                path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            )),
+            e => index_err(e),
+        })?;
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_err)?;
+        Ok(EmbeddedStore {
+            inner: Arc::new(Inner { path, schema, fields, reader, writer: Mutex::new(writer) }),
+        })
+    }
+
+    /// Where the store lives (`None` in RAM).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::Index(format!("store task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn kind_query(&self, kind: &str, q: Box<dyn Query>) -> Box<dyn Query> {
+        let kind = TermQuery::new(Term::from_field_text(self.fields.kind, kind), IndexRecordOption::Basic);
+        Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(kind)), (Occur::Must, q)]))
+    }
+
+    fn hit(&self, searcher: &Searcher, addr: DocAddress) -> Result<Hit, StoreError> {
+        let doc: TantivyDocument = searcher.doc(addr).map_err(index_err)?;
+        let text =
+            |field| doc.get_first(field).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let source = text(self.fields.source);
+        let source: Json = serde_json::from_str(&source)
+            .map_err(|e| StoreError::Index(format!("stored document {addr:?} is not JSON: {e}")))?;
+        Ok(Hit { index: text(self.fields.index), id: text(self.fields.id), source })
+    }
+
+    fn search(
+        &self,
+        kind: &str,
+        query: &QueryAst,
+        size: usize,
+        sort: Sort,
+    ) -> Result<SearchResult, StoreError> {
+        let q = self.kind_query(kind, query::translate(&self.fields, query)?);
+        let searcher = self.reader.searcher();
+        if size == 0 {
+            let total = searcher.search(&q, &Count).map_err(index_err)?;
+            return Ok(SearchResult { total: total as u64, hits: vec![] });
+        }
+        let order = match sort {
+            Sort::NewestFirst => Order::Desc,
+            Sort::OldestFirst => Order::Asc,
+        };
+        let top = TopDocs::with_limit(size).order_by_fast_field::<i64>(UTC, order);
+        let (total, docs) = searcher.search(&q, &(Count, top)).map_err(index_err)?;
+        let hits = docs.into_iter().map(|(_, addr)| self.hit(&searcher, addr)).collect::<Result<_, _>>()?;
+        Ok(SearchResult { total: total as u64, hits })
+    }
+
+    fn aggregate(
+        &self,
+        query: &QueryAst,
+        aggs: &[Aggregation],
+    ) -> Result<Vec<AggregationResult>, StoreError> {
+        let q = self.kind_query(KIND_EVENT, query::translate(&self.fields, query)?);
+        let searcher = self.reader.searcher();
+        let matches = searcher.search(&q, &aggregate::DocIds).map_err(index_err)?;
+        aggregate::aggregate(&searcher, matches, aggs, &|addr| self.hit(&searcher, addr))
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Index("a previous write panicked; reopen the store".into()))
+    }
+
+    /// Write documents `(kind, index, id, source)` in one commit.
+    fn write(&self, docs: Vec<(&'static str, String, String, Json)>) -> Result<BulkReport, StoreError> {
+        let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
+        let mut writer = self.lock()?;
+        let mut report = BulkReport::default();
+        for (position, (kind, index, id, source)) in docs.into_iter().enumerate() {
+            match builder.build(kind, &index, &id, &source) {
+                Ok(doc) => {
+                    writer.delete_term(Term::from_field_text(self.fields.uid, &mapping::uid(&index, &id)));
+                    if let Err(e) = writer.add_document(doc) {
+                        let _ = writer.rollback();
+                        return Err(index_err(e));
+                    }
+                    report.written += 1;
+                }
+                Err(reason) => report.failed.push(BulkFailure { position, id, reason, retryable: false }),
+            }
+        }
+        self.commit(&mut writer)?;
+        Ok(report)
+    }
+
+    fn commit(&self, writer: &mut IndexWriter) -> Result<(), StoreError> {
+        if let Err(e) = writer.commit() {
+            let _ = writer.rollback();
+            return Err(index_err(e));
+        }
+        self.reader.reload().map_err(index_err)
+    }
+
+    fn tag(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError> {
+        let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
+        let mut writer = self.lock()?;
+        // The reader is current: every write reloads it before releasing the writer.
+        let searcher = self.reader.searcher();
+        let mut report = BulkReport::default();
+        let mut seen = HashSet::new();
+        let mut changed = false;
+        for (position, r) in refs.iter().enumerate() {
+            if !seen.insert(r) {
+                report.written += 1;
+                continue;
+            }
+            let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&r.index, &r.id));
+            let found = searcher
+                .search(
+                    &TermQuery::new(uid.clone(), IndexRecordOption::Basic),
+                    &TopDocs::with_limit(1).order_by_score(),
+                )
+                .map_err(index_err)?;
+            let Some((_, addr)) = found.first() else {
+                report.failed.push(BulkFailure {
+                    position,
+                    id: r.id.clone(),
+                    reason: format!("no document {} in {}", r.id, r.index),
+                    retryable: false,
+                });
+                continue;
+            };
+            let mut hit = self.hit(&searcher, *addr)?;
+            let names = hit
+                .source
+                .as_object_mut()
+                .map(|o| o.entry("alert_names").or_insert_with(|| Json::Array(vec![])));
+            match names {
+                Some(Json::Array(list)) => {
+                    if !list.iter().any(|n| n.as_str() == Some(alert_name)) {
+                        list.push(Json::String(alert_name.to_string()));
+                        let kind = if r.index == ALERTS_INDEX { KIND_ALERT } else { KIND_EVENT };
+                        let doc =
+                            builder.build(kind, &r.index, &r.id, &hit.source).map_err(StoreError::Index)?;
+                        writer.delete_term(uid);
+                        writer.add_document(doc).map_err(index_err)?;
+                        changed = true;
+                    }
+                    report.written += 1;
+                }
+                _ => report.failed.push(BulkFailure {
+                    position,
+                    id: r.id.clone(),
+                    reason: "alert_names is not a list".into(),
+                    retryable: false,
+                }),
+            }
+        }
+        if changed {
+            self.commit(&mut writer)?;
+        }
+        Ok(report)
+    }
+}
+
+#[async_trait]
+impl EventStore for EmbeddedStore {
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError> {
+        let request = request.clone();
+        self.blocking(move |s| s.search(KIND_EVENT, &request.query, request.size, request.sort)).await
+    }
+
+    async fn aggregate(
+        &self,
+        query: &QueryAst,
+        aggregations: &[Aggregation],
+    ) -> Result<Vec<AggregationResult>, StoreError> {
+        let (query, aggs) = (query.clone(), aggregations.to_vec());
+        self.blocking(move |s| s.aggregate(&query, &aggs)).await
+    }
+
+    async fn index_events(&self, events: &[Event]) -> Result<BulkReport, StoreError> {
+        let docs: Vec<_> =
+            events.iter().map(|e| (KIND_EVENT, event_index(e.utctimestamp), e.id(), e.to_json())).collect();
+        self.blocking(move |s| s.write(docs)).await
+    }
+
+    async fn tag_events(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError> {
+        let (refs, name) = (refs.to_vec(), alert_name.to_string());
+        self.blocking(move |s| s.tag(&refs, &name)).await
+    }
+
+    async fn write_alerts(&self, alerts: &[AlertRecord]) -> Result<BulkReport, StoreError> {
+        let docs: Vec<_> = alerts
+            .iter()
+            .map(|a| (KIND_ALERT, ALERTS_INDEX.to_string(), a.id.clone(), a.to_json()))
+            .collect();
+        self.blocking(move |s| s.write(docs)).await
+    }
+
+    async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError> {
+        let query = query.clone();
+        self.blocking(move |s| s.search(KIND_ALERT, &query, size, Sort::NewestFirst)).await
+    }
+}

@@ -1,0 +1,422 @@
+//! The query AST as tantivy queries, over the fields of [`super::mapping`].
+//!
+//! A field's type is not declared anywhere: each leaf was indexed under the type(s) its value has,
+//! so a node matches the union of what it means for each type its value can be read as. `Term
+//! ("details.destinationport", 22)` matches the number 22 and the keyword `"22"`; a date-looking
+//! value matches the same instant written with any offset. Since a path normally holds one type,
+//! the union gives the answer OpenSearch gives for that path's mapped type.
+
+use std::ops::Bound as StdBound;
+
+use ipnet::IpNet;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::Term;
+use tripline_dsl::{is_text_field, Bound, QueryAst, Value};
+
+use super::mapping::{
+    encode_date, encode_ip, encode_num, parse_date, parse_ip, term, term_text, tokens, Fields, RECV, SEP, UTC,
+};
+use crate::StoreError;
+
+type Q = Box<dyn Query>;
+
+fn term_query(t: Term) -> Q {
+    Box::new(TermQuery::new(t, IndexRecordOption::Basic))
+}
+
+fn any_of(mut qs: Vec<Q>) -> Q {
+    match qs.len() {
+        0 => Box::new(EmptyQuery),
+        1 => qs.remove(0),
+        _ => Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Should, q)).collect())),
+    }
+}
+
+fn all_of(mut qs: Vec<Q>) -> Q {
+    match qs.len() {
+        0 => Box::new(AllQuery),
+        1 => qs.remove(0),
+        _ => Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Must, q)).collect())),
+    }
+}
+
+/// Translate a query.
+pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
+    Ok(match ast {
+        QueryAst::MatchAll => Box::new(AllQuery),
+        QueryAst::MatchNone => Box::new(EmptyQuery),
+        QueryAst::Term { field, value } => term_node(f, field, value)?,
+        QueryAst::Terms { field, values } => {
+            any_of(values.iter().map(|v| term_node(f, field, v)).collect::<Result<_, _>>()?)
+        }
+        QueryAst::Wildcard { field, pattern } => {
+            if is_text_field(field) {
+                regex_query(f.text, &wildcard_regex(&pattern.to_lowercase()))?
+            } else {
+                regex_query(f.kw, &format!("{}{}", path_prefix(field), wildcard_regex(pattern)))?
+            }
+        }
+        QueryAst::Regex { field, pattern } => {
+            let re = lucene_regex(pattern)?;
+            if is_text_field(field) {
+                regex_query(f.text, &re)?
+            } else {
+                regex_query(f.kw, &format!("{}(?:{re})", path_prefix(field)))?
+            }
+        }
+        QueryAst::Phrase { field, phrase } => {
+            if is_text_field(field) {
+                let terms: Vec<Term> =
+                    tokens(phrase).iter().map(|t| Term::from_field_text(f.text, t)).collect();
+                match terms.len() {
+                    0 => Box::new(EmptyQuery),
+                    1 => term_query(terms[0].clone()),
+                    _ => Box::new(PhraseQuery::new(terms)),
+                }
+            } else {
+                // A keyword is one token: the phrase must be the whole value.
+                term_node(f, field, &Value::Str(phrase.clone()))?
+            }
+        }
+        QueryAst::Exists { field } => term_query(Term::from_field_text(f.exists, field)),
+        QueryAst::Range { field, lower, upper } => range_node(f, field, lower.as_ref(), upper.as_ref())?,
+        QueryAst::Subnet { field, net } => subnet(f, field, net),
+        QueryAst::Bool { must, should, must_not } => {
+            let mut clauses: Vec<(Occur, Q)> = Vec::new();
+            for q in must {
+                clauses.push((Occur::Must, translate(f, q)?));
+            }
+            if !should.is_empty() {
+                // At least one `should`: a nested disjunction that must match (tantivy treats
+                // `should` next to `must` as optional).
+                let any = any_of(should.iter().map(|q| translate(f, q)).collect::<Result<_, _>>()?);
+                clauses.push((Occur::Must, any));
+            }
+            if clauses.is_empty() {
+                // Only `must_not` (or nothing): everything but.
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            for q in must_not {
+                clauses.push((Occur::MustNot, translate(f, q)?));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+    })
+}
+
+fn path_prefix(field: &str) -> String {
+    format!("{}\\x00", regex_syntax_escape(field))
+}
+
+fn regex_syntax_escape(s: &str) -> String {
+    regex::escape(s)
+}
+
+fn regex_query(field: tantivy::schema::Field, pattern: &str) -> Result<Q, StoreError> {
+    RegexQuery::from_pattern(pattern, field)
+        .map(|q| Box::new(q) as Q)
+        .map_err(|e| StoreError::Unsupported(format!("pattern {pattern:?}: {e}")))
+}
+
+/// A wildcard pattern (`*`, `?`, `\` escapes) as an anchored regex body.
+pub(crate) fn wildcard_regex(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str("(?s:.)*"),
+            '?' => out.push_str("(?s:.)"),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push_str(&regex::escape(&n.to_string()));
+                } else {
+                    out.push_str("\\\\");
+                }
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    out
+}
+
+/// A Lucene regular expression (OpenSearch `regexp`) as a Rust regex body.
+///
+/// Supported: literals, `.`, `?`, `+`, `*`, `{n,m}`, `|`, `( )`, character classes `[...]` and
+/// `[^...]`, `"quoted literal"`, `\` escapes (always a literal character, as in Lucene), and `@`
+/// (any string). `^` and `$` are literal characters in Lucene. The optional operators `&`, `~`,
+/// `<n-m>` and `#` are rejected rather than read differently.
+pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
+    let mut out = String::new();
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        if in_class {
+            match c {
+                ']' => {
+                    in_class = false;
+                    out.push(']');
+                }
+                '\\' => {
+                    let n = chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?;
+                    out.push_str(&class_escape(n));
+                }
+                '[' | '&' | '~' => out.push_str(&class_escape(c)),
+                c => out.push(c),
+            }
+            continue;
+        }
+        match c {
+            '.' => out.push_str("(?s:.)"),
+            '?' | '+' | '*' | '|' | '(' | ')' => out.push(c),
+            '{' => {
+                let mut rep = String::from("{");
+                for d in chars.by_ref() {
+                    rep.push(d);
+                    if d == '}' {
+                        break;
+                    }
+                }
+                if !rep.ends_with('}')
+                    || !rep[1..rep.len() - 1].chars().all(|c| c.is_ascii_digit() || c == ',')
+                {
+                    return Err(unsupported(pattern, "a malformed {n,m} repetition"));
+                }
+                out.push_str(&rep);
+            }
+            '[' => {
+                in_class = true;
+                out.push('[');
+                if chars.peek() == Some(&'^') {
+                    chars.next();
+                    out.push('^');
+                }
+            }
+            '"' => {
+                let mut lit = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == '"' {
+                        closed = true;
+                        break;
+                    }
+                    lit.push(d);
+                }
+                if !closed {
+                    return Err(unsupported(pattern, "an unterminated \"quoted\" literal"));
+                }
+                out.push_str(&regex::escape(&lit));
+            }
+            '\\' => {
+                let n = chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?;
+                out.push_str(&regex::escape(&n.to_string()));
+            }
+            '@' => out.push_str("(?s:.)*"),
+            '&' | '~' | '<' | '>' | '#' => {
+                return Err(unsupported(pattern, &format!("the optional Lucene operator {c:?}")))
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    if in_class {
+        return Err(unsupported(pattern, "an unterminated [class]"));
+    }
+    Ok(out)
+}
+
+fn class_escape(c: char) -> String {
+    if c.is_ascii_alphanumeric() {
+        c.to_string()
+    } else {
+        format!("\\{c}")
+    }
+}
+
+fn unsupported(pattern: &str, what: &str) -> StoreError {
+    StoreError::Unsupported(format!("regular expression /{pattern}/ uses {what}"))
+}
+
+/// One value against one path, as every type it can be read as.
+fn term_node(f: &Fields, field: &str, value: &Value) -> Result<Q, StoreError> {
+    if is_text_field(field) {
+        let ts = tokens(&value.as_text());
+        if ts.is_empty() {
+            return Ok(Box::new(EmptyQuery));
+        }
+        return Ok(all_of(ts.iter().map(|t| term_query(Term::from_field_text(f.text, t))).collect()));
+    }
+    let mut alts: Vec<Q> = Vec::new();
+    match value {
+        Value::Bool(b) => {
+            alts.push(term_query(term(f.boolean, field, if *b { "true" } else { "false" })));
+            alts.push(term_query(term(f.kw, field, if *b { "true" } else { "false" })));
+        }
+        Value::Int(i) => {
+            alts.push(term_query(term(f.num, field, &encode_num(*i as f64))));
+            alts.push(term_query(term(f.kw, field, &i.to_string())));
+        }
+        Value::Float(x) => {
+            alts.push(term_query(term(f.num, field, &encode_num(*x))));
+            alts.push(term_query(term(f.kw, field, &value.as_text())));
+        }
+        Value::Str(s) => {
+            alts.push(term_query(term(f.kw, field, s)));
+            if s == "true" || s == "false" {
+                alts.push(term_query(term(f.boolean, field, s)));
+            }
+            if let Ok(x) = s.trim().parse::<f64>() {
+                if x.is_finite() {
+                    alts.push(term_query(term(f.num, field, &encode_num(x))));
+                }
+            }
+            if let Some(t) = parse_date(s) {
+                alts.push(term_query(term(f.date, field, &encode_date(t))));
+            } else if let Some(ip) = parse_ip(s) {
+                alts.push(term_query(term(f.ip, field, &encode_ip(ip))));
+            } else if let Ok(net) = s.parse::<IpNet>() {
+                // OpenSearch reads a CIDR in a term query on an `ip` field as the network.
+                alts.push(subnet(f, field, &net));
+            }
+        }
+    }
+    Ok(any_of(alts))
+}
+
+fn subnet(f: &Fields, field: &str, net: &IpNet) -> Q {
+    let lo = term(f.ip, field, &encode_ip(net.network()));
+    let hi = term(f.ip, field, &encode_ip(net.broadcast()));
+    Box::new(RangeQuery::new(StdBound::Included(lo), StdBound::Included(hi)))
+}
+
+/// The ways one range bound can be read.
+struct Readings {
+    date: Option<i64>,
+    num: Option<f64>,
+    ip: Option<std::net::IpAddr>,
+    text: String,
+}
+
+fn readings(v: &Value) -> Readings {
+    match v {
+        Value::Bool(b) => Readings { date: None, num: None, ip: None, text: b.to_string() },
+        Value::Int(i) => Readings { date: None, num: Some(*i as f64), ip: None, text: i.to_string() },
+        Value::Float(x) => Readings { date: None, num: Some(*x), ip: None, text: v.as_text() },
+        Value::Str(s) => Readings {
+            date: parse_date(s),
+            num: s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+            ip: parse_ip(s),
+            text: s.clone(),
+        },
+    }
+}
+
+fn range_node(
+    f: &Fields,
+    field: &str,
+    lower: Option<&Bound>,
+    upper: Option<&Bound>,
+) -> Result<Q, StoreError> {
+    if lower.is_none() && upper.is_none() {
+        return Ok(Box::new(tantivy::query::TermQuery::new(
+            Term::from_field_text(f.exists, field),
+            IndexRecordOption::Basic,
+        )));
+    }
+    let lo = lower.map(|b| (readings(&b.value), b.inclusive));
+    let hi = upper.map(|b| (readings(&b.value), b.inclusive));
+    let bounds = [&lo, &hi];
+    let all = |p: &dyn Fn(&Readings) -> bool| bounds.iter().all(|b| b.as_ref().is_none_or(|(r, _)| p(r)));
+
+    // Dates: by time. The window fields have dedicated fast columns.
+    if all(&|r| r.date.is_some()) {
+        let conv =
+            |b: &Option<(Readings, bool)>| b.as_ref().map(|(r, inc)| (r.date.unwrap_or_default(), *inc));
+        let (l, u) = (conv(&lo), conv(&hi));
+        if field == "utctimestamp" || field == "receivedtimestamp" {
+            let name = if field == "utctimestamp" { UTC } else { RECV };
+            let mk = |b: Option<(i64, bool)>| match b {
+                None => StdBound::Unbounded,
+                Some((t, true)) => StdBound::Included(Term::from_field_i64(fast_field(f, name), t)),
+                Some((t, false)) => StdBound::Excluded(Term::from_field_i64(fast_field(f, name), t)),
+            };
+            return Ok(Box::new(RangeQuery::new(mk(l), mk(u))));
+        }
+        return Ok(term_range(
+            f.date,
+            field,
+            l.map(|(t, i)| (encode_date(t), i)),
+            u.map(|(t, i)| (encode_date(t), i)),
+        ));
+    }
+    if all(&|r| r.ip.is_some()) {
+        let conv = |b: &Option<(Readings, bool)>| {
+            b.as_ref().and_then(|(r, inc)| r.ip.map(|ip| (encode_ip(ip), *inc)))
+        };
+        return Ok(term_range(f.ip, field, conv(&lo), conv(&hi)));
+    }
+    // Keywords lexicographically, and numbers numerically when the bounds are numbers.
+    let text = |b: &Option<(Readings, bool)>| b.as_ref().map(|(r, inc)| (r.text.clone(), *inc));
+    let mut alts = vec![term_range(f.kw, field, text(&lo), text(&hi))];
+    if all(&|r| r.num.is_some()) {
+        let conv = |b: &Option<(Readings, bool)>| {
+            b.as_ref().map(|(r, inc)| (encode_num(r.num.unwrap_or_default()), *inc))
+        };
+        alts.push(term_range(f.num, field, conv(&lo), conv(&hi)));
+    }
+    Ok(any_of(alts))
+}
+
+fn fast_field(f: &Fields, name: &str) -> tantivy::schema::Field {
+    if name == UTC {
+        f.utc
+    } else {
+        f.recv
+    }
+}
+
+/// Terms of `field` between `path\0lo` and `path\0hi` (an absent bound: the path's first/last term).
+fn term_range(
+    field: tantivy::schema::Field,
+    path: &str,
+    lo: Option<(String, bool)>,
+    hi: Option<(String, bool)>,
+) -> Q {
+    let lower = match lo {
+        Some((v, true)) => StdBound::Included(Term::from_field_text(field, &term_text(path, &v))),
+        Some((v, false)) => StdBound::Excluded(Term::from_field_text(field, &term_text(path, &v))),
+        None => StdBound::Included(Term::from_field_text(field, &term_text(path, ""))),
+    };
+    let upper = match hi {
+        Some((v, true)) => StdBound::Included(Term::from_field_text(field, &term_text(path, &v))),
+        Some((v, false)) => StdBound::Excluded(Term::from_field_text(field, &term_text(path, &v))),
+        // Every term of the path sorts below `path\u{1}`.
+        None => {
+            StdBound::Excluded(Term::from_field_text(field, &format!("{path}{}", char::from(SEP as u8 + 1))))
+        }
+    };
+    Box::new(RangeQuery::new(lower, upper))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_escape_everything_else() {
+        assert_eq!(wildcard_regex("a*b?c"), "a(?s:.)*b(?s:.)c");
+        assert_eq!(wildcard_regex(r"a\*.b"), r"a\*\.b");
+    }
+
+    #[test]
+    fn lucene_regex_subset() {
+        assert_eq!(lucene_regex("ab.*c").unwrap(), "ab(?s:.)*c");
+        assert_eq!(lucene_regex("[a-c]+x{2,3}").unwrap(), "[a-c]+x{2,3}");
+        assert_eq!(lucene_regex(r#""a.b"@"#).unwrap(), r"a\.b(?s:.)*");
+        assert_eq!(lucene_regex(r"\d^$").unwrap(), r"d\^\$");
+        assert!(lucene_regex("a&b").is_err());
+        assert!(lucene_regex("[abc").is_err());
+        assert!(lucene_regex("<1-5>").is_err());
+    }
+}
