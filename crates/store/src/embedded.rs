@@ -343,3 +343,186 @@ impl EventStore for EmbeddedStore {
         self.blocking(move |s| s.search(KIND_ALERT, &query, size, Sort::NewestFirst)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+    use tripline_dsl::Value;
+    use tripline_event::EventRef;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        tripline_dsl::parse_timestamp(s).expect("test timestamp")
+    }
+
+    fn event(n: u32, user: &str) -> Event {
+        let mut e = Event::new(
+            "cloudtrail",
+            "AwsApiCall",
+            format!("call {n}"),
+            t("2026-11-23T10:00:00Z"),
+            t("2026-11-23T10:01:00Z"),
+        );
+        e.utctimestamp += chrono::TimeDelta::seconds(n.into());
+        e.details.insert("user".into(), json!(user));
+        e
+    }
+
+    fn term(field: &str, v: &str) -> QueryAst {
+        QueryAst::Term { field: field.into(), value: Value::Str(v.into()) }
+    }
+
+    async fn count(store: &EmbeddedStore, q: QueryAst) -> u64 {
+        store
+            .search(&SearchRequest { query: q, size: 0, sort: Sort::NewestFirst })
+            .await
+            .expect("search")
+            .total
+    }
+
+    #[tokio::test]
+    async fn hits_carry_index_id_and_source() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let e = event(1, "alice");
+        let report = store.index_events(std::slice::from_ref(&e)).await.unwrap();
+        assert_eq!(report.written, 1);
+        let r = store
+            .search(&SearchRequest { query: QueryAst::MatchAll, size: 5, sort: Sort::NewestFirst })
+            .await
+            .unwrap();
+        assert_eq!(r.total, 1);
+        assert_eq!(r.hits[0].id, e.id());
+        assert_eq!(r.hits[0].index, "events-2026.11.23");
+        assert_eq!(r.hits[0].source["details"]["user"], "alice");
+    }
+
+    #[tokio::test]
+    async fn reindexing_an_id_replaces_it() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let a = event(1, "alice");
+        let mut a2 = a.clone();
+        a2.receivedtimestamp = t("2026-11-24T00:00:00Z"); // same id: received time is not hashed
+        a2.severity = "WARNING".into();
+        assert_eq!(a.id(), a2.id());
+        store.index_events(&[a.clone(), event(2, "bob")]).await.unwrap();
+        store.index_events(&[a2.clone()]).await.unwrap();
+        // Twice in one batch too: the last one wins.
+        store.index_events(&[a.clone(), a2.clone()]).await.unwrap();
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 2);
+        assert_eq!(count(&store, term("severity", "WARNING")).await, 1);
+        assert_eq!(count(&store, term("severity", "INFO")).await, 1);
+    }
+
+    #[tokio::test]
+    async fn tagging_is_idempotent_and_searchable() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let events = [event(1, "alice"), event(2, "bob")];
+        store.index_events(&events).await.unwrap();
+        let r = DocRef { index: event_index(events[0].utctimestamp), id: events[0].id() };
+        let missing = DocRef { index: r.index.clone(), id: "nope".into() };
+        for _ in 0..2 {
+            let rep =
+                store.tag_events(&[r.clone(), r.clone(), missing.clone()], "describe_storm").await.unwrap();
+            assert_eq!(rep.written, 2);
+            assert_eq!(rep.failed.len(), 1);
+            assert_eq!(rep.failed[0].id, "nope");
+        }
+        store.tag_events(std::slice::from_ref(&r), "other").await.unwrap();
+        let hits = store
+            .search(&SearchRequest {
+                query: term("alert_names", "describe_storm"),
+                size: 10,
+                sort: Sort::NewestFirst,
+            })
+            .await
+            .unwrap();
+        assert_eq!(hits.total, 1);
+        assert_eq!(hits.hits[0].source["alert_names"], json!(["describe_storm", "other"]));
+        assert_eq!(hits.hits[0].source["details"]["user"], "alice");
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 2);
+    }
+
+    #[tokio::test]
+    async fn alerts_are_kept_apart_from_events() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let e = event(1, "alice");
+        store.index_events(std::slice::from_ref(&e)).await.unwrap();
+        let refs = vec![EventRef {
+            documentindex: event_index(e.utctimestamp),
+            documentid: e.id(),
+            documentsource: e.to_json(),
+        }];
+        let alert = AlertRecord {
+            id: AlertRecord::compute_id("describe", "alice", &refs),
+            utctimestamp: t("2026-11-23T12:00:00Z"),
+            severity: "WARNING".into(),
+            summary: "many describes by alice".into(),
+            category: "recon".into(),
+            tags: vec!["aws".into()],
+            events: refs,
+            classname: "describe".into(),
+            url: String::new(),
+            notify: true,
+            details: Default::default(),
+        };
+        store.write_alerts(&[alert.clone()]).await.unwrap();
+        store.write_alerts(&[alert.clone()]).await.unwrap();
+        let found = store.search_alerts(&term("classname", "describe"), 10).await.unwrap();
+        assert_eq!(found.total, 1);
+        assert_eq!(found.hits[0].index, ALERTS_INDEX);
+        assert_eq!(found.hits[0].id, alert.id);
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 1, "alerts must not show up as events");
+        assert_eq!(store.search_alerts(&term("summary", "alice"), 10).await.unwrap().total, 1);
+    }
+
+    #[tokio::test]
+    async fn committed_data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.index_events(&[event(1, "alice"), event(2, "bob")]).await.unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 2);
+        assert_eq!(count(&store, term("details.user", "bob")).await, 1);
+        assert_eq!(store.path(), Some(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn a_second_writer_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = EmbeddedStore::open(dir.path()).unwrap();
+        let err = EmbeddedStore::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("another process"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn uncommitted_documents_are_not_visible_nor_kept() {
+        // What a killed writer leaves: documents added but never committed. (The crash test in
+        // tests/embedded_crash.rs kills a real process mid-batch.)
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.index_events(&[event(1, "alice")]).await.unwrap();
+            let inner = &store.inner;
+            let mut b = DocBuilder::new(&inner.fields, &inner.schema).unwrap();
+            let e = event(2, "bob");
+            let doc = b.build(KIND_EVENT, "events-2026.11.23", &e.id(), &e.to_json()).unwrap();
+            inner.writer.lock().unwrap().add_document(doc).unwrap();
+            assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
+        assert_eq!(count(&store, term("details.user", "bob")).await, 0);
+    }
+
+    #[tokio::test]
+    async fn bad_regex_is_an_error_not_an_empty_result() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let q = QueryAst::Regex { field: "details.user".into(), pattern: "a&b".into() };
+        let err =
+            store.search(&SearchRequest { query: q, size: 1, sort: Sort::NewestFirst }).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
+    }
+}
