@@ -128,6 +128,40 @@ impl AlertDraft {
         self.key = key.into();
         self
     }
+    /// Name the resource at fault (`details.resource`): what the remediation workflow acts on
+    /// for alerts whose registry entry says [`Remediation::Contain`]. Build it with [`resource`].
+    pub fn resource(self, resource: Json) -> Self {
+        self.detail(resource::DETAIL_KEY, resource)
+    }
+}
+
+/// The resource an alert names, in the shape of a GuardDuty finding's `resource` (so the
+/// remediation workflow branches on `resourceType` the same way for both):
+///
+/// ```
+/// use tripline_alerts::resource;
+/// let r = resource::instance("i-0123456789abcdef0");
+/// assert_eq!(r["resourceType"], "Instance");
+/// assert_eq!(r["instanceDetails"]["instanceId"], "i-0123456789abcdef0");
+/// ```
+pub mod resource {
+    use serde_json::{json, Value as Json};
+
+    /// The key under `details` that holds the resource.
+    pub const DETAIL_KEY: &str = "resource";
+
+    /// An EC2 instance (`resourceType: Instance`).
+    pub fn instance(instance_id: &str) -> Json {
+        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": instance_id}})
+    }
+    /// An IAM access key and its user (`resourceType: AccessKey`).
+    pub fn access_key(access_key_id: &str, user_name: &str) -> Json {
+        json!({"resourceType": "AccessKey", "accessKeyDetails": {"accessKeyId": access_key_id, "userName": user_name}})
+    }
+    /// An S3 bucket (`resourceType: S3Bucket`).
+    pub fn s3_bucket(bucket_name: &str) -> Json {
+        json!({"resourceType": "S3Bucket", "s3BucketDetails": [{"name": bucket_name}]})
+    }
 }
 
 /// MozDef's `createAlertDict(summary, category, tags, events, severity)`.

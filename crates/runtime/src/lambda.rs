@@ -1,0 +1,231 @@
+//! The Lambda glue: each alert's function is `run_alert("name")` and nothing else.
+//!
+//! [`run_alert`] initialises JSON logs, reads [`Config`] from the environment **once** (not per
+//! invocation), connects the store and the AWS clients, then serves EventBridge scheduled events
+//! with [`Handler::handle`].
+//!
+//! **The clock is the scheduled event's `time`**, not the wall clock when the function happens to
+//! run. A retried invocation (Lambda retries asynchronous invocations that fail) receives the same
+//! event, so it evaluates the same window and raises the same alert ids: what the first attempt
+//! delivered is recognised, not repeated. An event without `time` falls back to the wall clock.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `TRIPLINE_OPENSEARCH_*` | the store (see `tripline_store::opensearch::OpenSearchConfig`) | `TRIPLINE_OPENSEARCH_URL` required |
+//! | `TRIPLINE_SNS_TOPIC_ARN` | where alerts are published | unset: no SNS |
+//! | `TRIPLINE_STATE_MACHINE_ARN` | the remediation workflow | required for alerts whose policy is `contain` |
+//! | `TRIPLINE_RUNBOOK_URL` | runbook link per alert, `{name}` replaced by the alert's name | unset: no link |
+//! | `AWS_ENDPOINT_URL`, `AWS_REGION`, … | the AWS SDK's own settings (a local moto works through `AWS_ENDPOINT_URL`) | |
+//! | `RUST_LOG` | log filter | `info` |
+
+use std::sync::Arc;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value as Json;
+use tripline_alerts::{registry, Alert, RegistryEntry, Remediation};
+use tripline_store::opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
+use tripline_store::{EventStore, StoreError};
+
+use crate::runner::{RunError, RunOptions, RunReport, Runner};
+use crate::sinks::{Sinks, Sns, StepFunctions};
+
+/// The scheduled event a function receives.
+pub type ScheduledEvent = EventBridgeEvent<Json>;
+
+/// What a Lambda needs to know, read from the environment once.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The store.
+    pub opensearch: OpenSearchConfig,
+    /// SNS topic for alerts.
+    pub sns_topic_arn: Option<String>,
+    /// Remediation state machine.
+    pub state_machine_arn: Option<String>,
+    /// Runbook URL pattern.
+    pub runbook_url: Option<String>,
+}
+
+/// Configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The store's settings.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A variable with a value that cannot be right.
+    #[error("{variable}={value:?}: {reason}")]
+    Invalid {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What is expected.
+        reason: &'static str,
+    },
+    /// No alert of that name in the registry.
+    #[error("no alert named {0:?} in the registry")]
+    UnknownAlert(String),
+    /// The alert's policy is `contain` but no state machine is configured.
+    #[error("alert {0} contains threats (remediation: contain) but TRIPLINE_STATE_MACHINE_ARN is not set")]
+    NoStateMachine(String),
+}
+
+impl Config {
+    /// From the process environment (see the [module docs](self)).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// From any key → value lookup.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let arn = |variable: &'static str| -> Result<Option<String>, ConfigError> {
+            match get(variable) {
+                Some(v) if !v.starts_with("arn:") => {
+                    Err(ConfigError::Invalid { variable, value: v, reason: "expected an ARN (arn:aws:…)" })
+                }
+                other => Ok(other),
+            }
+        };
+        Ok(Config {
+            opensearch: OpenSearchConfig::from_lookup(&get)?,
+            sns_topic_arn: arn("TRIPLINE_SNS_TOPIC_ARN")?,
+            state_machine_arn: arn("TRIPLINE_STATE_MACHINE_ARN")?,
+            runbook_url: get("TRIPLINE_RUNBOOK_URL"),
+        })
+    }
+}
+
+/// JSON logs (one object per line, what CloudWatch Logs Insights parses), filtered by
+/// `RUST_LOG` (default `info`). Does nothing if a subscriber is already installed.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// What an invocation returns: a summary of the run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The alert.
+    pub alert: String,
+    /// The clock the run used (the scheduled event's time).
+    #[serde(with = "tripline_event::ts")]
+    pub at: DateTime<Utc>,
+    /// How many alerts were raised.
+    pub raised: usize,
+    /// Their ids.
+    pub ids: Vec<String>,
+    /// SNS messages published by this invocation.
+    pub sns_published: usize,
+    /// Remediation executions started by this invocation.
+    pub executions_started: usize,
+    /// Events tagged.
+    pub events_tagged: u64,
+}
+
+impl From<&RunReport> for Summary {
+    fn from(r: &RunReport) -> Self {
+        Summary {
+            alert: r.alert.clone(),
+            at: r.now,
+            raised: r.raised.len(),
+            ids: r.raised.iter().map(|a| a.id.clone()).collect(),
+            sns_published: r.sns_published,
+            executions_started: r.executions_started,
+            events_tagged: r.events_tagged,
+        }
+    }
+}
+
+/// One alert's function: the alert, its policy, and the connections made once at cold start.
+pub struct Handler {
+    alert: Box<dyn Alert>,
+    remediation: Remediation,
+    store: Arc<dyn EventStore>,
+    sinks: Sinks,
+    options: RunOptions,
+}
+
+impl Handler {
+    /// A handler from parts (tests build one against stand-in servers).
+    pub fn new(
+        alert: Box<dyn Alert>,
+        remediation: Remediation,
+        store: Arc<dyn EventStore>,
+        sinks: Sinks,
+        options: RunOptions,
+    ) -> Self {
+        Handler { alert, remediation, store, sinks, options }
+    }
+
+    /// Connect what `config` names, with AWS settings from `sdk` (credentials, region, endpoint).
+    pub async fn from_config(
+        entry: &RegistryEntry,
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, ConfigError> {
+        if entry.remediation == Remediation::Contain && config.state_machine_arn.is_none() {
+            return Err(ConfigError::NoStateMachine(entry.name.to_string()));
+        }
+        let store: Arc<dyn EventStore> = match &config.opensearch.auth {
+            Auth::SigV4 { .. } => Arc::new(OpenSearchStore::with_sdk_config(config.opensearch.clone(), sdk)?),
+            _ => Arc::new(OpenSearchStore::connect(config.opensearch.clone()).await?),
+        };
+        let sinks = Sinks {
+            sns: config.sns_topic_arn.map(|arn| Sns::new(aws_sdk_sns::Client::new(sdk), arn)),
+            step_functions: config
+                .state_machine_arn
+                .map(|arn| StepFunctions::new(aws_sdk_sfn::Client::new(sdk), arn)),
+        };
+        let options = RunOptions { runbook_url: config.runbook_url, ..RunOptions::default() };
+        Ok(Handler::new((entry.build)(), entry.remediation, store, sinks, options))
+    }
+
+    /// The alert this handler runs.
+    pub fn alert(&self) -> &dyn Alert {
+        self.alert.as_ref()
+    }
+
+    /// Run the alert at the event's time and deliver what it raises.
+    pub async fn handle(&self, event: &ScheduledEvent) -> Result<Summary, RunError> {
+        let now = clock(event);
+        let runner = Runner::new(self.store.as_ref())
+            .with_sinks(self.sinks.clone())
+            .with_options(self.options.clone());
+        let report = runner.run(self.alert.as_ref(), self.remediation, now).await?;
+        Ok(Summary::from(&report))
+    }
+
+    /// [`Handler::handle`] in `lambda_runtime`'s shape.
+    pub async fn invoke(&self, event: LambdaEvent<ScheduledEvent>) -> Result<Summary, lambda_runtime::Error> {
+        self.handle(&event.payload).await.map_err(|e| {
+            tracing::error!(alert = self.alert.name(), error = %e, "run failed; Lambda will retry");
+            lambda_runtime::Error::from(e)
+        })
+    }
+}
+
+/// The clock of a run: the scheduled event's time (deterministic retries), else now.
+pub fn clock(event: &ScheduledEvent) -> DateTime<Utc> {
+    event.time.unwrap_or_else(Utc::now)
+}
+
+/// The whole `main` of an alert's Lambda: `run_alert("describe_recon").await`.
+pub async fn run_alert(name: &str) -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let entry = registry::find(name).ok_or_else(|| ConfigError::UnknownAlert(name.to_string()))?;
+    let config = Config::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let handler = Handler::from_config(&entry, config, &sdk).await?;
+    tracing::info!(alert = name, schedule = entry.schedule, "ready");
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| handler.invoke(event))).await
+}
