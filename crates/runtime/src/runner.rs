@@ -352,25 +352,29 @@ impl<'a> Runner<'a> {
             .collect();
         index.write(&records).await.map_err(refused("writing alerts"))?;
 
+        // Each marker is written as soon as its delivery succeeded, so a failure further on (the
+        // next sink, the next alert) cannot make a retry repeat it.
         for rec in &mut records {
-            let mut delivery = Delivery::of(rec);
-            let mut changed = false;
+            let delivered = Delivery::of(rec);
             if let Some(sns) = &self.sinks.sns {
-                if delivery.sns.is_some() {
+                if delivered.sns.is_some() {
                     report.sns_already_delivered += 1;
                 } else {
                     let message_id = sns
                         .publish(rec)
                         .await
                         .map_err(|source| RunError::Sink { alert: name.to_string(), source })?;
-                    delivery.sns = Some(message_id);
                     report.sns_published += 1;
-                    changed = true;
+                    Delivery { sns: Some(message_id), stepfunctions: None }.apply(rec);
+                    index
+                        .write(std::slice::from_ref(rec))
+                        .await
+                        .map_err(refused("writing the SNS marker"))?;
                 }
             }
             if remediation == Remediation::Contain {
                 if let Some(sfn) = &self.sinks.step_functions {
-                    if delivery.stepfunctions.is_some() {
+                    if delivered.stepfunctions.is_some() {
                         report.executions_already_started += 1;
                     } else {
                         let execution = sfn
@@ -381,14 +385,13 @@ impl<'a> Runner<'a> {
                             Execution::Started(_) => report.executions_started += 1,
                             Execution::AlreadyExists(_) => report.executions_already_started += 1,
                         }
-                        delivery.stepfunctions = Some(execution.arn().to_string());
-                        changed = true;
+                        Delivery { sns: None, stepfunctions: Some(execution.arn().to_string()) }.apply(rec);
+                        index
+                            .write(std::slice::from_ref(rec))
+                            .await
+                            .map_err(refused("writing the Step Functions marker"))?;
                     }
                 }
-            }
-            if changed {
-                delivery.apply(rec);
-                index.write(std::slice::from_ref(rec)).await.map_err(refused("writing delivery markers"))?;
             }
         }
 

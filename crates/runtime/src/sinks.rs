@@ -230,13 +230,15 @@ pub fn subject(alert: &AlertRecord) -> String {
     clean.trim().to_string()
 }
 
-/// `wrap(alert JSON)`, with the events' stored copies dropped if it would not fit a message.
+/// `wrap(alert JSON)` without the delivery markers (so a message or an execution input is the
+/// same whichever attempt sends it), with the events' stored copies dropped if it would not fit.
 fn fitting_json(alert: &AlertRecord, wrap: impl Fn(Json) -> Json) -> Json {
-    let full = wrap(alert.to_json());
+    let mut lean = alert.clone();
+    lean.details.remove(DELIVERY_KEY);
+    let full = wrap(lean.to_json());
     if full.to_string().len() <= MAX_MESSAGE_BYTES {
         return full;
     }
-    let mut lean = alert.clone();
     for e in &mut lean.events {
         e.documentsource = Json::Null;
     }

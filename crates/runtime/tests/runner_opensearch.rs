@@ -1,0 +1,43 @@
+//! The runner against the OpenSearch store (osmem-server, or `TRIPLINE_OPENSEARCH_URL`): the same
+//! checks as on the embedded store.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+async fn store() -> OpenSearchStore {
+    let tag = format!("rr{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("url");
+    c.events_prefix = format!("{tag}-events-");
+    c.alerts_index = format!("{tag}-alerts");
+    OpenSearchStore::connect(c).await.expect("connect")
+}
+
+#[tokio::test]
+async fn simple_alerts_raise_per_event_and_dedup() {
+    common::simple(&store().await).await;
+}
+
+#[tokio::test]
+async fn aggregation_counts_beyond_samples_and_tags_the_group() {
+    common::aggregation(&store().await).await;
+}
+
+#[tokio::test]
+async fn deadman_raises_once_per_silent_window() {
+    common::deadman(&store().await).await;
+}
+
+#[tokio::test]
+async fn both_stores_raise_the_same_alerts() {
+    let events = common::mixed_events();
+    let (_, os) = common::raised_on(&store().await, &events).await;
+    let embedded = tripline_store::embedded::EmbeddedStore::in_memory().expect("embedded");
+    let (_, local) = common::raised_on(&embedded, &events).await;
+    assert_eq!(os.len(), 2, "{os:?}");
+    assert_eq!(os, local, "same summaries over the same events on both stores");
+}
