@@ -1,1 +1,137 @@
-//! placeholder
+//! # tripline-normalize: AWS security logs → MozDef events, one record at a time
+//!
+//! Alerts only work on well-normalized events. MozDef turned each log source into one event
+//! format with lower-case keys under `details`; this crate does the same for CloudTrail, VPC Flow
+//! Logs and GuardDuty, and it does it **streaming**: memory is bounded by the largest record, not
+//! by the file, so a 100 MB CloudTrail delivery file costs a few kilobytes of buffer.
+//!
+//! It never drops a good record because of a bad neighbour: a malformed record becomes a
+//! [`NormalizeError`] naming the file and the record's ordinal, is counted in [`Stats`], and the
+//! rest of the file goes on. A record of no known type becomes a generic event (`source:
+//! unknown`, the record as a JSON string in `details.raw`): kept, not dropped.
+//!
+//! ## What it reads
+//!
+//! [`read_path`] and [`read_reader`] recognise the input by content (a file's extension is not
+//! trusted: `.gz` is detected by its magic bytes, JSON by its first character):
+//!
+//! - CloudTrail S3 delivery files `{"Records":[…]}`, plain or gzip, streamed element by element;
+//! - JSON streams: one object, NDJSON, concatenated objects (Firehose), or an array, each value a
+//!   CloudTrail record, a GuardDuty finding, an EventBridge event ("AWS API Call via CloudTrail",
+//!   "GuardDuty Finding"), a CloudWatch Logs subscription event (`{"awslogs":{"data":…}}`, base64
+//!   gzip) or its decoded payload (`{"messageType":…,"logEvents":[…]}`), or `{"Findings":[…]}`;
+//! - VPC flow logs as text: with a header line (S3 delivery; it sets the format) or without
+//!   (the default version-2 format, or [`Options::flow_format`]).
+//!
+//! The per-format modules ([`cloudtrail`], [`vpcflow`], [`guardduty`]) document their mapping
+//! field by field and can be called on single records. This crate does no I/O policy: it reads
+//! what it is given and calls back; where events go is the caller's business.
+//!
+//! ```
+//! use tripline_normalize::{read_reader, Clock, Options};
+//!
+//! let file = br#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-11-23T10:00:00Z",
+//!   "eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventType":"AwsApiCall",
+//!   "sourceIPAddress":"203.0.113.9","requestParameters":{"userName":"mallory"}}]}"#;
+//! let opts = Options { clock: Clock::Fixed(chrono::Utc::now()), ..Options::default() };
+//! let mut events = Vec::new();
+//! let stats = read_reader(&file[..], "example.json", &opts, |r| events.extend(r.ok()));
+//! assert_eq!(stats.records["cloudtrail"], 1);
+//! assert_eq!(events[0].summary, "203.0.113.9 performed CreateUser in iam.amazonaws.com");
+//! assert_eq!(events[0].details["requestparameters_username"], "mallory");
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cloudtrail;
+mod dispatch;
+mod error;
+pub mod guardduty;
+mod keys;
+mod read;
+mod stats;
+mod stream;
+pub mod vpcflow;
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use tripline_event::Event;
+
+pub use error::{ErrorKind, NormalizeError};
+pub use keys::lower_keys;
+pub use stats::Stats;
+pub use vpcflow::FlowFormat;
+
+/// Where `receivedtimestamp` comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock, read per record.
+    #[default]
+    System,
+    /// A fixed instant (tests, reproducible runs).
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The current time by this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(t) => *t,
+        }
+    }
+}
+
+/// How to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The ingest clock (`receivedtimestamp`).
+    pub clock: Clock,
+    /// The flow log format of header-less input (CloudWatch Logs); `None` means the default
+    /// version-2 format. A header line in a file always wins.
+    pub flow_format: Option<FlowFormat>,
+    /// The largest record (JSON value or line) accepted; larger ones are reported and skipped
+    /// without being buffered. Default 16 MiB.
+    pub max_record_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { clock: Clock::System, flow_format: None, max_record_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+/// Read one file (plain or gzip, any supported format), calling `on` for every event or error.
+/// Returns what was counted. An unreadable file is one error, not a panic.
+pub fn read_path(path: &Path, opts: &Options, mut on: impl FnMut(Result<Event, NormalizeError>)) -> Stats {
+    read::path(path, opts, &mut on)
+}
+
+/// Read one stream (plain or gzip, any supported format); `name` is used in error messages.
+pub fn read_reader<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &Options,
+    mut on: impl FnMut(Result<Event, NormalizeError>),
+) -> Stats {
+    read::reader(reader, name, opts, &mut on)
+}
+
+/// Normalize one JSON value (a CloudTrail record, a GuardDuty finding, an EventBridge event, a
+/// CloudWatch Logs subscription event or payload, …) as [`read_reader`] would.
+pub fn read_value(
+    value: serde_json::Value,
+    name: &str,
+    opts: &Options,
+    mut on: impl FnMut(Result<Event, NormalizeError>),
+) -> Stats {
+    read::value(value, name, opts, &mut on)
+}
+
+/// Decode a CloudWatch Logs subscription `awslogs.data` string (base64 of gzip of JSON).
+pub fn decode_awslogs(data: &str) -> Result<serde_json::Value, ErrorKind> {
+    dispatch::decode_awslogs(data)
+}
