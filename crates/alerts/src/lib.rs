@@ -135,14 +135,15 @@ impl AlertDraft {
     }
 }
 
-/// The resource an alert names, in the shape of a GuardDuty finding's `resource` (so the
-/// remediation workflow branches on `resourceType` the same way for both):
+/// The resource an alert names, as the remediation workflow
+/// (`statemachines/guardduty-remediation.asl.json`) reads it from a Tripline alert:
+/// `details.resource.{type, id}`, plus `userName` for an access key.
 ///
 /// ```
 /// use tripline_alerts::resource;
 /// let r = resource::instance("i-0123456789abcdef0");
-/// assert_eq!(r["resourceType"], "Instance");
-/// assert_eq!(r["instanceDetails"]["instanceId"], "i-0123456789abcdef0");
+/// assert_eq!(r["type"], "Instance");
+/// assert_eq!(r["id"], "i-0123456789abcdef0");
 /// ```
 pub mod resource {
     use serde_json::{json, Value as Json};
@@ -150,17 +151,17 @@ pub mod resource {
     /// The key under `details` that holds the resource.
     pub const DETAIL_KEY: &str = "resource";
 
-    /// An EC2 instance (`resourceType: Instance`).
+    /// An EC2 instance (`type: Instance`).
     pub fn instance(instance_id: &str) -> Json {
-        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": instance_id}})
+        json!({"type": "Instance", "id": instance_id})
     }
-    /// An IAM access key and its user (`resourceType: AccessKey`).
+    /// An IAM access key and its user (`type: AccessKey`).
     pub fn access_key(access_key_id: &str, user_name: &str) -> Json {
-        json!({"resourceType": "AccessKey", "accessKeyDetails": {"accessKeyId": access_key_id, "userName": user_name}})
+        json!({"type": "AccessKey", "id": access_key_id, "userName": user_name})
     }
-    /// An S3 bucket (`resourceType: S3Bucket`).
+    /// An S3 bucket (`type: S3Bucket`).
     pub fn s3_bucket(bucket_name: &str) -> Json {
-        json!({"resourceType": "S3Bucket", "s3BucketDetails": [{"name": bucket_name}]})
+        json!({"type": "S3Bucket", "id": bucket_name})
     }
 }
 
