@@ -21,6 +21,21 @@ use tripline_event::EventRef;
 
 pub mod registry;
 
+// The catalog: one module per alert (see `registry::entries`).
+pub mod cloudtrail_deadman;
+pub mod cloudtrail_logging_disabled;
+mod common;
+pub mod console_login_without_mfa;
+pub mod describe_recon;
+pub mod guardduty_finding;
+pub mod guardduty_port_probe;
+pub mod iam_create_user;
+pub mod iam_user_multiple_ips;
+pub mod root_account_usage;
+pub mod s3_account_public_access;
+pub mod s3_bucket_public;
+pub mod ssh_from_outside;
+
 pub use registry::{RegistryEntry, Remediation};
 
 /// MozDef severities.
@@ -200,6 +215,12 @@ pub trait Alert: Send + Sync {
     /// Aggregation alerts: one group at or over the threshold.
     fn on_aggregation(&self, _group: &Group) -> Option<AlertDraft> {
         None
+    }
+    /// Aggregation alerts that need the run's clock (to tell "in the last minutes" from "earlier
+    /// in the window", e.g. a bucket created shortly before it was exposed). Runners call this;
+    /// the default forwards to [`Alert::on_aggregation`].
+    fn on_aggregation_at(&self, group: &Group, _now: chrono::DateTime<chrono::Utc>) -> Option<AlertDraft> {
+        self.on_aggregation(group)
     }
     /// Deadman alerts: nothing matched in the window.
     fn on_silence(&self) -> Option<AlertDraft> {

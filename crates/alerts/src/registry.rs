@@ -37,9 +37,121 @@ pub struct RegistryEntry {
     pub build: fn() -> Box<dyn Alert>,
 }
 
-/// Every alert in the catalog.
+/// Every alert in the catalog, in a stable order.
 pub fn entries() -> Vec<RegistryEntry> {
-    Vec::new()
+    use crate::*;
+    fn boxed<A: Alert + Default + 'static>() -> Box<dyn Alert> {
+        Box::new(A::default())
+    }
+    const EVERY_5_MIN: &str = "rate(5 minutes)";
+    let entry = |name, description, schedule, severity, remediation, build| RegistryEntry {
+        name,
+        description,
+        schedule,
+        severity,
+        remediation,
+        memory_mb: 256,
+        timeout_secs: 60,
+        build,
+    };
+    vec![
+        entry(
+            describe_recon::NAME,
+            "Excessive Describe calls by one identity (50 in 20 minutes): reconnaissance",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<describe_recon::DescribeRecon>,
+        ),
+        entry(
+            iam_user_multiple_ips::NAME,
+            "One IAM user active from two or more source IPs within 15 minutes: leaked credentials",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<iam_user_multiple_ips::IamUserMultipleIps>,
+        ),
+        entry(
+            s3_bucket_public::NAME,
+            "S3 bucket made public (ACL, policy, public access block), unless just created",
+            EVERY_5_MIN,
+            Severity::Critical,
+            Remediation::Contain,
+            boxed::<s3_bucket_public::S3BucketPublic>,
+        ),
+        entry(
+            s3_account_public_access::NAME,
+            "S3 account-level public access block removed or weakened",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<s3_account_public_access::S3AccountPublicAccess>,
+        ),
+        entry(
+            ssh_from_outside::NAME,
+            "Accepted SSH (TCP 22) from a non-internal address; critical when a session was established",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<ssh_from_outside::SshFromOutside>,
+        ),
+        entry(
+            iam_create_user::NAME,
+            "IAM user created",
+            EVERY_5_MIN,
+            Severity::Notice,
+            Remediation::None,
+            boxed::<iam_create_user::IamCreateUser>,
+        ),
+        entry(
+            cloudtrail_logging_disabled::NAME,
+            "CloudTrail logging stopped, trail deleted or narrowed (successful calls only)",
+            EVERY_5_MIN,
+            Severity::Critical,
+            Remediation::None,
+            boxed::<cloudtrail_logging_disabled::CloudtrailLoggingDisabled>,
+        ),
+        entry(
+            root_account_usage::NAME,
+            "The root user signed in or called an API",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<root_account_usage::RootAccountUsage>,
+        ),
+        entry(
+            console_login_without_mfa::NAME,
+            "Successful console sign-in by an IAM or root user without MFA",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::None,
+            boxed::<console_login_without_mfa::ConsoleLoginWithoutMfa>,
+        ),
+        entry(
+            guardduty_finding::NAME,
+            "Every GuardDuty finding, severity mapped; high-severity ones go to the remediation workflow",
+            EVERY_5_MIN,
+            Severity::Warning,
+            Remediation::Contain,
+            boxed::<guardduty_finding::GuarddutyFinding>,
+        ),
+        entry(
+            guardduty_port_probe::NAME,
+            "GuardDuty port-probe findings grouped by the probing address",
+            "rate(15 minutes)",
+            Severity::Notice,
+            Remediation::None,
+            boxed::<guardduty_port_probe::GuarddutyPortProbe>,
+        ),
+        entry(
+            cloudtrail_deadman::NAME,
+            "Deadman: no CloudTrail events for an hour",
+            "rate(1 hour)",
+            Severity::Warning,
+            Remediation::None,
+            boxed::<cloudtrail_deadman::CloudtrailDeadman>,
+        ),
+    ]
 }
 
 /// An entry by name.

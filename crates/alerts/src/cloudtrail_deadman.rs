@@ -1,0 +1,61 @@
+//! Deadman: no CloudTrail events for an hour.
+//!
+//! Every other CloudTrail alert is only as good as the events reaching the store. An account
+//! always produces some CloudTrail events each hour (AWS services alone call APIs), so an hour of
+//! silence means the pipeline broke (trail stopped, delivery bucket policy changed, ingest
+//! failing) or someone cut it on purpose (MITRE ATT&CK T1562.008).
+
+use tripline_dsl::prelude::*;
+
+use crate::{create_alert, Alert, AlertDraft, Plan, Severity};
+
+/// The registry name.
+pub const NAME: &str = "cloudtrail_deadman";
+
+/// Settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Silence this long (minutes) raises.
+    pub window_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { window_minutes: 60 }
+    }
+}
+
+/// The alert.
+#[derive(Clone, Debug, Default)]
+pub struct CloudtrailDeadman {
+    /// Its settings.
+    pub config: Config,
+}
+
+impl Alert for CloudtrailDeadman {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn query(&self) -> SearchQuery {
+        SearchQuery::minutes(self.config.window_minutes).must(TermMatch("source", "cloudtrail"))
+    }
+
+    fn plan(&self) -> Plan {
+        Plan::Deadman
+    }
+
+    fn on_silence(&self) -> Option<AlertDraft> {
+        let summary = format!(
+            "No CloudTrail events in the last {} minutes: check the trail, its delivery and ingest",
+            self.config.window_minutes
+        );
+        Some(create_alert(
+            summary,
+            "deadman",
+            &["cloudtrail", "deadman", "T1562.008"],
+            Vec::new(),
+            Severity::Warning,
+        ))
+    }
+}

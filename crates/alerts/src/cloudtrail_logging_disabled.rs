@@ -1,0 +1,116 @@
+//! CloudTrail logging turned off or narrowed.
+//!
+//! Intruders blind the defenders first (MITRE ATT&CK T1562.008, Impair Defenses: Disable or Modify
+//! Cloud Logs): `StopLogging`, `DeleteTrail`, an `UpdateTrail` that stops covering other regions or
+//! global services, or `PutEventSelectors` / `PutInsightSelectors` that drop management events.
+//! Calls that failed (`details.errorcode` set, `AccessDenied` above all) changed nothing and are
+//! left out: a denied attempt is for [`crate::describe_recon`]-style hunting, not for this page.
+
+use serde_json::Value as Json;
+use tripline_dsl::prelude::*;
+use tripline_event::EventRef;
+
+use crate::common::{actor, first_text, get_ci, request_parameters};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+
+/// The registry name.
+pub const NAME: &str = "cloudtrail_logging_disabled";
+
+/// Settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Window length in minutes.
+    pub window_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { window_minutes: 20 }
+    }
+}
+
+/// The alert.
+#[derive(Clone, Debug, Default)]
+pub struct CloudtrailLoggingDisabled {
+    /// Its settings.
+    pub config: Config,
+}
+
+/// What a (successful) CloudTrail API call did to logging, if it reduced it.
+pub fn reduction(event: &EventRef) -> Option<&'static str> {
+    if !field_text(event, "details.errorcode").is_empty() {
+        return None;
+    }
+    let params = request_parameters(event).unwrap_or(Json::Null);
+    let is_false = |key: &str| matches!(get_ci(&params, key), Some(Json::Bool(false)));
+    match field_text(event, "details.eventname").as_str() {
+        "StopLogging" => Some("logging stopped"),
+        "DeleteTrail" => Some("trail deleted"),
+        "UpdateTrail" if is_false("isMultiRegionTrail") => Some("trail limited to one region"),
+        "UpdateTrail" if is_false("includeGlobalServiceEvents") => Some("global service events excluded"),
+        "PutEventSelectors" => {
+            let text = params.to_string();
+            let drops_management = text.contains("\"includeManagementEvents\":false")
+                || text.contains("\"IncludeManagementEvents\":false");
+            let empty = match get_ci(&params, "eventSelectors") {
+                Some(Json::Array(a)) => a.is_empty() && get_ci(&params, "advancedEventSelectors").is_none(),
+                _ => false,
+            };
+            (drops_management || empty).then_some("management events excluded")
+        }
+        _ => None,
+    }
+}
+
+impl Alert for CloudtrailLoggingDisabled {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn query(&self) -> SearchQuery {
+        let params = "details.requestparameters";
+        SearchQuery::minutes(self.config.window_minutes)
+            .must((
+                TermMatch("source", "cloudtrail"),
+                TermMatch("details.eventsource", "cloudtrail.amazonaws.com"),
+            ))
+            .must_not(ExistsMatch("details.errorcode"))
+            .should((
+                TermsMatch("details.eventname", ["StopLogging", "DeleteTrail"]),
+                BooleanMatch::new().must(TermMatch("details.eventname", "UpdateTrail")).should((
+                    WildcardMatch(params, r#"*"isMultiRegionTrail":false*"#),
+                    WildcardMatch(params, r#"*"includeGlobalServiceEvents":false*"#),
+                )),
+                BooleanMatch::new().must(TermMatch("details.eventname", "PutEventSelectors")).should((
+                    WildcardMatch(params, r#"*ncludeManagementEvents":false*"#),
+                    WildcardMatch(params, r#"*"eventSelectors":[]*"#),
+                )),
+            ))
+    }
+
+    fn plan(&self) -> Plan {
+        Plan::Simple { limit: 100 }
+    }
+
+    fn on_event(&self, event: &EventRef) -> Option<AlertDraft> {
+        let what = reduction(event)?;
+        let trail = first_text(event, &["details.requestparameters_name"]);
+        let who = actor(event);
+        let summary = format!(
+            "CloudTrail {what}: {} on trail {trail} by {who}",
+            field_text(event, "details.eventname")
+        );
+        Some(
+            create_alert(
+                summary,
+                "defense-evasion",
+                &["cloudtrail", "T1562.008"],
+                vec![event.clone()],
+                Severity::Critical,
+            )
+            .key(event.documentid.clone())
+            .detail("trail", trail)
+            .detail("actor", who),
+        )
+    }
+}

@@ -1,0 +1,106 @@
+//! One IAM user active from two or more source IP addresses within 15 minutes: leaked
+//! credentials.
+//!
+//! Long-term access keys that leak (a public repository, a laptop) are used from the attacker's
+//! address while the owner keeps using them from theirs (MITRE ATT&CK T1078.004, Valid Accounts:
+//! Cloud Accounts). The engine groups CloudTrail calls by IAM user name and counts the distinct
+//! `details.sourceipaddress` values inside each group (a cardinality per bucket), so the count stays
+//! right at any volume; groups with at least `min_ips` addresses raise. Calls made by AWS services
+//! on the user's behalf carry a service name, not an address, and the normalizer keeps those out
+//! of `details.sourceipaddress`.
+
+use tripline_dsl::prelude::*;
+
+use crate::common::{group_text, sub_keys};
+use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity};
+
+/// The registry name.
+pub const NAME: &str = "iam_user_multiple_ips";
+
+/// Settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Window length in minutes.
+    pub window_minutes: i64,
+    /// Distinct source addresses that raise an alert.
+    pub min_ips: u64,
+    /// Sampled events per alert.
+    pub samples: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { window_minutes: 15, min_ips: 2, samples: 10 }
+    }
+}
+
+/// The alert.
+#[derive(Clone, Debug, Default)]
+pub struct IamUserMultipleIps {
+    /// Its settings.
+    pub config: Config,
+}
+
+impl IamUserMultipleIps {
+    /// With these settings.
+    pub fn new(config: Config) -> Self {
+        IamUserMultipleIps { config }
+    }
+}
+
+impl Alert for IamUserMultipleIps {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn query(&self) -> SearchQuery {
+        SearchQuery::minutes(self.config.window_minutes)
+            .must(TermMatch("source", "cloudtrail"))
+            .must(TermMatch("details.useridentity.type", "IAMUser"))
+            .must(ExistsMatch("details.useridentity.username"))
+            .must(ExistsMatch("details.sourceipaddress"))
+    }
+
+    fn plan(&self) -> Plan {
+        Plan::Aggregation {
+            field: "details.useridentity.username".into(),
+            threshold: 1,
+            samples: self.config.samples,
+            max_groups: 1000,
+            per_bucket: vec![
+                Aggregation::cardinality("details.sourceipaddress").named("ips"),
+                Aggregation::terms("details.sourceipaddress").named("addresses").size(10),
+                Aggregation::terms("details.useridentity.accesskeyid").named("keys").size(5),
+            ],
+        }
+    }
+
+    fn on_aggregation(&self, group: &Group) -> Option<AlertDraft> {
+        let ips = group.metric("ips")?;
+        if ips < self.config.min_ips {
+            return None;
+        }
+        let user = group_text(group);
+        let addresses = sub_keys(group, "addresses");
+        let keys = sub_keys(group, "keys");
+        let summary = format!(
+            "IAM user {user} used from {ips} source IPs within {} minutes: {}",
+            self.config.window_minutes,
+            addresses.join(", ")
+        );
+        Some(
+            create_alert(
+                summary,
+                "access",
+                &["cloudtrail", "credentials", "T1078.004"],
+                group.samples.clone(),
+                Severity::Warning,
+            )
+            .key(user.clone())
+            .detail("username", user)
+            .detail("sourceipaddresses", addresses)
+            .detail("accesskeyids", keys)
+            .detail("distinct_ips", ips),
+        )
+    }
+}
