@@ -77,11 +77,13 @@ pub const EXTRACTS: [(&str, &[&str]); 3] = [
 
 const READ_VERBS: [&str; 8] = ["Describe", "Get", "List", "Head", "Lookup", "Search", "Scan", "Query"];
 
-/// Whether a JSON object looks like a CloudTrail record (`eventSource`, `eventName` and `eventTime`,
-/// and not an S3 event notification, whose `eventSource` is `aws:s3`).
+/// Whether a JSON object looks like a CloudTrail record: `eventSource`, `eventName`, and
+/// `eventVersion` or `eventTime` (so that a record missing its time is reported as a broken
+/// CloudTrail record rather than kept as an unknown one); S3 event notifications, whose
+/// `eventSource` is `aws:s3`, are not.
 pub fn is_record(obj: &Map<String, Value>) -> bool {
     obj.contains_key("eventName")
-        && obj.contains_key("eventTime")
+        && (obj.contains_key("eventTime") || obj.contains_key("eventVersion"))
         && matches!(obj.get("eventSource"), Some(Value::String(s)) if !s.starts_with("aws:"))
 }
 

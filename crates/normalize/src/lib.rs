@@ -58,11 +58,11 @@ use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use tripline_event::Event;
 
 pub use error::{ErrorKind, NormalizeError};
 pub use keys::lower_keys;
 pub use stats::Stats;
+pub use tripline_event::Event;
 pub use vpcflow::FlowFormat;
 
 /// Where `receivedtimestamp` comes from.
