@@ -1,11 +1,154 @@
-//! `tripline run`.
+//! `tripline run`: every alert of the registry (or one) over the embedded store, at a chosen
+//! clock: hunting and backtesting over archived logs, with the same runner the Lambdas use.
+//!
+//! By default a run records what it raises like a Lambda does (alerts into the store's alerts
+//! index, events tagged so the next run leaves them out); `--dry-run` only evaluates. There are no
+//! AWS sinks here: nothing is published or contained from a laptop.
 
 use std::path::Path;
 
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use tripline_event::{AlertRecord, EventRef};
+use tripline_runtime::{registry, RegistryEntry, Runner};
+use tripline_store::embedded::EmbeddedStore;
+
 /// Arguments of `tripline run`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Run only this alert (a registry name; repeat for several). Default: every alert.
+    #[arg(long = "alert", value_name = "NAME")]
+    pub alerts: Vec<String>,
+    /// The clock the alerts run at, RFC 3339 (`2026-11-23T12:00:00Z`). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    /// One alert per line as JSON (MozDef format) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only evaluate: write no alerts and tag no events.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
-pub async fn run(_store: &Path, _args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("tripline run is not built yet")
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    tripline_dsl::parse_timestamp(text)
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-11-23T12:00:00Z ({e})"))
+}
+
+/// The registry entries to run: all, or those named (unknown names are an error listing the
+/// known ones).
+fn select(names: &[String]) -> anyhow::Result<Vec<RegistryEntry>> {
+    let all = registry::entries();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|n| {
+            all.iter().find(|e| e.name == n).copied().ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(|e| e.name).collect();
+                anyhow::anyhow!("no alert named {n:?}; known alerts: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
+    let entries = select(&args.alerts)?;
+    if !store_dir.exists() {
+        anyhow::bail!(
+            "no store at {}: ingest logs first (`tripline ingest FILES`) or pass --store DIR",
+            store_dir.display()
+        );
+    }
+    let store = EmbeddedStore::open(store_dir)
+        .with_context(|| format!("opening the store at {}", store_dir.display()))?;
+    let now = args.at.unwrap_or_else(Utc::now);
+    let runner = Runner::new(&store);
+    let mut raised: Vec<AlertRecord> = Vec::new();
+    let mut failed = Vec::new();
+    for entry in &entries {
+        let alert = (entry.build)();
+        let result = if args.dry_run {
+            runner.evaluate(alert.as_ref(), now).await.map(|r| r.into_iter().map(|x| x.record).collect())
+        } else {
+            runner.run(alert.as_ref(), entry.remediation, now).await.map(|r| r.raised)
+        };
+        match result {
+            Ok(mut records) => raised.append(&mut records),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed.push(entry.name);
+            }
+        }
+    }
+    if args.json {
+        for a in &raised {
+            println!("{}", serde_json::to_string(&a.to_json())?);
+        }
+    } else {
+        if !raised.is_empty() {
+            println!("{}", table(&raised));
+        }
+        eprintln!(
+            "{} alert(s) from {} rule(s) at {}{}",
+            raised.len(),
+            entries.len(),
+            tripline_event::format_timestamp(now),
+            if args.dry_run { " (dry run: nothing recorded)" } else { "" }
+        );
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("{} alert(s) failed: {}", failed.len(), failed.join(", "));
+    }
+    Ok(())
+}
+
+/// When the alert's newest event happened (the alert's own time when it has no events).
+fn event_time(alert: &AlertRecord) -> String {
+    alert
+        .events
+        .iter()
+        .filter_map(|e: &EventRef| e.documentsource.get("utctimestamp").and_then(|t| t.as_str()))
+        .max()
+        .map(str::to_string)
+        .unwrap_or_else(|| tripline_event::format_timestamp(alert.utctimestamp))
+}
+
+fn table(alerts: &[AlertRecord]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["time", "alert", "severity", "summary", "events"]);
+    for a in alerts {
+        t.add_row([
+            event_time(a),
+            a.classname.clone(),
+            a.severity.clone(),
+            a.summary.clone(),
+            a.events.len().to_string(),
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(
+            parse_time("2026-11-23T13:00:00+01:00").map(|t| t.to_rfc3339()),
+            Ok("2026-11-23T12:00:00+00:00".into())
+        );
+        assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
+    }
+
+    #[test]
+    fn unknown_alerts_are_named() {
+        let err = select(&["no_such_alert".into()]).unwrap_err().to_string();
+        assert!(err.contains("no_such_alert"), "{err}");
+    }
 }

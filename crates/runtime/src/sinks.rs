@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json};
 use tripline_dsl::{QueryAst, Value};
 use tripline_event::AlertRecord;
 use tripline_store::{BulkReport, EventStore, StoreError};
@@ -32,8 +32,6 @@ pub const DELIVERY_KEY: &str = "delivery";
 pub const MAX_MESSAGE_BYTES: usize = 250 * 1024;
 /// SNS subjects are at most 100 characters.
 pub const MAX_SUBJECT_CHARS: usize = 100;
-/// The `source` of a remediation execution's input started by Tripline.
-pub const EXECUTION_SOURCE: &str = "tripline";
 
 /// What went wrong delivering an alert.
 #[derive(Debug, thiserror::Error)]
@@ -330,27 +328,19 @@ pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
     format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
 }
 
-/// The remediation workflow's input for a Tripline alert:
-/// `{"source": "tripline", "detail-type": "Tripline Alert", "alert": {…}, "resource": {…}}`.
-/// `resource` is the alert's `details.resource` (GuardDuty's shape: `resourceType` plus
-/// `instanceDetails` / `accessKeyDetails` / `s3BucketDetails`), or `null` when it names none (the
-/// workflow then only notifies).
+/// The remediation workflow's input for a Tripline alert: the alert itself (MozDef format), which
+/// `statemachines/guardduty-remediation.asl.json` recognises by its `id` and `classname` and acts on
+/// `details.resource.{type, id}` (built with `tripline_alerts::resource`). An alert naming no
+/// resource is refused by the workflow as unrecognised input, loudly.
 pub fn execution_input(alert: &AlertRecord) -> Json {
-    let resource = alert.details.get(tripline_alerts::resource::DETAIL_KEY).cloned().unwrap_or(Json::Null);
-    fitting_json(alert, |a| {
-        json!({
-            "source": EXECUTION_SOURCE,
-            "detail-type": "Tripline Alert",
-            "alert": a,
-            "resource": resource,
-        })
-    })
+    fitting_json(alert, |a| a)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::json;
     use tripline_event::EventRef;
 
     fn alert(summary: &str) -> AlertRecord {
@@ -398,10 +388,9 @@ mod tests {
         let a = alert("x");
         let input = execution_input(&a);
         assert!(input.to_string().len() <= MAX_MESSAGE_BYTES);
-        assert_eq!(input["alert"]["events"][0]["documentid"], "e1");
-        assert!(input["alert"]["events"][0].get("documentsource").is_none());
-        assert_eq!(input["source"], "tripline");
-        assert!(input["resource"].is_null());
+        assert_eq!(input["events"][0]["documentid"], "e1");
+        assert!(input["events"][0].get("documentsource").is_none());
+        assert_eq!(input["classname"], "describe_recon");
     }
 
     #[test]

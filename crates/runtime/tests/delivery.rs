@@ -176,12 +176,11 @@ async fn delivers_once_to_the_alerts_index_sns_and_step_functions() {
         let described =
             aws.sfn.describe_execution().execution_arn(&arn).send().await.expect("describe execution");
         let input: Json = serde_json::from_str(described.input().expect("input")).expect("input is JSON");
-        assert_eq!(input["source"], "tripline");
-        assert_eq!(input["alert"]["id"], alert.id.as_str());
-        assert_eq!(
-            input["resource"],
-            json!({"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0123456789abcdef0"}})
-        );
+        // What statemachines/guardduty-remediation.asl.json reads from a Tripline alert.
+        assert_eq!(input["id"], alert.id.as_str());
+        assert_eq!(input["classname"], "test_create_user");
+        assert_eq!(input["details"]["resource"], json!({"type": "Instance", "id": "i-0123456789abcdef0"}));
+        assert!(input["details"].get("delivery").is_none(), "the same input whichever attempt sends it");
     }
 
     // The alerts index holds both, with their delivery markers; the events are tagged.
