@@ -80,6 +80,23 @@
 //!     ));
 //! let body = tripline_dsl::opensearch::search_body(&q.compile(now).unwrap(), 10);
 //! assert_eq!(body["query"]["bool"]["minimum_should_match"], 1);
+//!
+//! // The same alert as a query string, the way an analyst would type it in the console. It is
+//! // parsed into the same AST, so it renders as the same structured Query DSL, never as text.
+//! let typed = SearchQuery::minutes(30).must(QueryStringMatch(
+//!     r#"details.eventsource:s3.amazonaws.com AND (
+//!          (details.eventname:PutBucketAcl AND details.requestparameters:*AllUsers*)
+//!       OR (details.eventname:PutBucketPolicy AND details.requestparameters:*\"Principal\"\:\"\*\"*)
+//!       OR details.eventname:DeletePublicAccessBlock)"#,
+//! ));
+//! let typed_body = tripline_dsl::opensearch::search_body(&typed.compile(now).unwrap(), 10);
+//! let clauses = &typed_body["query"]["bool"]["must"][1]["bool"]["must"];
+//! assert_eq!(clauses[0]["term"]["details.eventsource"], "s3.amazonaws.com");
+//! assert_eq!(clauses[1]["bool"]["minimum_should_match"], 1);
+//! assert_eq!(
+//!     clauses[1]["bool"]["should"][1]["bool"]["must"][1]["wildcard"]["details.requestparameters"]["value"],
+//!     r#"*"Principal":"\*"*"#,
+//! );
 //! ```
 //!
 //! SSH (TCP 22) from outside the VPC, accepted: a flow whose source is not in the VPC's ranges.
@@ -105,6 +122,47 @@
 //! assert_eq!(first["lte"], "10.255.255.255");
 //! ```
 
+//! ## Query strings
+//!
+//! [`QueryStringMatch`] takes the Lucene query-string syntax MozDef and Kibana users type, in the
+//! subset alerts really use. [`query_string::parse`] turns it into the same [`QueryAst`] (so the
+//! OpenSearch rendering is structured Query DSL, exactly as for the matchers, and the embedded store
+//! runs the same nodes); [`query_string::to_query_string`] prints an AST back.
+//!
+//! | you write | it means |
+//! |---|---|
+//! | `details.eventname:CreateUser` | [`TermMatch`]: exact on keywords |
+//! | `details.destinationport:22`, `details.success:true` | a number / boolean (canonical spelling only: `007` stays text; `\22` is the text "22") |
+//! | `failed` (no field) | a term on `summary`, the analyzed text field |
+//! | `summary:"failed login"`, `field:"a b"` | [`PhraseMatch`] |
+//! | `details.eventname:Describe*`, `a?c` | [`WildcardMatch`] |
+//! | `field:*` | [`ExistsMatch`], as Lucene reads it |
+//! | `*:*` or `*` | every event |
+//! | `field:/re[gG]ex.*/` | a regular expression (Lucene flavour, anchored) |
+//! | `field:[1 TO 5]`, `{1 TO 5}`, `[1 TO 5}`, `[1 TO *]` | [`RangeMatch`]: `[ ]` inclusive, `{ }` exclusive, `*` open |
+//! | `field:>=5`, `>5`, `<5`, `<=5` | a one-sided range |
+//! | `_exists_:field` | [`ExistsMatch`] |
+//! | `details.sourceipaddress:10.0.0.0/8`, `…:"fd00::/8"` | [`SubnetMatch`], on the ip fields ([`IP_FIELDS`]) only |
+//! | `a AND b`, `a && b` | both |
+//! | `a OR b`, `a \|\| b`, `a b` | at least one: side by side means OR, Lucene's default |
+//! | `NOT a`, `!a`, `-a`; `+a` | must not; must |
+//! | `( … )`, `field:(a OR b)` | grouping; a group of values for one field |
+//! | `\:` `\*` `\"` `\ ` `\\` … | the character itself |
+//!
+//! Refused, with the column and this list in the message ([`DslError::QueryString`]): fuzzy and
+//! proximity (`~`), boosts (`^`), wildcard field names, date math (`now-1d`), AND mixed with OR at
+//! one level without parentheses (Lucene's reading of `a OR b AND c` surprises), `+a b` (where `b`
+//! would only change a score), and malformed input: unbalanced parentheses, brackets or quotes,
+//! dangling operators, empty queries, phrases and groups. The full grammar and the rules for values
+//! are in [`query_string`].
+//!
+//! ```
+//! use tripline_dsl::{query_string, DslError};
+//! let err = query_string::parse("details.eventname:CreateUser~1").unwrap_err();
+//! assert!(matches!(err, DslError::QueryString { column: 29, .. }));
+//! assert!(err.to_string().contains("fuzzy and proximity searches (~) are not supported"));
+//! ```
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -121,6 +179,7 @@ pub use matchers::{
     BooleanMatch, Clauses, ExistsMatch, LessThanMatch, Matcher, PhraseMatch, QueryStringMatch, RangeMatch,
     SubnetMatch, TermMatch, TermsMatch, WildcardMatch,
 };
+pub use query_string::to_query_string;
 pub use search::{CompiledQuery, SearchQuery, WINDOW_FIELDS};
 
 /// Fields mapped as analyzed text (standard analyzer: lower-cased word tokens). Every other string

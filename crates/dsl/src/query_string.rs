@@ -145,9 +145,9 @@ pub fn is_printable_field(field: &str) -> bool {
     !field.is_empty()
         && !field.starts_with('-')
         && field != "_exists_"
-        && field
-            .split('.')
-            .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '@')))
+        && field.split('.').all(|seg| {
+            !seg.is_empty() && seg.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '@'))
+        })
 }
 
 /// Date math OpenSearch would evaluate against its own clock (`now`, `now-1d`, `2026-01-01||+1d`).
@@ -389,7 +389,8 @@ impl Parser {
                 "_exists_" => {
                     let v = self.pos;
                     if self.peek().is_none_or(|c| c.is_whitespace() || matches!(c, '(' | ')')) {
-                        return Err(self.err(v, "_exists_: needs a field name, as in _exists_:details.sourceipaddress"));
+                        return Err(self
+                            .err(v, "_exists_: needs a field name, as in _exists_:details.sourceipaddress"));
                     }
                     let f = self.read_term()?;
                     let name = self.field_name(&f, v)?;
@@ -423,7 +424,9 @@ impl Parser {
             return Ok(name);
         }
         if name.contains(['*', '?']) {
-            return Err(self.err(at, format!("wildcards in field names ({name}) are not supported; name the field")));
+            return Err(
+                self.err(at, format!("wildcards in field names ({name}) are not supported; name the field"))
+            );
         }
         if !is_printable_field(&name) {
             return Err(self.err(
@@ -469,7 +472,9 @@ impl Parser {
         if !any_escaped(&term) {
             let text = plain(&term);
             if OPERATORS.contains(&text.as_str()) {
-                return Err(self.err(at, format!("{text} is an operator, not a value: write \\{text} or \"{text}\"")));
+                return Err(
+                    self.err(at, format!("{text} is an operator, not a value: write \\{text} or \"{text}\""))
+                );
             }
         }
         if self.peek() == Some(':') {
@@ -655,13 +660,11 @@ impl Parser {
         let mut pattern = String::new();
         loop {
             match self.peek() {
-                None => {
-                    return Err(self.err(
-                        at,
-                        "unterminated /regex/: add the closing slash (a literal slash inside is \\/; a value \
+                None => return Err(self.err(
+                    at,
+                    "unterminated /regex/: add the closing slash (a literal slash inside is \\/; a value \
                          starting with / is written \\/ or quoted)",
-                    ))
-                }
+                )),
                 Some('\\') => {
                     pattern.push('\\');
                     self.pos += 1;
@@ -695,7 +698,9 @@ impl Parser {
         let lower = self.range_bound(field, at)?;
         self.skip_ws();
         let to = self.pos;
-        if !(self.peek() == Some('T') && self.peek_at(1) == Some('O') && self.peek_at(2).is_some_and(char::is_whitespace))
+        if !(self.peek() == Some('T')
+            && self.peek_at(1) == Some('O')
+            && self.peek_at(2).is_some_and(char::is_whitespace))
         {
             if self.at_end() {
                 return Err(self.err(at, "unbalanced bracket: the range opened here is never closed"));
@@ -805,7 +810,10 @@ impl Parser {
                         c if c.is_whitespace() || matches!(c, '(' | ')') => break,
                         '^' | '~' => return Err(self.unsupported_suffix(c)),
                         '"' | '[' | ']' | '{' | '}' | '<' | '>' | '=' => {
-                            return Err(self.err(self.pos, format!("'{c}' inside a comparison value: escape it as \\{c}")))
+                            return Err(self.err(
+                                self.pos,
+                                format!("'{c}' inside a comparison value: escape it as \\{c}"),
+                            ))
                         }
                         c => {
                             chars.push((c, false));
@@ -814,7 +822,9 @@ impl Parser {
                     }
                 }
                 if chars == [('*', false)] {
-                    return Err(self.err(v, format!("a comparison with * bounds nothing: write _exists_:{field}")));
+                    return Err(
+                        self.err(v, format!("a comparison with * bounds nothing: write _exists_:{field}"))
+                    );
                 }
                 classify_scalar(field, &chars)
             }
@@ -839,7 +849,9 @@ pub fn to_query_string(ast: &QueryAst) -> Option<String> {
     match ast {
         QueryAst::MatchAll => Some("*:*".into()),
         QueryAst::MatchNone => None,
-        QueryAst::Term { field, value } => Some(format!("{}:{}", field_text(field)?, value_token(field, value)?)),
+        QueryAst::Term { field, value } => {
+            Some(format!("{}:{}", field_text(field)?, value_token(field, value)?))
+        }
         QueryAst::Terms { field, values } => {
             let parts = values
                 .iter()
@@ -850,7 +862,9 @@ pub fn to_query_string(ast: &QueryAst) -> Option<String> {
             }
             Some(parts.join(" OR "))
         }
-        QueryAst::Wildcard { field, pattern } => Some(format!("{}:{}", field_text(field)?, wildcard_token(pattern)?)),
+        QueryAst::Wildcard { field, pattern } => {
+            Some(format!("{}:{}", field_text(field)?, wildcard_token(pattern)?))
+        }
         QueryAst::Regex { field, pattern } => {
             if !regex_printable(pattern) {
                 return None;
@@ -969,7 +983,8 @@ fn value_token(field: &str, value: &Value) -> Option<String> {
             }
             let tok = escape_text(s);
             let needs_mark = !tok.starts_with('\\')
-                && (OPERATORS.contains(&s.as_str()) || (!is_text_field(field) && classify_plain(s) != Value::Str(s.clone())));
+                && (OPERATORS.contains(&s.as_str())
+                    || (!is_text_field(field) && classify_plain(s) != Value::Str(s.clone())));
             Some(if needs_mark { format!("\\{tok}") } else { tok })
         }
         Value::Int(i) => Some(i.to_string()),

@@ -125,7 +125,10 @@ fn query_string_match_reports_the_parser_error() {
 fn search_query_refuses_zero_negative_and_huge_windows() {
     for q in [SearchQuery::minutes(0), SearchQuery::seconds(-5), SearchQuery::days(0)] {
         let e = q.compile(now()).expect_err("empty window");
-        assert!(matches!(&e, DslError::Invalid { matcher: "SearchQuery", reason } if reason.contains("longer than zero")), "{e:?}");
+        assert!(
+            matches!(&e, DslError::Invalid { matcher: "SearchQuery", reason } if reason.contains("longer than zero")),
+            "{e:?}"
+        );
     }
     for q in [SearchQuery::days(i64::MAX), SearchQuery::minutes(i64::MIN), SearchQuery::days(1_000_000_000)] {
         let e = q.compile(now()).expect_err("window out of range");
@@ -173,7 +176,8 @@ fn aggregations_refuse_bad_names_and_fields() {
     let (_, reason) = agg_error(Aggregation::terms("details..x").named("x"));
     assert!(reason.contains("invalid field"), "{reason}");
     // A bad sub-aggregation is found too, named.
-    let (name, _) = agg_error(Aggregation::terms("a").per_bucket(Aggregation::terms("b").size(0).named("inner")));
+    let (name, _) =
+        agg_error(Aggregation::terms("a").per_bucket(Aggregation::terms("b").size(0).named("inner")));
     assert_eq!(name, "inner");
 }
 
@@ -184,7 +188,10 @@ fn aggregations_refuse_duplicate_and_reserved_names() {
         .aggregate(Aggregation::cardinality("category"))
         .compile(now())
         .expect_err("duplicate");
-    assert!(matches!(&e, DslError::Aggregation { name, reason } if name == "category" && reason.contains("share this name")), "{e:?}");
+    assert!(
+        matches!(&e, DslError::Aggregation { name, reason } if name == "category" && reason.contains("share this name")),
+        "{e:?}"
+    );
     let (name, reason) = agg_error(
         Aggregation::terms("a")
             .per_bucket(Aggregation::cardinality("x").named("n"))
@@ -195,7 +202,8 @@ fn aggregations_refuse_duplicate_and_reserved_names() {
     let (name, reason) = agg_error(Aggregation::terms("a").named("_samples"));
     assert_eq!(name, "_samples");
     assert!(reason.contains("reserved"), "{reason}");
-    let (_, reason) = agg_error(Aggregation::terms("a").per_bucket(Aggregation::cardinality("b").named("_samples")));
+    let (_, reason) =
+        agg_error(Aggregation::terms("a").per_bucket(Aggregation::cardinality("b").named("_samples")));
     assert!(reason.contains("reserved"), "{reason}");
 }
 
@@ -272,14 +280,23 @@ fn query_string_errors_name_the_column_and_the_subset() {
     for (q, col, fragment) in QUERY_STRING_ERRORS {
         match query_string::parse(q) {
             Err(DslError::QueryString { column, message }) => {
-                if column != *col || !message.contains(fragment) || !message.contains(query_string::SUPPORTED) {
-                    failures.push(format!("{q:?}: column {column} (want {col}), message {message:?} (want {fragment:?})"));
+                if column != *col || !message.contains(fragment) || !message.contains(query_string::SUPPORTED)
+                {
+                    failures.push(format!(
+                        "{q:?}: column {column} (want {col}), message {message:?} (want {fragment:?})"
+                    ));
                 }
             }
             other => failures.push(format!("{q:?}: expected an error, got {other:?}")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases wrong:\n{}", failures.len(), QUERY_STRING_ERRORS.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        failures.len(),
+        QUERY_STRING_ERRORS.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -22,8 +22,8 @@ fn golden(name: &str, actual: &Json) {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("golden file {} unreadable ({e}); run with UPDATE_GOLDEN=1 to create it", path.display())
     });
-    let expected: Json =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("golden file {} is not JSON: {e}", path.display()));
+    let expected: Json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("golden file {} is not JSON: {e}", path.display()));
     assert_eq!(
         actual,
         &expected,
@@ -107,7 +107,8 @@ fn range_every_bound_combination() {
         ("lt", RangeMatch::new(f).lt(9)),
         ("between", RangeMatch::between(f, 1, 9)),
     ];
-    let all: serde_json::Map<String, Json> = cases.into_iter().map(|(k, r)| (k.to_string(), render(r))).collect();
+    let all: serde_json::Map<String, Json> =
+        cases.into_iter().map(|(k, r)| (k.to_string(), render(r))).collect();
     golden("range_bounds", &Json::Object(all));
 }
 
@@ -116,10 +117,10 @@ fn range_on_dates_and_keywords() {
     let t = parse_timestamp("2026-11-23T11:00:00+01:00").expect("valid");
     golden(
         "range_dates_keywords",
-        &render(BooleanMatch::new().must((
-            RangeMatch::new("utctimestamp").gte(t),
-            RangeMatch::between("hostname", "a", "m"),
-        ))),
+        &render(
+            BooleanMatch::new()
+                .must((RangeMatch::new("utctimestamp").gte(t), RangeMatch::between("hostname", "a", "m"))),
+        ),
     );
 }
 
@@ -199,7 +200,10 @@ fn time_window_from_the_injected_clock() {
         .compile(parse_timestamp("2027-01-01T00:00:00Z").expect("valid"))
         .expect("valid");
     let body = search_body(&later, 0);
-    assert_eq!(body["query"]["bool"]["must"][0]["bool"]["should"][0]["range"]["utctimestamp"]["gte"], "2026-12-31T23:40:00.000Z");
+    assert_eq!(
+        body["query"]["bool"]["must"][0]["bool"]["should"][0]["range"]["utctimestamp"]["gte"],
+        "2026-12-31T23:40:00.000Z"
+    );
 }
 
 #[test]

@@ -38,7 +38,8 @@ fn check(q: &str, want: QueryAst) {
     let got = parse(q).unwrap_or_else(|e| panic!("{q:?} should parse: {e}"));
     assert_eq!(got, want, "parsing {q:?}");
     let printed = to_query_string(&got).unwrap_or_else(|| panic!("{q:?} should print"));
-    let again = parse(&printed).unwrap_or_else(|e| panic!("printed {printed:?} (from {q:?}) should parse: {e}"));
+    let again =
+        parse(&printed).unwrap_or_else(|e| panic!("printed {printed:?} (from {q:?}) should parse: {e}"));
     assert_eq!(again, got, "{q:?} printed as {printed:?}");
 }
 
@@ -53,7 +54,10 @@ fn field_value_terms() {
     check("details.code:\\22", term("details.code", "22"));
     check("summary:Failed", term("summary", "Failed"));
     check("summary:22", term("summary", "22"));
-    check("details.arn:arn\\:aws\\:iam\\:\\:123\\:user/bob", term("details.arn", "arn:aws:iam::123:user/bob"));
+    check(
+        "details.arn:arn\\:aws\\:iam\\:\\:123\\:user/bob",
+        term("details.arn", "arn:aws:iam::123:user/bob"),
+    );
     check("details.eventname:Get-Thing+x", term("details.eventname", "Get-Thing+x"));
     check("details.name:a\\ b", term("details.name", "a b"));
     check("x:\\AND", term("x", "AND"));
@@ -119,8 +123,14 @@ fn ranges() {
             Some(Bound::exclusive("2026-11-24T00:00:00.000Z")),
         ),
     );
-    check("utctimestamp:>=2026-11-23T00:00:00Z", range("utctimestamp", Some(Bound::inclusive("2026-11-23T00:00:00Z")), None));
-    check("hostname:[\"a b\" TO \"*\"]", range("hostname", Some(Bound::inclusive("a b")), Some(Bound::inclusive("*"))));
+    check(
+        "utctimestamp:>=2026-11-23T00:00:00Z",
+        range("utctimestamp", Some(Bound::inclusive("2026-11-23T00:00:00Z")), None),
+    );
+    check(
+        "hostname:[\"a b\" TO \"*\"]",
+        range("hostname", Some(Bound::inclusive("a b")), Some(Bound::inclusive("*"))),
+    );
     check("p:[\"1\" TO 2.5]", range("p", Some(Bound::inclusive("1")), Some(Bound::inclusive(2.5))));
     check("summary:[a TO 5]", range("summary", Some(Bound::inclusive("a")), Some(Bound::inclusive("5"))));
     check("p:[  1   TO   5  ]", range("p", i(1), i(5)));
@@ -208,7 +218,10 @@ fn the_workshop_s3_query() {
         q,
         must(vec![
             term("details.eventsource", "s3.amazonaws.com"),
-            should(vec![term("details.eventname", "PutBucketAcl"), term("details.eventname", "PutBucketPolicy")]),
+            should(vec![
+                term("details.eventname", "PutBucketAcl"),
+                term("details.eventname", "PutBucketPolicy"),
+            ]),
             wildcard("details.requestparameters", "*AllUsers*"),
         ]),
     );
@@ -235,7 +248,10 @@ fn printer_output_is_readable() {
 #[test]
 fn printer_refuses_what_has_no_query_string_form() {
     assert_eq!(to_query_string(&QueryAst::MatchNone), None);
-    assert_eq!(to_query_string(&QueryAst::Subnet { field: "details.other".into(), net: net("10.0.0.0/8") }), None);
+    assert_eq!(
+        to_query_string(&QueryAst::Subnet { field: "details.other".into(), net: net("10.0.0.0/8") }),
+        None
+    );
     assert_eq!(to_query_string(&term("bad field", "x")), None);
     assert_eq!(to_query_string(&term("_exists_", "x")), None);
     assert_eq!(to_query_string(&term("x", "")), None);
@@ -253,7 +269,10 @@ fn printer_gives_equivalent_queries_for_other_asts() {
     // ASTs the parser never builds print as equivalent queries.
     let terms = QueryAst::Terms { field: "category".into(), values: vec!["bro".into(), "zeek".into()] };
     assert_eq!(to_query_string(&terms).as_deref(), Some("category:bro OR category:zeek"));
-    assert_eq!(parse("category:bro OR category:zeek").expect("parses"), should(vec![term("category", "bro"), term("category", "zeek")]));
+    assert_eq!(
+        parse("category:bro OR category:zeek").expect("parses"),
+        should(vec![term("category", "bro"), term("category", "zeek")])
+    );
     let mixed = bool3(vec![term("a", 1)], vec![term("b", 2), term("c", 3)], vec![term("d", 4)]);
     let printed = to_query_string(&mixed).expect("prints");
     assert_eq!(printed, "+a:1 +(b:2 OR c:3) -d:4");

@@ -31,8 +31,13 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9]{1,6}",
         r#"[a-z0-9 :"\\*?()\[\]{}^~!+\-/&|<>=.é]{1,8}"#,
-        prop::sample::select(&["AND", "OR", "NOT", "&&", "||", "TO", "22", "-5", "1.5", "true", "*", "-", "+x", "/x/", "007", "now"][..])
-            .prop_map(String::from),
+        prop::sample::select(
+            &[
+                "AND", "OR", "NOT", "&&", "||", "TO", "22", "-5", "1.5", "true", "*", "-", "+x", "/x/",
+                "007", "now"
+            ][..]
+        )
+        .prop_map(String::from),
     ]
 }
 
@@ -58,9 +63,9 @@ fn wildcard_pattern() -> impl Strategy<Value = String> {
         1 => Just("*".to_string()),
         1 => Just("?".to_string()),
     ];
-    prop::collection::vec(piece, 1..6)
-        .prop_map(|v| v.concat())
-        .prop_filter("needs an unescaped wildcard, and * alone is Exists", |p| {
+    prop::collection::vec(piece, 1..6).prop_map(|v| v.concat()).prop_filter(
+        "needs an unescaped wildcard, and * alone is Exists",
+        |p| {
             p != "*" && {
                 let mut chars = p.chars();
                 let mut wild = false;
@@ -75,17 +80,16 @@ fn wildcard_pattern() -> impl Strategy<Value = String> {
                 }
                 wild
             }
-        })
+        },
+    )
 }
 
 fn net() -> impl Strategy<Value = IpNet> {
     prop_oneof![
-        (any::<u32>(), 0u8..=32).prop_map(|(a, p)| IpNet::V4(
-            Ipv4Net::new(a.into(), p).map(|n| n.trunc()).unwrap_or_default()
-        )),
-        (any::<u128>(), 0u8..=128).prop_map(|(a, p)| IpNet::V6(
-            Ipv6Net::new(a.into(), p).map(|n| n.trunc()).unwrap_or_default()
-        )),
+        (any::<u32>(), 0u8..=32)
+            .prop_map(|(a, p)| IpNet::V4(Ipv4Net::new(a.into(), p).map(|n| n.trunc()).unwrap_or_default())),
+        (any::<u128>(), 0u8..=128)
+            .prop_map(|(a, p)| IpNet::V6(Ipv6Net::new(a.into(), p).map(|n| n.trunc()).unwrap_or_default())),
     ]
 }
 
@@ -140,9 +144,51 @@ fn ast() -> impl Strategy<Value = QueryAst> {
 }
 
 const PIECES: &[&str] = &[
-    "a", "b:", "x:1", "AND", "OR", "NOT", "&&", "||", "!", "+", "-", "(", ")", "\"", "q p", "*", "?", "/", "[", "]", "{",
-    "}", " TO ", ":", "\\", "~", "^", ">=", "<", " ", " ", " ", "details.sourceipaddress:", "10.0.0.0/8", "_exists_:",
-    "summary:", "é", "22", "1.5", "true", "now", "*:*", "x:(", "y:[1 TO 5]", "\"a b\"",
+    "a",
+    "b:",
+    "x:1",
+    "AND",
+    "OR",
+    "NOT",
+    "&&",
+    "||",
+    "!",
+    "+",
+    "-",
+    "(",
+    ")",
+    "\"",
+    "q p",
+    "*",
+    "?",
+    "/",
+    "[",
+    "]",
+    "{",
+    "}",
+    " TO ",
+    ":",
+    "\\",
+    "~",
+    "^",
+    ">=",
+    "<",
+    " ",
+    " ",
+    " ",
+    "details.sourceipaddress:",
+    "10.0.0.0/8",
+    "_exists_:",
+    "summary:",
+    "é",
+    "22",
+    "1.5",
+    "true",
+    "now",
+    "*:*",
+    "x:(",
+    "y:[1 TO 5]",
+    "\"a b\"",
 ];
 
 fn query_text() -> impl Strategy<Value = String> {
