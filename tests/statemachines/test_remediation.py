@@ -1,0 +1,350 @@
+"""The GuardDuty remediation workflow (statemachines/guardduty-remediation.asl.json), executed
+for real by moto: every assertion reads moto's EC2/IAM/S3/Auto Scaling/SNS state afterwards."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from harness import (
+    create_state_machine,
+    crypto_finding,
+    execute,
+    load_event,
+    make_victim,
+    remediation_definition,
+    timeline,
+)
+
+QUARANTINE = "tripline-quarantine"
+
+
+def machine(sfn, capture, final_action="stop", forensics=""):
+    return create_state_machine(
+        sfn, remediation_definition(capture.topic_arn, final_action, forensics), "remediation"
+    )
+
+
+def finding_id() -> str:
+    return uuid.uuid4().hex
+
+
+def tags_of(resource: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def quarantine_groups(ec2, vpc_id):
+    return ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [QUARANTINE]}]
+    )["SecurityGroups"]
+
+
+def finding_snapshots(ec2, fid):
+    return ec2.describe_snapshots(
+        OwnerIds=["self"], Filters=[{"Name": "tag:tripline:finding-id", "Values": [fid]}]
+    )["Snapshots"]
+
+
+def instance(ec2, instance_id):
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def test_crypto_finding_isolates_snapshots_revokes_and_stops(moto, sfn, sns_capture):
+    ec2, iam = moto.client("ec2"), moto.client("iam")
+    victim = make_victim(moto)
+    assert len(victim.eni_ids) == 2 and len(victim.volume_ids) == 2
+    fid = finding_id()
+    event = crypto_finding(victim.instance_id, fid)
+
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+
+    # One quarantine group in the instance's VPC, with no rules at all.
+    groups = quarantine_groups(ec2, victim.vpc_id)
+    assert len(groups) == 1
+    qsg = groups[0]
+    assert qsg["IpPermissions"] == [] and qsg["IpPermissionsEgress"] == []
+    assert tags_of(qsg).get("tripline:role") == "quarantine"
+
+    # Every network interface is in the quarantine group, and only in it.
+    enis = ec2.describe_network_interfaces(NetworkInterfaceIds=victim.eni_ids)["NetworkInterfaces"]
+    assert len(enis) == 2
+    for eni in enis:
+        assert [g["GroupId"] for g in eni["Groups"]] == [qsg["GroupId"]], eni["NetworkInterfaceId"]
+    inst = instance(ec2, victim.instance_id)
+    assert {g["GroupId"] for g in inst["SecurityGroups"]} == {qsg["GroupId"]}
+
+    # Tagged with the finding.
+    tags = tags_of(inst)
+    assert tags["tripline:finding-id"] == fid
+    assert tags["tripline:finding-type"] == "CryptoCurrency:EC2/BitcoinTool.B!DNS"
+    assert tags["tripline:finding-time"] == event["detail"]["updatedAt"]
+
+    # One completed snapshot per volume, tags linking it to the finding, instance and volume.
+    snaps = finding_snapshots(ec2, fid)
+    assert sorted(s["VolumeId"] for s in snaps) == sorted(victim.volume_ids)
+    for s in snaps:
+        t = tags_of(s)
+        assert s["State"] == "completed"
+        assert t["tripline:instance-id"] == victim.instance_id
+        assert t["tripline:volume-id"] == s["VolumeId"]
+        assert t["tripline:finding-type"] == "CryptoCurrency:EC2/BitcoinTool.B!DNS"
+
+    # The instance role's older sessions are revoked.
+    doc = iam.get_role_policy(RoleName=victim.role_name, PolicyName="TriplineRevokeOlderSessions")[
+        "PolicyDocument"
+    ]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    stmt = doc["Statement"][0]
+    assert stmt["Effect"] == "Deny" and stmt["Action"] == "*" and stmt["Resource"] == "*"
+    issued_before = stmt["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert issued_before == ex.output["steps"]["RevokeRoleSessions"]["tokensIssuedBefore"]
+
+    # Default final action: stop.
+    assert inst["State"]["Name"] in ("stopping", "stopped")
+    assert ex.output["steps"]["FinalAction"]["action"] == "stop"
+
+    # SNS: the finding first, the summary of every step last.
+    msgs = sns_capture.messages()
+    assert len(msgs) == 2, msgs
+    assert fid in msgs[0]["message"] and "BitcoinTool.B!DNS" in msgs[0]["message"]
+    assert json.loads(msgs[0]["message"].split("Finding:\n", 1)[1]) == event
+    assert msgs[1]["subject"] == "Tripline: remediation finished"
+    summary = json.loads(msgs[1]["message"].split("Steps:\n", 1)[1])
+    for step in ("NotifyFinding", "TagInstance", "Isolate", "DetachFromAutoScalingGroup",
+                 "RevokeRoleSessions", "SnapshotVolumes", "Forensics", "FinalAction"):
+        assert step in summary, step
+    assert summary["Isolate"]["groupId"] == qsg["GroupId"]
+    assert summary["DetachFromAutoScalingGroup"]["status"] == "SKIPPED"
+
+    # Order: isolation comes before snapshots, snapshots before the final action.
+    order = ex.entered_states()
+    assert order.index("RecordIsolation") < order.index("SnapshotVolumes") < order.index("StopInstance")
+
+
+def test_second_execution_same_end_state_one_quarantine_group(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    fid = finding_id()
+    arn = machine(sfn, sns_capture)
+    first = execute(sfn, arn, crypto_finding(victim.instance_id, fid))
+    second = execute(sfn, arn, crypto_finding(victim.instance_id, fid))
+    assert first.status == second.status == "SUCCEEDED", (second.error, second.cause)
+
+    groups = quarantine_groups(ec2, victim.vpc_id)
+    assert len(groups) == 1
+    assert first.output["steps"]["Isolate"]["groupCreated"] is True
+    assert second.output["steps"]["Isolate"]["groupCreated"] is False
+    assert second.output["steps"]["Isolate"]["groupId"] == groups[0]["GroupId"]
+
+    # The same snapshots, reused rather than taken twice.
+    snaps = finding_snapshots(ec2, fid)
+    assert len(snaps) == 2
+    first_ids = sorted(s["snapshotId"] for s in first.output["steps"]["SnapshotVolumes"]["snapshots"])
+    second_snaps = second.output["steps"]["SnapshotVolumes"]["snapshots"]
+    assert sorted(s["snapshotId"] for s in second_snaps) == first_ids
+    assert all(s["created"] is False for s in second_snaps)
+
+    enis = ec2.describe_network_interfaces(NetworkInterfaceIds=victim.eni_ids)["NetworkInterfaces"]
+    assert all([g["GroupId"] for g in e["Groups"]] == [groups[0]["GroupId"]] for e in enis)
+    assert instance(ec2, victim.instance_id)["State"]["Name"] in ("stopping", "stopped")
+    assert len(sns_capture.messages()) == 4
+
+
+def test_terminate_only_after_snapshots_completed(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    fid = finding_id()
+    ex = execute(sfn, machine(sfn, sns_capture, "terminate"), crypto_finding(victim.instance_id, fid))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    assert instance(ec2, victim.instance_id)["State"]["Name"] in ("shutting-down", "terminated")
+    order = ex.entered_states()
+    assert "StopInstance" not in order
+    assert order.index("RecordSnapshots") < order.index("TerminateInstance")
+    assert ex.output["steps"]["SnapshotVolumes"]["completed"] is True
+    assert all(s["State"] == "completed" for s in finding_snapshots(ec2, fid))
+
+
+def test_final_action_none_leaves_instance_running(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    ex = execute(sfn, machine(sfn, sns_capture, "none"), crypto_finding(victim.instance_id, finding_id()))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    assert instance(ec2, victim.instance_id)["State"]["Name"] == "running"
+    assert ex.output["steps"]["FinalAction"] == {"status": "SKIPPED", "action": "none"}
+    # Still isolated.
+    assert len(quarantine_groups(ec2, victim.vpc_id)) == 1
+
+
+def test_auto_scaling_group_member_is_detached_and_replaced(moto, sfn, sns_capture):
+    asc = moto.client("autoscaling")
+    victim = make_victim(moto, with_asg=True)
+    ex = execute(sfn, machine(sfn, sns_capture), crypto_finding(victim.instance_id, finding_id()))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    assert ex.output["steps"]["DetachFromAutoScalingGroup"] == {
+        "status": "SUCCEEDED", "groupName": victim.asg_name}
+    # (moto's DescribeAutoScalingInstances ignores InstanceIds: read the group instead.)
+    assert "aws:autoscaling:groupName" not in tags_of(instance(moto.client("ec2"), victim.instance_id))
+    group = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[victim.asg_name])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 1
+    assert victim.instance_id not in [i["InstanceId"] for i in group["Instances"]]
+
+
+def test_forensics_document_runs_before_the_final_action(moto, sfn, sns_capture):
+    ssm = moto.client("ssm")
+    victim = make_victim(moto)
+    ex = execute(sfn, machine(sfn, sns_capture, "stop", "AWS-RunShellScript"),
+                 crypto_finding(victim.instance_id, finding_id()), timeout=180)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    forensics = ex.output["steps"]["Forensics"]
+    assert forensics["status"] == "SUCCEEDED", forensics
+    commands = ssm.list_commands(CommandId=forensics["commandId"])["Commands"]
+    assert commands[0]["DocumentName"] == "AWS-RunShellScript"
+    # The workflow sends InstanceIds=[the instance] (see the execution history); moto's SendCommand
+    # without Targets also adds every other instance to the command's list (a moto gap).
+    sent = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in ex.history
+            if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"].endswith("sendCommand")]
+    assert sent and sent[0]["InstanceIds"] == [victim.instance_id]
+    assert victim.instance_id in commands[0]["InstanceIds"]
+    order = ex.entered_states()
+    assert order.index("RunForensics") < order.index("StopInstance")
+
+
+def test_tripline_alert_naming_an_instance_is_quarantined(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    alert = {
+        "id": "3f1c0d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f10",
+        "utctimestamp": "2024-05-14T09:30:00+00:00", "severity": "CRITICAL",
+        "summary": "cryptomining pool traffic from web-tier-01", "category": "execution",
+        "tags": ["cryptomining"], "events": [], "classname": "CryptoMiningPool", "url": "",
+        "notify": True, "details": {"resource": {"type": "Instance", "id": victim.instance_id}},
+    }
+    ex = execute(sfn, machine(sfn, sns_capture), alert)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    assert ex.output["finding"]["source"] == "tripline"
+    groups = quarantine_groups(ec2, victim.vpc_id)
+    assert len(groups) == 1
+    assert tags_of(instance(ec2, victim.instance_id))["tripline:finding-id"] == alert["id"]
+
+
+def test_missing_instance_fails_loudly_and_notifies(moto, sfn, sns_capture):
+    fid = finding_id()
+    ex = execute(sfn, machine(sfn, sns_capture), crypto_finding("i-0123456789abcdef0", fid))
+    assert ex.status == "FAILED"
+    assert ex.error == "Tripline.InstanceNotFound"
+    msgs = sns_capture.messages()
+    assert len(msgs) == 2, msgs
+    assert msgs[1]["subject"] == "Tripline: remediation step failed"
+    assert "DescribeInstance" in msgs[1]["message"] and "i-0123456789abcdef0" in msgs[1]["message"]
+    assert "Error: " in msgs[1]["message"] and "Cause: " in msgs[1]["message"]
+    # Nothing after the failure ran.
+    order = ex.entered_states()
+    assert "CreateQuarantineGroup" not in order and "StopInstance" not in order
+
+
+@pytest.mark.parametrize("bad_id", [
+    "i-0ABCDEF123456789",          # upper-case hex
+    "i-0abc123; rm -rf /",         # characters outside [0-9a-f]
+    "sg-0123456789abcdef0",        # not an instance
+    "i-",                          # no digits
+    "xi-0123456789abcdef0",        # wrong prefix
+    "i-0123i-456789abcdef",        # the prefix twice
+])
+def test_invalid_instance_id_is_refused_before_any_call(moto, sfn, sns_capture, bad_id):
+    ex = execute(sfn, machine(sfn, sns_capture), crypto_finding(bad_id, finding_id()))
+    assert ex.status == "FAILED"
+    assert ex.error == "Tripline.InvalidIdentifier"
+    scheduled = [json.loads(e["taskScheduledEventDetails"]["parameters"])
+                 for e in ex.history if e["type"] == "TaskScheduled"]
+    # The only call is the SNS notice.
+    assert [e["taskScheduledEventDetails"]["resourceType"] for e in ex.history
+            if e["type"] == "TaskScheduled"] == ["sns"]
+    assert "not a valid identifier" in scheduled[0]["Message"]
+    assert len(sns_capture.messages()) == 1
+
+
+def test_access_key_finding_deactivates_key_and_denies_all(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    user = f"ci-deployer-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    other = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    event = load_event("credential-exfiltration-access-key.json")
+    event["detail"]["resource"]["accessKeyDetails"].update(accessKeyId=key, userName=user)
+
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    status = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+    assert status == {key: "Inactive", other: "Active"}
+    doc = iam.get_user_policy(UserName=user, PolicyName="DenyAll")["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    assert doc["Statement"] == [{"Sid": "TriplineDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}]
+    msgs = sns_capture.messages()
+    assert len(msgs) == 2 and key in msgs[0]["message"]
+    summary = json.loads(msgs[1]["message"].split("Steps:\n", 1)[1])
+    assert summary["DeactivateAccessKey"]["status"] == "SUCCEEDED"
+    assert summary["DenyAllToUser"]["status"] == "SUCCEEDED"
+
+
+def test_access_key_with_malformed_id_is_refused(moto, sfn, sns_capture):
+    event = load_event("credential-exfiltration-access-key.json")
+    event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = "AKIA-not-a-key"
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.InvalidIdentifier")
+
+
+def test_assumed_role_key_revokes_the_role_sessions(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    role = f"AdminRole-{uuid.uuid4().hex[:6]}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))
+    event = load_event("credential-exfiltration-access-key.json")
+    event["detail"]["resource"]["accessKeyDetails"].update(
+        accessKeyId="ASIAQXYZ5EXAMPLE9K3M", userName=role, userType="AssumedRole")
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["TriplineRevokeOlderSessions"]
+
+
+def test_s3_bucket_finding_blocks_public_access(moto, sfn, sns_capture):
+    s3 = moto.client("s3")
+    event = load_event("s3-block-public-access-disabled.json")
+    bucket = f"tripline-exports-{uuid.uuid4().hex[:8]}"
+    event["detail"]["resource"]["s3BucketDetails"][0]["name"] = bucket
+    s3.create_bucket(Bucket=bucket)
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    config = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert config == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                      "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    assert len(sns_capture.messages()) == 2
+
+
+@pytest.mark.parametrize("bad", ["-leading-hyphen", "trailing.", "UpperCase", "two..dots", "under_score"])
+def test_s3_bucket_with_invalid_name_is_refused(moto, sfn, sns_capture, bad):
+    event = load_event("s3-block-public-access-disabled.json")
+    event["detail"]["resource"]["s3BucketDetails"][0]["name"] = bad
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.InvalidIdentifier")
+
+
+def test_other_resource_types_notify_only(moto, sfn, sns_capture):
+    event = load_event("s3-block-public-access-disabled.json")
+    event["detail"]["type"] = "Execution:Kubernetes/ExecInKubeSystemPod"
+    event["detail"]["resource"] = {"resourceType": "EKSCluster",
+                                   "eksClusterDetails": {"name": "prod", "arn": "arn:aws:eks:us-east-1:123456789012:cluster/prod"}}
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+    resources = {e["taskScheduledEventDetails"]["resourceType"] for e in ex.history if e["type"] == "TaskScheduled"}
+    assert resources == {"sns"}
+    assert ex.output["steps"]["Remediate"]["status"] == "SKIPPED"
+    assert len(sns_capture.messages()) == 2
+
+
+def test_unrecognized_input_fails(moto, sfn, sns_capture):
+    ex = execute(sfn, machine(sfn, sns_capture), {"hello": "world"})
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.UnrecognizedInput")
