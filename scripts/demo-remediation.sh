@@ -1,3 +1,5 @@
 #!/usr/bin/env bash
+# make demo-remediation: the GuardDuty crypto finding through the remediation workflow, in moto.
 set -euo pipefail
-echo "make demo: coming with the remediation workflow (issue #6). Meanwhile: make test"
+cd "$(dirname "$0")/.."
+exec .venv/bin/python scripts/demo_remediation.py "$@"

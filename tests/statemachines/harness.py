@@ -281,7 +281,8 @@ def make_victim(moto: MotoServer, with_asg: bool = False, tag: str | None = None
             LaunchTemplateData={
                 "ImageId": "ami-12c6146b", "InstanceType": "t3.micro",
                 "SecurityGroupIds": [web_sg], "IamInstanceProfile": {"Arn": profile_arn},
-                "BlockDeviceMappings": block_devices,
+                # moto gives group instances the AMI's root volume as well: one more makes two.
+                "BlockDeviceMappings": block_devices[1:],
             },
         )["LaunchTemplate"]["LaunchTemplateId"]
         asc.create_auto_scaling_group(
@@ -292,6 +293,8 @@ def make_victim(moto: MotoServer, with_asg: bool = False, tag: str | None = None
         instance_id = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[asg_name])[
             "AutoScalingGroups"
         ][0]["Instances"][0]["InstanceId"]
+        # moto does not carry the launch template's instance profile over: associate it.
+        ec2.associate_iam_instance_profile(IamInstanceProfile={"Arn": profile_arn}, InstanceId=instance_id)
     else:
         instance_id = ec2.run_instances(
             ImageId="ami-12c6146b", InstanceType="t3.micro", MinCount=1, MaxCount=1,
