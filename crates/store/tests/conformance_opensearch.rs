@@ -1,0 +1,25 @@
+//! The conformance suite (`tests/conformance/*.json`) against the OpenSearch store: osmem-server
+//! started for this test process, or the cluster `TRIPLINE_OPENSEARCH_URL` points at.
+
+mod common;
+
+use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_opensearch() {
+    let url = tripline_testkit::opensearch_url();
+    let config = OpenSearchConfig::for_url(url).expect("OpenSearch URL");
+    let store = OpenSearchStore::connect(config).await.expect("connect");
+    store.ensure_templates().await.expect("install the index templates");
+    // TRIPLINE_CONFORMANCE_DIR runs another directory of cases (a subset, a draft).
+    let dir = std::env::var_os("TRIPLINE_CONFORMANCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(common::cases_dir);
+    match common::run_suite(&store, &dir).await {
+        Ok(summary) => {
+            assert!(summary.passed >= 10, "too few cases ran: {summary:?}");
+            eprintln!("{} files, {} cases passed, {} events", summary.files, summary.passed, summary.events);
+        }
+        Err(report) => panic!("{report}"),
+    }
+}
