@@ -101,7 +101,10 @@ def main(argv):
     if out:
         with open(out, "w") as f:
             json.dump(cfn, f, indent=1)
-    lint = subprocess.run([os.path.join(os.path.dirname(sys.executable), "cfn-lint"), translated], capture_output=True, text=True)
+    # The translator turns an inlined state machine into one Fn::Join of thousands of lines, which
+    # overflows cfn-lint's default recursion limit (E1022 "maximum recursion depth exceeded").
+    runner = "import sys; sys.setrecursionlimit(100000); from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; main()"
+    lint = subprocess.run([sys.executable, "-c", runner, translated], capture_output=True, text=True)
     os.unlink(translated)
     ok = True
     if lint.returncode != 0:
