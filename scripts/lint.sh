@@ -2,6 +2,7 @@
 # Template and state-machine checks. Each part runs when its files exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"
 shopt -s nullglob
 
 asl=(statemachines/*.asl.json)
