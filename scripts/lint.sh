@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Template and state-machine checks. Each part runs when its files exist.
+# Template and state-machine checks (make lint, run by make test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"
 shopt -s nullglob
 
 asl=(statemachines/*.asl.json)
+(( ${#asl[@]} > 0 )) || { echo "no statemachines/*.asl.json found" >&2; exit 1; }
 for f in "${asl[@]}"; do
   asl-validator --json-path "$f" >/dev/null || { echo "asl-validator: $f is not valid ASL" >&2; asl-validator --json-path "$f"; exit 1; }
 done
 echo "asl-validator: ${#asl[@]} state machine(s) valid"
 
-if [[ -f infra/template.yaml ]]; then
-  .venv/bin/python scripts/sam_lint.py infra/template.yaml
-fi
+.venv/bin/python scripts/sam_lint.py infra/template.yaml
