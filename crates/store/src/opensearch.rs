@@ -123,9 +123,10 @@ impl OpenSearchStore {
 
     fn build(config: OpenSearchConfig, sigv4: Option<Credentials>) -> Result<Self, StoreError> {
         config.validate()?;
-        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(config.url.clone()))
-            .timeout(config.timeout)
-            .disable_proxy();
+        // No client-level timeout: the transport module times each attempt (send and whole
+        // body), so a timeout is always reported the same way. Proxies follow the environment
+        // (HTTPS_PROXY, NO_PROXY), as reqwest does by default.
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(config.url.clone()));
         match (&config.auth, sigv4) {
             (Auth::None, _) => {}
             (Auth::Basic { user, password }, _) => {

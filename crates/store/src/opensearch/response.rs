@@ -157,10 +157,10 @@ fn parse_aggregation(what: &str, parent: &Json, a: &Aggregation) -> Result<Aggre
                 .ok_or_else(|| StoreError::Malformed(format!("{what}.value is not a count")))?,
         ),
         AggregationKind::Terms { samples, .. } => {
-            AggregationValue::Buckets(parse_buckets(&what, v, a, |b| terms_key(b), *samples > 0)?)
+            AggregationValue::Buckets(parse_buckets(&what, v, a, terms_key, *samples > 0)?)
         }
         AggregationKind::DateHistogram { .. } => {
-            AggregationValue::Buckets(parse_buckets(&what, v, a, |b| date_key(b), false)?)
+            AggregationValue::Buckets(parse_buckets(&what, v, a, date_key, false)?)
         }
     };
     Ok(AggregationResult { name: a.name.clone(), value })
