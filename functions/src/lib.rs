@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ingest;
+
 /// The binary (and Lambda function) name of an alert: its registry name with `-` for `_`.
 pub fn binary_name(alert: &str) -> String {
     alert.replace('_', "-")

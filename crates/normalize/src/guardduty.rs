@@ -16,6 +16,7 @@
 //! | `details.findingid`, `details.arn`, `details.accountid`, `details.region`, `details.title`, `details.description` | as named |
 //! | `details.severity`, `details.severitylabel` | the number, and GuardDuty's label (`Low`, `Medium`, `High`, `Critical`) |
 //! | `details.resourcetype`, `details.instanceid`, `details.accesskeyid`, `details.username`, `details.bucketname` | the affected resource |
+//! | `details.protocolname` | the action's protocol in lower case (`tcp`, `udp`), as for flow logs (`details.protocol` is the numeric field) |
 //! | `details.actiontype`, `details.direction` | `NETWORK_CONNECTION`/`PORT_PROBE`/`DNS_REQUEST`/`AWS_API_CALL`/…, and `INBOUND`/`OUTBOUND` |
 //! | `details.remoteipaddress`, `details.remoteport`, `details.remotecountry`, `details.remotecountrycode`, `details.remoteorg`, `details.domain` | the other party |
 //! | `details.sourceipaddress`/`sourceport`, `details.destinationipaddress`/`destinationport` | who talked to whom (below) |
@@ -238,7 +239,7 @@ fn direction(action: &Value, local_ip: Option<String>, d: &mut Map<String, Value
         "NETWORK_CONNECTION" => {
             let a = path(action, &["networkconnectionaction"]).unwrap_or(&Value::Null);
             let dir = text(a, &["connectiondirection"]).unwrap_or_default();
-            set(d, "protocol", text(a, &["protocol"]));
+            set(d, "protocolname", text(a, &["protocol"]).map(|p| p.to_lowercase()));
             if let Some(b) = path(a, &["blocked"]).and_then(Value::as_bool) {
                 d.insert("blocked".into(), Value::Bool(b));
             }
@@ -268,7 +269,7 @@ fn direction(action: &Value, local_ip: Option<String>, d: &mut Map<String, Value
         "DNS_REQUEST" => {
             let a = path(action, &["dnsrequestaction"]).unwrap_or(&Value::Null);
             set(d, "domain", text(a, &["domain"]));
-            set(d, "protocol", text(a, &["protocol"]));
+            set(d, "protocolname", text(a, &["protocol"]).map(|p| p.to_lowercase()));
             (remote(None), None, local_ip, None, true)
         }
         "AWS_API_CALL" => {

@@ -32,6 +32,8 @@ fn outbound_cc_finding_in_eventbridge_envelope() {
     assert_eq!(d["instanceid"], "i-0abc123def4567890");
     assert_eq!(d["actiontype"], "NETWORK_CONNECTION");
     assert_eq!(d["count"], 7);
+    assert_eq!(d["protocolname"], "tcp");
+    assert!(!d.contains_key("protocol"), "protocol is numeric in the index");
     // The instance called out: it is the source.
     assert_eq!(d["direction"], "OUTBOUND");
     assert_eq!(d["sourceipaddress"], "10.0.0.5");

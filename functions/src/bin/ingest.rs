@@ -1,0 +1,13 @@
+//! The ingest Lambda: S3 ObjectCreated notifications, CloudWatch Logs subscriptions and
+//! EventBridge events → normalized events → OpenSearch. See `tripline_functions::ingest`.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use tripline_functions::ingest::Ingest;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tripline_runtime::lambda::init_tracing();
+    let ingest = Ingest::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| ingest.invoke(event))).await
+}

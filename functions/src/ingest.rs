@@ -1,0 +1,365 @@
+//! The ingest Lambda: raw AWS logs → normalized events → OpenSearch.
+//!
+//! It accepts, as its invocation event:
+//!
+//! - **S3 ObjectCreated notifications** (`{"Records":[{"eventSource":"aws:s3",…}]}`) and their
+//!   EventBridge form (`detail-type: Object Created`): each object (a CloudTrail delivery file, a
+//!   flow log file, plain or gzip) is streamed from S3 through the normalizer into the store in
+//!   batches, so memory is bounded by a few batches, not by the object;
+//! - **CloudWatch Logs subscription events** (`{"awslogs":{"data":…}}`): CloudTrail records or
+//!   flow log lines (in `TRIPLINE_FLOW_FORMAT`, default the version-2 format);
+//! - anything else the normalizer reads: EventBridge "AWS API Call via CloudTrail" and "GuardDuty
+//!   Finding" events, a bare record.
+//!
+//! ## Failures
+//!
+//! A malformed record is logged (JSON tracing, with the object and record ordinal), counted in the
+//! returned [`IngestReport`], and the rest goes on: retrying would fail the same way. The
+//! invocation returns an error (so that AWS retries it: twice for asynchronous S3 invocations,
+//! until the record expires for CloudWatch Logs) only for failures a retry can fix: the store
+//! unreachable or throttling after its own retries, a document refused as retryable, S3
+//! throttling or a broken download. Retries are safe: event ids are deterministic, so a re-run
+//! replaces what the first run wrote. An object that no longer exists, or a request the store
+//! rejects for good (a mapping conflict), is reported and not retried.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use aws_lambda_events::s3::S3Event;
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tripline_event::Event;
+use tripline_normalize::{FlowFormat, NormalizeError, Options, Stats};
+use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+use tripline_store::{EventStore, StoreError};
+
+/// Events per bulk write.
+pub const DEFAULT_BATCH: usize = 2000;
+/// At most this many per-record failures are logged one by one per invocation (all are counted).
+const LOGGED_FAILURES: u64 = 200;
+
+/// A failure worth retrying the whole invocation for.
+#[derive(Debug, thiserror::Error)]
+#[error("retryable: {0}")]
+pub struct Retryable(pub String);
+
+/// What one invocation did.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct IngestReport {
+    /// S3 objects read.
+    pub objects: u64,
+    /// Events normalized, by source.
+    pub records: BTreeMap<String, u64>,
+    /// Records that failed to normalize, by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Rows skipped on purpose (NODATA, SKIPDATA, control messages), by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Events the store accepted.
+    pub written: u64,
+    /// Events the store refused for good (mapping conflicts, …).
+    pub refused: u64,
+    /// Objects or requests given up on for good (object gone, request rejected).
+    pub dropped: Vec<String>,
+}
+
+impl IngestReport {
+    fn add(&mut self, s: &Stats) {
+        for (k, v) in &s.records {
+            *self.records.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &s.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &s.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// The ingest function: a store, an S3 client, normalizer options.
+#[derive(Clone)]
+pub struct Ingest {
+    store: Arc<dyn EventStore>,
+    s3: aws_sdk_s3::Client,
+    options: Options,
+    batch: usize,
+}
+
+impl Ingest {
+    /// Build from parts (tests, other hosts).
+    pub fn new(store: Arc<dyn EventStore>, s3: aws_sdk_s3::Client, options: Options) -> Self {
+        Ingest { store, s3, options, batch: DEFAULT_BATCH }
+    }
+
+    /// Events per bulk write.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Configuration from the environment, read once per cold start: the OpenSearch variables of
+    /// [`OpenSearchConfig::from_env`], the AWS configuration, and `TRIPLINE_FLOW_FORMAT`.
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = OpenSearchConfig::from_env()?;
+        let store = match config.auth {
+            tripline_store::opensearch::Auth::SigV4 { .. } => OpenSearchStore::with_sdk_config(config, &sdk)?,
+            _ => OpenSearchStore::connect(config).await?,
+        };
+        let flow_format = match std::env::var("TRIPLINE_FLOW_FORMAT").ok().filter(|s| !s.is_empty()) {
+            Some(spec) => Some(
+                FlowFormat::parse(&spec)
+                    .ok_or_else(|| format!("TRIPLINE_FLOW_FORMAT is not a flow log format: {spec:?}"))?,
+            ),
+            None => None,
+        };
+        let s3 = aws_sdk_s3::Client::new(&sdk);
+        Ok(Self::new(Arc::new(store), s3, Options { flow_format, ..Options::default() }))
+    }
+
+    /// The Lambda handler.
+    pub async fn invoke(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<IngestReport, lambda_runtime::Error> {
+        let report = self.handle(event.payload).await?;
+        tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "ingest done");
+        Ok(report)
+    }
+
+    /// Handle one invocation event. `Err` only for failures a retry can fix.
+    pub async fn handle(&self, event: Value) -> Result<IngestReport, Retryable> {
+        let mut report = IngestReport::default();
+        for (bucket, key) in s3_objects(&event) {
+            self.object(&bucket, &key, &mut report).await?;
+        }
+        if report.objects == 0 && !is_s3_notification(&event) {
+            self.value(event, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// A JSON invocation event (CloudWatch Logs, EventBridge, a record).
+    async fn value(&self, event: Value, report: &mut IngestReport) -> Result<(), Retryable> {
+        let mut events = Vec::new();
+        let mut logged = 0;
+        let stats = tripline_normalize::read_value(event, "event", &self.options, |r| match r {
+            Ok(e) => events.push(e),
+            Err(e) => log_failure(&e, &mut logged),
+        });
+        report.add(&stats);
+        for chunk in events.chunks(self.batch) {
+            self.write(chunk, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Stream one S3 object through the normalizer into the store.
+    async fn object(&self, bucket: &str, key: &str, report: &mut IngestReport) -> Result<(), Retryable> {
+        let name = format!("s3://{bucket}/{key}");
+        let resp = match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let text = format!("{name}: {}", aws_sdk_s3::error::DisplayErrorContext(&e));
+                return match status {
+                    Some(s) if (400..500).contains(&s) && s != 429 && s != 408 => {
+                        tracing::error!(object = %name, status = s, error = %text, "object not readable; not retried");
+                        report.dropped.push(text);
+                        Ok(())
+                    }
+                    _ => Err(Retryable(text)),
+                };
+            }
+        };
+        report.objects += 1;
+        let mut body = resp.body;
+
+        // S3 body (async) → bytes channel → normalizer (blocking thread) → batches → store.
+        let (byte_tx, byte_rx) = mpsc::channel::<io::Result<Bytes>>(8);
+        let download = tokio::spawn(async move {
+            loop {
+                match body.next().await {
+                    None => return Ok(()),
+                    Some(Ok(chunk)) => {
+                        if byte_tx.send(Ok(chunk)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let msg = e.to_string();
+                        let _ = byte_tx.send(Err(io::Error::other(msg.clone()))).await;
+                        return Err(msg);
+                    }
+                }
+            }
+        });
+        let (batch_tx, mut batch_rx) = mpsc::channel::<Vec<Event>>(2);
+        let options = self.options.clone();
+        let batch = self.batch;
+        let reader_name = name.clone();
+        let normalize = tokio::task::spawn_blocking(move || {
+            let reader = ChannelReader { rx: byte_rx, current: Bytes::new() };
+            let mut pending = Vec::with_capacity(batch);
+            let mut logged = 0;
+            let mut open = true;
+            let stats = tripline_normalize::read_reader(reader, &reader_name, &options, |r| match r {
+                Ok(e) if open => {
+                    pending.push(e);
+                    if pending.len() >= batch {
+                        open = batch_tx.blocking_send(std::mem::take(&mut pending)).is_ok();
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => log_failure(&e, &mut logged),
+            });
+            if open && !pending.is_empty() {
+                let _ = batch_tx.blocking_send(pending);
+            }
+            stats
+        });
+        let mut outcome = Ok(());
+        while let Some(events) = batch_rx.recv().await {
+            if let Err(e) = self.write(&events, report).await {
+                outcome = Err(e);
+                break;
+            }
+        }
+        drop(batch_rx);
+        let stats = normalize.await.map_err(|e| Retryable(format!("{name}: normalizer failed: {e}")))?;
+        outcome?;
+        if let Ok(Err(e)) = download.await {
+            // The download broke: what was read is stored, the rest needs a retry.
+            return Err(Retryable(format!("{name}: download failed: {e}")));
+        }
+        report.add(&stats);
+        Ok(())
+    }
+
+    async fn write(&self, events: &[Event], report: &mut IngestReport) -> Result<(), Retryable> {
+        match self.store.index_events(events).await {
+            Ok(r) => {
+                report.written += r.written;
+                let mut retryable = None;
+                for f in &r.failed {
+                    if f.retryable {
+                        retryable.get_or_insert_with(|| f.reason.clone());
+                    } else {
+                        report.refused += 1;
+                        tracing::warn!(id = %f.id, reason = %f.reason, "event refused by the store");
+                    }
+                }
+                match retryable {
+                    Some(reason) => Err(Retryable(format!("the store refused events, retryable: {reason}"))),
+                    None => Ok(()),
+                }
+            }
+            Err(e @ (StoreError::Rejected { .. } | StoreError::Config(_) | StoreError::Unsupported(_))) => {
+                tracing::error!(error = %e, events = events.len(), "bulk request rejected; not retried");
+                report.dropped.push(e.to_string());
+                Ok(())
+            }
+            Err(e) => Err(Retryable(format!("store: {e}"))),
+        }
+    }
+}
+
+fn log_failure(e: &NormalizeError, logged: &mut u64) {
+    *logged += 1;
+    if *logged <= LOGGED_FAILURES {
+        tracing::warn!(file = %e.file, record = e.record, kind = e.kind.name(), error = %e.kind, "record not normalized");
+    }
+}
+
+/// `Read` over chunks arriving on a channel (the S3 body).
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+fn is_s3_notification(event: &Value) -> bool {
+    let records = event.get("Records").and_then(Value::as_array);
+    records.is_some_and(|r| r.iter().any(|x| x.get("s3").is_some()))
+        || event.get("detail-type").and_then(Value::as_str) == Some("Object Created")
+}
+
+/// The (bucket, key) pairs an event announces: S3 notifications (keys URL-decoded), EventBridge
+/// "Object Created" events (keys as they are). Other S3 notifications (deletes) are ignored.
+pub fn s3_objects(event: &Value) -> Vec<(String, String)> {
+    if event.get("detail-type").and_then(Value::as_str) == Some("Object Created") {
+        let bucket = event.pointer("/detail/bucket/name").and_then(Value::as_str);
+        let key = event.pointer("/detail/object/key").and_then(Value::as_str);
+        return match (bucket, key) {
+            (Some(b), Some(k)) => vec![(b.to_owned(), k.to_owned())],
+            _ => Vec::new(),
+        };
+    }
+    if !is_s3_notification(event) {
+        return Vec::new();
+    }
+    let Ok(parsed) = serde_json::from_value::<S3Event>(event.clone()) else { return Vec::new() };
+    parsed
+        .records
+        .into_iter()
+        .filter(|r| r.event_name.as_deref().is_none_or(|n| n.starts_with("ObjectCreated")))
+        .filter_map(|r| Some((r.s3.bucket.name?, url_decode(&r.s3.object.key?))))
+        .collect()
+}
+
+/// S3 notification keys are form-URL-encoded (`+` for a space, `%XX` for other bytes).
+pub fn url_decode(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_url_decoded() {
+        assert_eq!(url_decode("AWSLogs/a+b%3Dc.json.gz"), "AWSLogs/a b=c.json.gz");
+        assert_eq!(url_decode("x%2"), "x%2");
+        assert_eq!(url_decode("x%zz"), "x%zz");
+        assert_eq!(url_decode("%E2%9C%93"), "✓");
+    }
+}
