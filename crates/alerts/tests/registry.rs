@@ -22,7 +22,11 @@ fn every_entry_builds_an_alert_of_its_name_whose_query_compiles() {
         assert!(compiled.aggregations.is_empty(), "{}: aggregations belong in the plan", e.name);
         assert!(e.schedule.starts_with("rate(") && e.schedule.ends_with(')'), "{}: {}", e.name, e.schedule);
         assert!(!e.description.is_empty());
-        assert!(e.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", e.name);
+        assert!(
+            e.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{}",
+            e.name
+        );
         if let Plan::Aggregation { field, per_bucket, .. } = alert.plan() {
             assert!(field.starts_with("details."), "{}: {field}", e.name);
             for agg in per_bucket {
@@ -30,8 +34,14 @@ fn every_entry_builds_an_alert_of_its_name_whose_query_compiles() {
             }
         }
     }
-    assert_eq!(registry::find("s3_bucket_public").map(|e| e.remediation), Some(registry::Remediation::Contain));
-    assert_eq!(registry::find("guardduty_finding").map(|e| e.remediation), Some(registry::Remediation::Contain));
+    assert_eq!(
+        registry::find("s3_bucket_public").map(|e| e.remediation),
+        Some(registry::Remediation::Contain)
+    );
+    assert_eq!(
+        registry::find("guardduty_finding").map(|e| e.remediation),
+        Some(registry::Remediation::Contain)
+    );
     assert!(registry::find("no_such_alert").is_none());
 }
 
