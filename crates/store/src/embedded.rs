@@ -22,9 +22,9 @@
 //!   threads; a write holds the single writer (a mutex) for the whole batch. Indexing uses one
 //!   writer thread by default ([`EmbeddedOptions`]).
 
-pub(crate) mod aggregate;
-pub(crate) mod mapping;
-pub(crate) mod query;
+pub mod aggregate;
+pub mod mapping;
+pub mod query;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,8 @@ struct Inner {
     schema: Schema,
     fields: Fields,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` when opened read-only.
+    writer: Option<Mutex<IndexWriter>>,
 }
 
 fn index_err(e: impl std::fmt::Display) -> StoreError {
@@ -107,6 +108,22 @@ impl EmbeddedStore {
         Self::from_index(index, Some(path.to_path_buf()), options)
     }
 
+    /// Open an existing store for searching only: no writer lock is taken, so this works while
+    /// another process ingests. It sees the data committed when it was opened; writes fail.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if !path.join("meta.json").exists() {
+            return Err(StoreError::Index(format!(
+                "no store at {} (ingest something first)",
+                path.display()
+            )));
+        }
+        let dir =
+            MmapDirectory::open(path).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        let index = Index::open(dir).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        Self::from_parts(index, Some(path.to_path_buf()), None)
+    }
+
     /// A store in RAM, gone when dropped (tests).
     pub fn in_memory() -> Result<Self, StoreError> {
         let (schema, _) = mapping::schema();
@@ -114,6 +131,14 @@ impl EmbeddedStore {
     }
 
     fn from_index(index: Index, path: Option<PathBuf>, options: EmbeddedOptions) -> Result<Self, StoreError> {
+        Self::from_parts(index, path, Some(options))
+    }
+
+    fn from_parts(
+        index: Index,
+        path: Option<PathBuf>,
+        options: Option<EmbeddedOptions>,
+    ) -> Result<Self, StoreError> {
         index.tokenizers().register(mapping::TEXT_TOKENIZER, mapping::text_analyzer());
         let schema = index.schema();
         let (expected, fields) = mapping::schema();
@@ -123,20 +148,24 @@ impl EmbeddedStore {
                 path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
             )));
         }
-        let threads = options.writer_threads.max(1);
-        let memory = options.writer_memory_bytes.max(threads * (16 << 20));
-        let writer = index.writer_with_num_threads(threads, memory).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => StoreError::Index(format!(
-                "{}: another process is writing to this store",
-                path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-            )),
-            e => index_err(e),
-        })?;
+        let writer = match options {
+            None => None,
+            Some(options) => {
+                let threads = options.writer_threads.max(1);
+                let memory = options.writer_memory_bytes.max(threads * (16 << 20));
+                let writer = index.writer_with_num_threads(threads, memory).map_err(|e| match e {
+                    tantivy::TantivyError::LockFailure(..) => StoreError::Index(format!(
+                        "{}: another process is writing to this store",
+                        path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    )),
+                    e => index_err(e),
+                })?;
+                Some(Mutex::new(writer))
+            }
+        };
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_err)?;
-        Ok(EmbeddedStore {
-            inner: Arc::new(Inner { path, schema, fields, reader, writer: Mutex::new(writer) }),
-        })
+        Ok(EmbeddedStore { inner: Arc::new(Inner { path, schema, fields, reader, writer }) })
     }
 
     /// Where the store lives (`None` in RAM).
@@ -206,9 +235,9 @@ impl Inner {
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, StoreError> {
-        self.writer
-            .lock()
-            .map_err(|_| StoreError::Index("a previous write panicked; reopen the store".into()))
+        let writer =
+            self.writer.as_ref().ok_or_else(|| StoreError::Index("the store was opened read-only".into()))?;
+        writer.lock().map_err(|_| StoreError::Index("a previous write panicked; reopen the store".into()))
     }
 
     /// Write documents `(kind, index, id, source)` in one commit.
@@ -466,8 +495,8 @@ mod tests {
             notify: true,
             details: Default::default(),
         };
-        store.write_alerts(&[alert.clone()]).await.unwrap();
-        store.write_alerts(&[alert.clone()]).await.unwrap();
+        store.write_alerts(std::slice::from_ref(&alert)).await.unwrap();
+        store.write_alerts(std::slice::from_ref(&alert)).await.unwrap();
         let found = store.search_alerts(&term("classname", "describe"), 10).await.unwrap();
         assert_eq!(found.total, 1);
         assert_eq!(found.hits[0].index, ALERTS_INDEX);
@@ -490,6 +519,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn read_only_opens_beside_a_writer_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(EmbeddedStore::open_read_only(dir.path()).is_err(), "no store there yet");
+        let writer = EmbeddedStore::open(dir.path()).unwrap();
+        writer.index_events(&[event(1, "alice")]).await.unwrap();
+        let reader = EmbeddedStore::open_read_only(dir.path()).unwrap();
+        assert_eq!(count(&reader, QueryAst::MatchAll).await, 1);
+        let err = reader.index_events(&[event(2, "bob")]).await.unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_second_writer_is_refused_clearly() {
         let dir = tempfile::tempdir().unwrap();
         let _first = EmbeddedStore::open(dir.path()).unwrap();
@@ -509,7 +550,7 @@ mod tests {
             let mut b = DocBuilder::new(&inner.fields, &inner.schema).unwrap();
             let e = event(2, "bob");
             let doc = b.build(KIND_EVENT, "events-2026.11.23", &e.id(), &e.to_json()).unwrap();
-            inner.writer.lock().unwrap().add_document(doc).unwrap();
+            inner.lock().unwrap().add_document(doc).unwrap();
             assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
         }
         let store = EmbeddedStore::open(dir.path()).unwrap();

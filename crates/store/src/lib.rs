@@ -4,7 +4,7 @@
 //! disk or in RAM: no server, no cloud), for testing alerts, hunting and backtesting over archived
 //! logs. At scale it is [`opensearch`] (Amazon OpenSearch Service, Serverless, or self-managed).
 //!
-//! Both stores take the same [`QueryAst`](tripline_dsl::QueryAst) and must give the same answers:
+//! Both stores take the same [`QueryAst`] and must give the same answers:
 //! the semantics in `tripline_dsl`'s crate docs are the contract, and one conformance suite
 //! (`tests/conformance/*.json`) holds both to it.
 //!

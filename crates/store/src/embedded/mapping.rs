@@ -7,8 +7,8 @@
 //!
 //! | leaf | field | term | used by |
 //! |---|---|---|---|
-//! | string (except `summary`) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
-//! | string that parses as a date | `_date` | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges |
+//! | string (except `summary` and dates) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
+//! | string that parses as a date | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges |
 //! | string that parses as an IP | `_ip` | `path\0` + 32 hex digits of the IPv6(-mapped) address | subnets, IP terms and ranges |
 //! | number | `_num` | `path\0` + 16 hex digits of the f64, order-preserving | numeric terms and ranges |
 //! | boolean | `_bool` | `path\0true` / `path\0false` | boolean terms |
@@ -28,6 +28,7 @@
 //! `utctimestamp` / `receivedtimestamp` to the i64 fast fields `_utc` / `_recv` (µs), which also
 //! serve the time window. The original document is stored in `_source`.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -141,10 +142,16 @@ pub(crate) fn term(field: Field, path: &str, value: &str) -> Term {
 
 /// An f64 as 16 hex digits that sort like the numbers.
 pub(crate) fn encode_num(x: f64) -> String {
+    let mut s = String::with_capacity(16);
+    write_num(&mut s, x);
+    s
+}
+
+fn write_num(s: &mut String, x: f64) {
     let x = if x == 0.0 { 0.0 } else { x }; // -0.0 == 0.0
     let bits = x.to_bits();
     let key = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
-    format!("{key:016x}")
+    let _ = write!(s, "{key:016x}");
 }
 
 /// The number back from [`encode_num`].
@@ -157,16 +164,28 @@ pub(crate) fn decode_num(hex: &str) -> Option<f64> {
 
 /// An instant (µs since the epoch) as 16 hex digits that sort like the instants.
 pub(crate) fn encode_date(micros: i64) -> String {
-    format!("{:016x}", (micros as u64) ^ (1 << 63))
+    let mut s = String::with_capacity(16);
+    write_date(&mut s, micros);
+    s
+}
+
+fn write_date(s: &mut String, micros: i64) {
+    let _ = write!(s, "{:016x}", (micros as u64) ^ (1 << 63));
 }
 
 /// An IP address as 32 hex digits (IPv4 mapped into IPv6), sorting like the addresses.
 pub(crate) fn encode_ip(ip: IpAddr) -> String {
+    let mut s = String::with_capacity(32);
+    write_ip(&mut s, ip);
+    s
+}
+
+fn write_ip(s: &mut String, ip: IpAddr) {
     let v6: Ipv6Addr = match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
     };
-    format!("{:032x}", u128::from(v6))
+    let _ = write!(s, "{:032x}", u128::from(v6));
 }
 
 /// A date in any of the accepted forms, as µs since the epoch (UTC).
@@ -198,12 +217,13 @@ pub(crate) struct DocBuilder<'a> {
     fields: &'a Fields,
     fast: Field,
     path: String,
+    buf: String,
 }
 
 impl<'a> DocBuilder<'a> {
     pub(crate) fn new(fields: &'a Fields, schema: &Schema) -> Result<Self, String> {
         let fast = schema.get_field(FAST_JSON).map_err(|e| e.to_string())?;
-        Ok(DocBuilder { fields, fast, path: String::new() })
+        Ok(DocBuilder { fields, fast, path: String::new(), buf: String::new() })
     }
 
     /// The document for `source` (a JSON object) stored as `kind` in `index` under `id`.
@@ -240,6 +260,15 @@ impl<'a> DocBuilder<'a> {
         Ok(doc)
     }
 
+    /// Add the term `path\0<value>` to `field`, the value written by `value` (no allocation).
+    fn add(&mut self, doc: &mut TantivyDocument, field: Field, value: impl FnOnce(&mut String)) {
+        self.buf.clear();
+        self.buf.push_str(&self.path);
+        self.buf.push(SEP);
+        value(&mut self.buf);
+        doc.add_text(field, &self.buf);
+    }
+
     /// Index every leaf under the current path; whether any non-null leaf was found.
     fn walk(&mut self, doc: &mut TantivyDocument, v: &Json, depth: usize) -> Result<bool, String> {
         if depth > 64 {
@@ -249,24 +278,25 @@ impl<'a> DocBuilder<'a> {
         let found = match v {
             Json::Null => false,
             Json::Bool(b) => {
-                doc.add_text(f.boolean, term_text(&self.path, if *b { "true" } else { "false" }));
+                self.add(doc, f.boolean, |s| s.push_str(if *b { "true" } else { "false" }));
                 true
             }
             Json::Number(n) => {
                 if let Some(x) = n.as_f64() {
-                    doc.add_text(f.num, term_text(&self.path, &encode_num(x)));
+                    self.add(doc, f.num, |s| write_num(s, x));
                 }
                 true
             }
-            Json::String(s) => {
+            Json::String(text) => {
                 if self.path == "summary" {
-                    doc.add_text(f.text, s);
+                    doc.add_text(f.text, text);
+                } else if let Some(t) = parse_date(text) {
+                    // Dates are dates: matched by instant, whatever the offset they were written with.
+                    self.add(doc, f.date, |s| write_date(s, t));
                 } else {
-                    doc.add_text(f.kw, term_text(&self.path, s));
-                    if let Some(t) = parse_date(s) {
-                        doc.add_text(f.date, term_text(&self.path, &encode_date(t)));
-                    } else if let Some(ip) = parse_ip(s) {
-                        doc.add_text(f.ip, term_text(&self.path, &encode_ip(ip)));
+                    self.add(doc, f.kw, |s| s.push_str(text));
+                    if let Some(ip) = parse_ip(text) {
+                        self.add(doc, f.ip, |s| write_ip(s, ip));
                     }
                 }
                 true

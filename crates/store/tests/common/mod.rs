@@ -27,6 +27,8 @@
 //!   (`conformance`), `summary` (the label, so every event's id differs).
 //! - `category` is reserved: the runner sets it to `conformance:<file name>` and adds
 //!   `category = that` to every case query, so files share one store without seeing each other.
+//!   They do share OpenSearch's daily indices and so its mappings: a path must have the same type
+//!   (keyword, number, object, ...) in every file.
 //! - `generate` adds `count` events labelled `g0`, `g1`, ...: event `i` is at `start + i·step_secs`,
 //!   has summary `generated event i`, and for each field a value from its spec: `pattern` (a list
 //!   of `[value, repeat]`, cycled: with `[["a",3],["b",1]]` events 0,1,2 get `a`, 3 gets `b`, 4 `a`…)
@@ -107,7 +109,7 @@ pub fn load_file(path: &Path) -> Result<CaseFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: {e}"))?;
     let doc: Json = serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
     let scope = format!("conformance:{}", file.trim_end_matches(".json"));
-    let mut raw: Vec<(String, Map<String, Json>)> = Vec::new();
+    let mut raw: Vec<RawEvent> = Vec::new();
     for (i, e) in doc["events"].as_array().cloned().unwrap_or_default().into_iter().enumerate() {
         let Json::Object(mut obj) = e else {
             return Err(format!("{file}: events[{i}] is not an object"));
@@ -149,7 +151,10 @@ pub fn load_file(path: &Path) -> Result<CaseFile, String> {
     Ok(CaseFile { file, events, labels, scope, cases })
 }
 
-fn generate(spec: &Json) -> Result<Vec<(String, Map<String, Json>)>, String> {
+/// A labelled event, before it becomes an [`Event`].
+type RawEvent = (String, Map<String, Json>);
+
+fn generate(spec: &Json) -> Result<Vec<RawEvent>, String> {
     let count = spec["count"].as_u64().ok_or("count: expected a number")? as usize;
     let start = spec["start"].as_str().ok_or("start: expected an RFC 3339 time")?;
     let start: DateTime<Utc> = tripline_dsl::parse_timestamp(start).map_err(|e| format!("start: {e}"))?;
