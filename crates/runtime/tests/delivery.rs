@@ -283,8 +283,22 @@ async fn a_second_start_for_the_same_alert_is_already_delivered() {
     let raised = Runner::new(&store).evaluate(&CreateUser, now()).await.expect("evaluate");
     let sfn = StepFunctions::new(aws.sfn.clone(), &aws.state_machine_arn);
     let first = sfn.start(&raised[0].record).await.expect("start");
-    let second = sfn.start(&raised[0].record).await.expect("start again");
     assert!(matches!(first, Execution::Started(_)), "{first:?}");
+    // While it runs, an identical start is answered with the same execution.
+    let again = sfn.start(&raised[0].record).await.expect("start again");
+    assert_eq!(again.arn(), first.arn(), "{again:?}");
+    // Once it has finished, the name is refused: ExecutionAlreadyExists, which counts as delivered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let d = aws.sfn.describe_execution().execution_arn(first.arn()).send().await.expect("describe");
+        if d.status().as_str() != "RUNNING" {
+            assert_eq!(d.status().as_str(), "SUCCEEDED");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the Pass execution did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let second = sfn.start(&raised[0].record).await.expect("start after it finished");
     assert_eq!(second, Execution::AlreadyExists(first.arn().to_string()));
     assert_eq!(aws.executions().await.len(), 1);
 
