@@ -158,6 +158,12 @@ impl OpenSearchStore {
         })
     }
 
+    /// The underlying `opensearch` client, with this store's authentication and TLS, for
+    /// requests the store does not make itself (cluster health, index management).
+    pub fn client(&self) -> &OpenSearch {
+        self.transport.client()
+    }
+
     /// The configuration in use.
     pub fn config(&self) -> &OpenSearchConfig {
         &self.config

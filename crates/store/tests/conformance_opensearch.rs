@@ -8,7 +8,12 @@ use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_opensearch() {
     let url = tripline_testkit::opensearch_url();
-    let config = OpenSearchConfig::for_url(url).expect("OpenSearch URL");
+    let config = if tripline_testkit::real_opensearch() {
+        // A real cluster, with the authentication the environment describes.
+        OpenSearchConfig::from_env().expect("TRIPLINE_OPENSEARCH_* configuration")
+    } else {
+        OpenSearchConfig::for_url(url).expect("OpenSearch URL")
+    };
     let store = OpenSearchStore::connect(config).await.expect("connect");
     store.ensure_templates().await.expect("install the index templates");
     // TRIPLINE_CONFORMANCE_DIR runs another directory of cases (a subset, a draft).

@@ -56,6 +56,11 @@ impl Transport {
         Transport { client, timeout, retry }
     }
 
+    /// The client requests go through.
+    pub(crate) fn client(&self) -> &OpenSearch {
+        &self.client
+    }
+
     /// Send a request, retrying what is worth retrying. `Ok` carries a 2xx or a final 4xx answer;
     /// the body has been read completely.
     pub(crate) async fn send(
