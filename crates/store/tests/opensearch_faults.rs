@@ -451,3 +451,25 @@ async fn sigv4_for_serverless_and_basic_auth_headers() {
     // "admin:s3cret" in base64.
     assert_eq!(reqs[1].header("authorization"), Some("Basic YWRtaW46czNjcmV0"));
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_then_reported() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let started = Instant::now();
+    let err = store(&format!("http://127.0.0.1:{port}"))
+        .await
+        .search(&search_all())
+        .await
+        .expect_err("nothing listens");
+    match err {
+        StoreError::RetriesExhausted { attempts: 4, last } => {
+            assert!(last.starts_with("transport:"), "{last}")
+        }
+        other => panic!("expected RetriesExhausted after 4 attempts, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
