@@ -3,8 +3,8 @@
 //! GuardDuty does the detecting; Tripline routes. Severity is mapped from GuardDuty's number: 7
 //! and above (High, Critical) `CRITICAL`, 4 to below 7 (Medium) `WARNING`, below 4 `INFO`. The
 //! registry entry carries [`Remediation::Contain`](crate::Remediation::Contain), so the alert goes
-//! to the remediation workflow, which branches on the named resource (`details.resource`, in the
-//! finding's own shape): an instance is isolated and snapshotted, an access key deactivated, a
+//! to the remediation workflow, which branches on the named resource (`details.resource`:
+//! `{type, id}`): an instance is isolated and snapshotted, an access key deactivated, a
 //! bucket's public access blocked. Only findings at or above `contain_min_severity` name a
 //! resource; below it the workflow's "anything else" branch notifies and touches nothing. So the
 //! crypto-mining finding (`CryptoCurrency:EC2/BitcoinTool.B!DNS`, severity 8) is contained and a

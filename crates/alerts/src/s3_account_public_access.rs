@@ -44,13 +44,11 @@ impl Alert for S3AccountPublicAccess {
     fn query(&self) -> SearchQuery {
         SearchQuery::minutes(self.config.window_minutes)
             .must(TermMatch("source", "cloudtrail"))
-            .must_not(ExistsMatch("details.errorcode"))
-            .should((
-                TermMatch("details.eventname", "DeleteAccountPublicAccessBlock"),
-                BooleanMatch::new()
-                    .must(TermMatch("details.eventname", "PutAccountPublicAccessBlock"))
-                    .must(WildcardMatch("details.requestparameters", "*false*")),
+            .must(TermsMatch(
+                "details.eventname",
+                ["DeleteAccountPublicAccessBlock", "PutAccountPublicAccessBlock"],
             ))
+            .must_not(ExistsMatch("details.errorcode"))
     }
 
     fn plan(&self) -> Plan {

@@ -23,9 +23,12 @@
 //! exposures of the last `window_minutes` raise, so an exempt exposure never raises later when its
 //! `CreateBucket` has slid out of the window.
 //!
-//! Request parameters are a JSON string in the event (their shape varies per API); the query
-//! selects candidates with wildcards over that string, and the alert parses the sampled calls to
-//! confirm (a `Deny` statement or a conditional policy is dropped there).
+//! Request parameters are a JSON string in the event (their shape varies per API). The query
+//! selects the calls by name only and the alert parses each sampled call's parameters to decide
+//! (a `Deny` statement, a conditional policy or a grant to the log-delivery group is no exposure).
+//! Wildcards over that string (`*AllUsers*`) would select more narrowly, but a leading wildcard
+//! walks the whole term dictionary of the field: measured on the embedded store, 1.2 s per run
+//! against 50 ms, and OpenSearch pays the same way.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value as Json;
@@ -44,6 +47,9 @@ pub const BUCKET_FIELD: &str = "details.requestparameters_bucketname";
 const ALL_USERS: &str = "acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED_USERS: &str = "acs.amazonaws.com/groups/global/AuthenticatedUsers";
 const PUBLIC_CANNED_ACLS: [&str; 3] = ["public-read", "public-read-write", "authenticated-read"];
+/// The calls the alert looks at: the creation and every call that can expose a bucket.
+pub const CALLS: [&str; 5] =
+    ["CreateBucket", "PutBucketAcl", "PutBucketPolicy", "DeletePublicAccessBlock", "PutPublicAccessBlock"];
 const PAB_SETTINGS: [&str; 4] =
     ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"];
 
@@ -227,30 +233,12 @@ impl Alert for S3BucketPublic {
     }
 
     fn query(&self) -> SearchQuery {
-        let params = "details.requestparameters";
         SearchQuery::minutes(self.config.window_minutes + self.config.creation_grace_minutes)
             .must(TermMatch("source", "cloudtrail"))
             .must(TermMatch("details.eventsource", "s3.amazonaws.com"))
+            .must(TermsMatch("details.eventname", CALLS))
             .must(ExistsMatch(BUCKET_FIELD))
             .must_not(ExistsMatch("details.errorcode"))
-            .should((
-                TermMatch("details.eventname", "CreateBucket"),
-                BooleanMatch::new().must(TermMatch("details.eventname", "PutBucketAcl")).should((
-                    WildcardMatch(params, format!("*{ALL_USERS}*")),
-                    WildcardMatch(params, format!("*{AUTHENTICATED_USERS}*")),
-                    WildcardMatch(params, "*public-read*"),
-                    WildcardMatch(params, "*authenticated-read*"),
-                )),
-                BooleanMatch::new().must(TermMatch("details.eventname", "PutBucketPolicy")).should((
-                    WildcardMatch(params, r#"*"Principal":"\*"*"#),
-                    WildcardMatch(params, r#"*"AWS":"\*"*"#),
-                    WildcardMatch(params, r#"*"AWS":["\*"*"#),
-                )),
-                TermMatch("details.eventname", "DeletePublicAccessBlock"),
-                BooleanMatch::new()
-                    .must(TermMatch("details.eventname", "PutPublicAccessBlock"))
-                    .must(WildcardMatch(params, "*false*")),
-            ))
     }
 
     fn plan(&self) -> Plan {
