@@ -104,6 +104,14 @@ impl Capture {
             self.overflow = true;
         }
     }
+    #[inline]
+    fn extend(&mut self, bytes: &[u8]) {
+        let room = self.limit.saturating_sub(self.out.len());
+        if bytes.len() > room {
+            self.overflow = true;
+        }
+        self.out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
     fn reset(&mut self) {
         self.out.clear();
         self.overflow = false;
@@ -280,7 +288,7 @@ fn value<R: Read>(src: &mut Bytes<R>, cap: &mut Capture) -> io::Result<bool> {
 }
 
 /// Continue capturing until nesting depth returns to zero (or, for a bare string, until its
-/// closing quote). Returns false if the stream ended first.
+/// closing quote). Returns false if the stream ended first. Works a buffer at a time.
 fn finish<R: Read>(
     src: &mut Bytes<R>,
     cap: &mut Capture,
@@ -289,34 +297,47 @@ fn finish<R: Read>(
 ) -> io::Result<bool> {
     let string_only = in_str && depth == 0;
     let mut esc = false;
-    while let Some(b) = src.next()? {
-        cap.push(b);
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-                if string_only {
-                    return Ok(true);
-                }
-            }
-        } else {
-            match b {
-                b'"' => in_str = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Ok(true);
+    loop {
+        if !src.fill()? {
+            return Ok(false);
+        }
+        let chunk = &src.buf[src.pos..src.len];
+        let mut done = None;
+        for (i, &b) in chunk.iter().enumerate() {
+            if in_str {
+                if esc {
+                    esc = false;
+                } else if b == b'\\' {
+                    esc = true;
+                } else if b == b'"' {
+                    in_str = false;
+                    if string_only {
+                        done = Some(i + 1);
+                        break;
                     }
                 }
-                _ => {}
+            } else {
+                match b {
+                    b'"' => in_str = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            done = Some(i + 1);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
+        let end = done.unwrap_or(chunk.len());
+        cap.extend(&chunk[..end]);
+        src.pos += end;
+        if done.is_some() {
+            return Ok(true);
+        }
     }
-    Ok(false)
 }
 
 /// After the `Records` array: consume the rest of the enclosing object (depth 1).

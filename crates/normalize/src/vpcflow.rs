@@ -84,6 +84,9 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("reject-reason", "rejectreason", Kind::Text),
 ];
 
+/// Keys the normalizer derives itself.
+const DERIVED: [&str; 2] = ["protocolname", "success"];
+
 /// The default (version 2) format.
 pub const DEFAULT_FORMAT: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
 
@@ -116,7 +119,13 @@ impl FlowFormat {
         for name in names {
             let (key, kind) = match known(name) {
                 Some((k, kind)) => (k.to_owned(), kind),
-                None => (name.replace(['-', '_'], ""), Kind::Text),
+                None => {
+                    // A field this version does not know: its name without hyphens, unless that
+                    // would take the key (and the index type) of a known field (`byt_es`).
+                    let key = name.replace(['-', '_'], "");
+                    let taken = FIELDS.iter().any(|(_, k, _)| *k == key) || DERIVED.contains(&key.as_str());
+                    (if taken { format!("field_{key}") } else { key }, Kind::Text)
+                }
             };
             columns.push(Column { key, kind });
             all.push(name.to_owned());

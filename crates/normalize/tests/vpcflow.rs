@@ -136,6 +136,17 @@ fn format_parsing() {
 }
 
 #[test]
+fn unknown_fields_never_take_a_known_key() {
+    // Found by fuzzing: `byt_es` without its underscore is `bytes`, a number in the index.
+    let f = FlowFormat::parse("version srcaddr byt_es success protocol-name").unwrap();
+    let e = vpcflow::normalize_line(&f, "2 10.0.0.1 lots yes tcp", received()).unwrap().unwrap();
+    assert_eq!(e.details["field_bytes"], "lots");
+    assert_eq!(e.details["field_success"], "yes");
+    assert_eq!(e.details["field_protocolname"], "tcp");
+    assert!(!e.details.contains_key("bytes") && !e.details.contains_key("success"));
+}
+
+#[test]
 fn text_that_is_not_a_flow_log_is_one_file_error() {
     let mut errs = Vec::new();
     let stats = read_reader(&b"hello, this is a README\nmore\n"[..], "README", &opts(), |r| {
