@@ -323,6 +323,24 @@ fn s3_bucket_public_with_the_clock_an_exempt_exposure_never_raises_later() {
     assert!(alert.on_aggregation(&both).is_none());
 }
 
+#[tokio::test]
+async fn s3_bucket_public_exempt_exposure_is_not_raised_once_the_creation_leaves_the_window() {
+    // Through the runtime: the bucket was created 85 minutes ago (outside the 80-minute query
+    // window) and opened 5 minutes later. That exposure was exempt when it was recent; the runner
+    // passes its clock, so the alert sees the exposure is older than its 20-minute window.
+    let alert = s3_bucket_public::S3BucketPublic::default();
+    let events = vec![
+        s3_call(ago(85), "CreateBucket", "site", json!({"bucketName": "site"})),
+        policy(
+            ago(79),
+            "site",
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site/*"}),
+        ),
+    ];
+    let raised = raise(&alert, &events).await;
+    assert!(raised.is_empty(), "{:?}", names(&raised));
+}
+
 // ------------------------------------------------------------------ s3_account_public_access
 
 #[tokio::test]

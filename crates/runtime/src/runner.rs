@@ -225,7 +225,7 @@ impl<'a> Runner<'a> {
                             })
                             .collect(),
                     };
-                    let Some(draft) = alert.on_aggregation(&group) else { continue };
+                    let Some(draft) = alert.on_aggregation_at(&group, now) else { continue };
                     let mut tag = refs(&draft.events);
                     tag.extend(self.group_members(name, &query, &field, &group).await?);
                     out.push((draft, tag));
