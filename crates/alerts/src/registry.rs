@@ -50,7 +50,7 @@ pub fn entries() -> Vec<RegistryEntry> {
         schedule,
         severity,
         remediation,
-        memory_mb: 256,
+        memory_mb: 128,
         timeout_secs: 60,
         build,
     };
