@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p tripline-store --bench embedded` (bench profile: optimised). Indexing is timed
 //! once (one writer thread, batches of 50,000 through `EventStore::index_events`, each a commit);
-//! the aggregation is measured by criterion. `TRIPLINE_BENCH_EVENTS` changes the event count.
+//! the aggregation is measured by criterion. `TRIPLINE_BENCH_EVENTS` changes the event count,
+//! `TRIPLINE_BENCH_THREADS` the number of writer threads.
 
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use tripline_dsl::prelude::*;
 use tripline_event::Event;
-use tripline_store::embedded::EmbeddedStore;
+use tripline_store::embedded::{EmbeddedOptions, EmbeddedStore};
 use tripline_store::EventStore;
 
 const SPAN_SECS: i64 = 24 * 3600;
@@ -82,7 +83,10 @@ fn bench(c: &mut Criterion) {
         std::env::var("TRIPLINE_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = EmbeddedStore::open(dir.path()).expect("store");
+    let threads: usize =
+        std::env::var("TRIPLINE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let options = EmbeddedOptions { writer_threads: threads, ..EmbeddedOptions::default() };
+    let store = EmbeddedStore::open_with(dir.path(), options).expect("store");
 
     let batch = 50_000u64;
     let mut indexing = std::time::Duration::ZERO;
@@ -97,7 +101,7 @@ fn bench(c: &mut Criterion) {
     }
     let secs = indexing.as_secs_f64();
     println!(
-        "indexed {n} events in {secs:.2} s: {:.0} events/s (1 writer thread, on disk at {})",
+        "indexed {n} events in {secs:.2} s: {:.0} events/s ({threads} writer thread(s), on disk at {})",
         n as f64 / secs,
         dir.path().display()
     );

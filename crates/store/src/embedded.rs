@@ -13,8 +13,10 @@
 //! - **Aggregations** ([`aggregate`]): computed from columnar (fast field) values of every
 //!   matching document, merged across segments by key: exact at any volume.
 //! - **Documents** are keyed by index and id: writing the same id again replaces the document
-//!   (delete-by-term and add in one commit). Events and alerts share one tantivy index and are told
-//!   apart by a `_kind` field.
+//!   (delete-by-term and add in one commit). The writer keeps a hash of every id in the index
+//!   (8 bytes each, read from the term dictionary on the first write), so a new id is added without
+//!   a delete, which tantivy would otherwise look up in every segment. Events and alerts share one
+//!   tantivy index and are told apart by a `_kind` field.
 //! - **Durability.** Every write call is one tantivy commit, after which the reader is reloaded:
 //!   a search sees all of a batch or none of it, and a process killed mid-batch leaves the last
 //!   commit intact (tantivy writes new segment files, then atomically replaces `meta.json`).
@@ -82,7 +84,50 @@ struct Inner {
     fields: Fields,
     reader: IndexReader,
     /// `None` when opened read-only.
-    writer: Option<Mutex<IndexWriter>>,
+    writer: Option<Mutex<Writer>>,
+}
+
+/// The single writer, and what it knows about the ids in the index.
+struct Writer {
+    writer: IndexWriter,
+    /// Hashes of every `_uid` in the index or added since (built on the first write from the term
+    /// dictionaries). A uid whose hash is absent has no document, so adding it needs no
+    /// replace-by-id delete, which would otherwise be looked up in every segment at each commit.
+    /// Extra hashes (deleted documents, rolled-back batches, collisions) only cost a needless
+    /// delete.
+    known: Option<HashSet<u64>>,
+}
+
+/// The hash of a uid (given in parts, concatenated), for [`Writer::known`].
+fn uid_hash(parts: &[&[u8]]) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut h = DefaultHasher::new();
+    for part in parts {
+        h.write(part);
+    }
+    h.finish()
+}
+
+impl Writer {
+    /// The set of known uid hashes `known`, built from `searcher` (the last commit) if not yet.
+    fn known_in<'k>(
+        known: &'k mut Option<HashSet<u64>>,
+        searcher: &Searcher,
+        uid: tantivy::schema::Field,
+    ) -> Result<&'k mut HashSet<u64>, StoreError> {
+        if known.is_none() {
+            let mut set = HashSet::with_capacity(searcher.num_docs() as usize);
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(uid).map_err(index_err)?;
+                let mut terms = inverted.terms().stream().map_err(index_err)?;
+                while terms.advance() {
+                    set.insert(uid_hash(&[terms.key()]));
+                }
+            }
+            *known = Some(set);
+        }
+        Ok(known.get_or_insert_with(HashSet::new))
+    }
 }
 
 fn index_err(e: impl std::fmt::Display) -> StoreError {
@@ -160,7 +205,7 @@ impl EmbeddedStore {
                     )),
                     e => index_err(e),
                 })?;
-                Some(Mutex::new(writer))
+                Some(Mutex::new(Writer { writer, known: None }))
             }
         };
         let reader =
@@ -234,7 +279,7 @@ impl Inner {
         aggregate::aggregate(&searcher, matches, aggs, &|addr| self.hit(&searcher, addr))
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
         let writer =
             self.writer.as_ref().ok_or_else(|| StoreError::Index("the store was opened read-only".into()))?;
         writer.lock().map_err(|_| StoreError::Index("a previous write panicked; reopen the store".into()))
@@ -243,12 +288,19 @@ impl Inner {
     /// Write documents `(kind, index, id, source)` in one commit.
     fn write(&self, docs: Vec<(&'static str, String, String, Json)>) -> Result<BulkReport, StoreError> {
         let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
-        let mut writer = self.lock()?;
+        let mut guard = self.lock()?;
+        let Writer { writer, known } = &mut *guard;
+        // The reader is current: every write reloads it before releasing the writer.
+        let known = Writer::known_in(known, &self.reader.searcher(), self.fields.uid)?;
         let mut report = BulkReport::default();
         for (position, (kind, index, id, source)) in docs.into_iter().enumerate() {
             match builder.build(kind, &index, &id, &source) {
                 Ok(doc) => {
-                    writer.delete_term(Term::from_field_text(self.fields.uid, &mapping::uid(&index, &id)));
+                    let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
+                    if !known.insert(hash) {
+                        let uid = mapping::uid(&index, &id);
+                        writer.delete_term(Term::from_field_text(self.fields.uid, &uid));
+                    }
                     if let Err(e) = writer.add_document(doc) {
                         let _ = writer.rollback();
                         return Err(index_err(e));
@@ -258,7 +310,7 @@ impl Inner {
                 Err(reason) => report.failed.push(BulkFailure { position, id, reason, retryable: false }),
             }
         }
-        self.commit(&mut writer)?;
+        self.commit(writer)?;
         Ok(report)
     }
 
@@ -272,7 +324,8 @@ impl Inner {
 
     fn tag(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError> {
         let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
-        let mut writer = self.lock()?;
+        let mut guard = self.lock()?;
+        let writer = &mut guard.writer;
         // The reader is current: every write reloads it before releasing the writer.
         let searcher = self.reader.searcher();
         let mut report = BulkReport::default();
@@ -326,7 +379,7 @@ impl Inner {
             }
         }
         if changed {
-            self.commit(&mut writer)?;
+            self.commit(writer)?;
         }
         Ok(report)
     }
@@ -519,6 +572,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ids_written_before_reopening_are_still_replaced() {
+        // Deletes are skipped for ids the writer has not seen; after reopening it must learn the
+        // ids already on disk (from every segment) or rewriting one would duplicate it.
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (event(1, "alice"), event(2, "bob"));
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.index_events(std::slice::from_ref(&a)).await.unwrap();
+            store.index_events(std::slice::from_ref(&b)).await.unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut b2 = b.clone();
+        b2.severity = "WARNING".into();
+        let mut a2 = a.clone();
+        a2.severity = "ERROR".into();
+        store.index_events(&[b2, event(3, "carol")]).await.unwrap();
+        store.index_events(&[a2]).await.unwrap();
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 3);
+        assert_eq!(count(&store, term("severity", "WARNING")).await, 1);
+        assert_eq!(count(&store, term("severity", "ERROR")).await, 1);
+        assert_eq!(count(&store, term("severity", "INFO")).await, 1);
+    }
+
+    #[tokio::test]
     async fn read_only_opens_beside_a_writer_and_refuses_writes() {
         let dir = tempfile::tempdir().unwrap();
         assert!(EmbeddedStore::open_read_only(dir.path()).is_err(), "no store there yet");
@@ -550,7 +627,7 @@ mod tests {
             let mut b = DocBuilder::new(&inner.fields, &inner.schema).unwrap();
             let e = event(2, "bob");
             let doc = b.build(KIND_EVENT, "events-2026.11.23", &e.id(), &e.to_json()).unwrap();
-            inner.lock().unwrap().add_document(doc).unwrap();
+            inner.lock().unwrap().writer.add_document(doc).unwrap();
             assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
         }
         let store = EmbeddedStore::open(dir.path()).unwrap();

@@ -33,9 +33,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value as Json;
+use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, NumericOptions, OwnedValue, Schema, TextFieldIndexing,
-    TextOptions, FAST, STORED,
+    Field, IndexRecordOption, JsonObjectOptions, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    FAST, STORED,
 };
 use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
 use tantivy::{TantivyDocument, Term};
@@ -121,9 +122,16 @@ pub(crate) fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Separates the index from the id in a document's unique key.
+pub(crate) const UID_SEP: u8 = 0x1f;
+
 /// The unique key of a document: its index and id.
 pub(crate) fn uid(index: &str, id: &str) -> String {
-    format!("{index}\u{1f}{id}")
+    let mut s = String::with_capacity(index.len() + 1 + id.len());
+    s.push_str(index);
+    s.push(char::from(UID_SEP));
+    s.push_str(id);
+    s
 }
 
 /// `path\0value`.
@@ -218,12 +226,14 @@ pub(crate) struct DocBuilder<'a> {
     fast: Field,
     path: String,
     buf: String,
+    /// The serialized source.
+    source: Vec<u8>,
 }
 
 impl<'a> DocBuilder<'a> {
     pub(crate) fn new(fields: &'a Fields, schema: &Schema) -> Result<Self, String> {
         let fast = schema.get_field(FAST_JSON).map_err(|e| e.to_string())?;
-        Ok(DocBuilder { fields, fast, path: String::new(), buf: String::new() })
+        Ok(DocBuilder { fields, fast, path: String::new(), buf: String::new(), source: Vec::new() })
     }
 
     /// The document for `source` (a JSON object) stored as `kind` in `index` under `id`.
@@ -243,7 +253,10 @@ impl<'a> DocBuilder<'a> {
         doc.add_text(f.kind, kind);
         doc.add_text(f.index, index);
         doc.add_text(f.id, id);
-        doc.add_text(f.source, serde_json::to_string(source).map_err(|e| e.to_string())?);
+        self.source.clear();
+        serde_json::to_writer(&mut self.source, source).map_err(|e| e.to_string())?;
+        let text = std::str::from_utf8(&self.source).map_err(|e| e.to_string())?;
+        doc.add_text(f.source, text);
         for (name, field) in [("utctimestamp", f.utc), ("receivedtimestamp", f.recv)] {
             if let Some(t) = obj.get(name).and_then(Json::as_str).and_then(parse_date) {
                 doc.add_i64(field, t);
@@ -251,12 +264,7 @@ impl<'a> DocBuilder<'a> {
         }
         self.path.clear();
         self.walk(&mut doc, source, 0)?;
-        let fast: Vec<(String, OwnedValue)> = obj
-            .iter()
-            .filter(|(k, _)| k.as_str() != "summary")
-            .map(|(k, v)| (k.clone(), to_owned_value(v)))
-            .collect();
-        doc.add_field_value(self.fast, &OwnedValue::Object(fast));
+        doc.add_field_value(self.fast, FastJson { value: source, top: true });
         Ok(doc)
     }
 
@@ -330,28 +338,77 @@ impl<'a> DocBuilder<'a> {
     }
 }
 
-/// JSON → tantivy's value, with date strings as dates (so date columns can be bucketed).
-fn to_owned_value(v: &Json) -> OwnedValue {
-    match v {
-        Json::Null => OwnedValue::Null,
-        Json::Bool(b) => OwnedValue::Bool(*b),
-        Json::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                OwnedValue::I64(i)
-            } else if let Some(u) = n.as_u64() {
-                OwnedValue::U64(u)
-            } else {
-                OwnedValue::F64(n.as_f64().unwrap_or(f64::NAN))
+/// A JSON value as tantivy reads it for `_fast`, borrowed (no copy of the document): date strings
+/// are dates (so date columns can be bucketed), and the top level leaves out `summary`.
+#[derive(Clone, Copy, Debug)]
+struct FastJson<'a> {
+    value: &'a Json,
+    top: bool,
+}
+
+impl<'a> FastJson<'a> {
+    fn child(value: &'a Json) -> Self {
+        FastJson { value, top: false }
+    }
+}
+
+/// The elements of an array in `_fast`.
+#[derive(Debug)]
+struct FastArray<'a>(std::slice::Iter<'a, Json>);
+
+impl<'a> Iterator for FastArray<'a> {
+    type Item = FastJson<'a>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(FastJson::child)
+    }
+}
+
+/// The members of an object in `_fast` (`summary` skipped at the top level).
+#[derive(Debug)]
+struct FastObject<'a> {
+    members: serde_json::map::Iter<'a>,
+    top: bool,
+}
+
+impl<'a> Iterator for FastObject<'a> {
+    type Item = (&'a str, FastJson<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (k, v) = self.members.next()?;
+            if !(self.top && k == "summary") {
+                return Some((k.as_str(), FastJson::child(v)));
             }
         }
-        Json::String(s) => match parse_date(s) {
-            Some(t) => OwnedValue::Date(tantivy::DateTime::from_timestamp_micros(t)),
-            None => OwnedValue::Str(s.clone()),
-        },
-        Json::Array(a) => OwnedValue::Array(a.iter().map(to_owned_value).collect()),
-        Json::Object(m) => {
-            OwnedValue::Object(m.iter().map(|(k, v)| (k.clone(), to_owned_value(v))).collect())
-        }
+    }
+}
+
+impl<'a> Value<'a> for FastJson<'a> {
+    type ArrayIter = FastArray<'a>;
+    type ObjectIter = FastObject<'a>;
+
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        let leaf = match self.value {
+            Json::Null => ReferenceValueLeaf::Null,
+            Json::Bool(b) => ReferenceValueLeaf::Bool(*b),
+            Json::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    ReferenceValueLeaf::I64(i)
+                } else if let Some(u) = n.as_u64() {
+                    ReferenceValueLeaf::U64(u)
+                } else {
+                    ReferenceValueLeaf::F64(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Json::String(s) => match parse_date(s) {
+                Some(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
+                None => ReferenceValueLeaf::Str(s),
+            },
+            Json::Array(a) => return ReferenceValue::Array(FastArray(a.iter())),
+            Json::Object(m) => {
+                return ReferenceValue::Object(FastObject { members: m.iter(), top: self.top })
+            }
+        };
+        ReferenceValue::Leaf(leaf)
     }
 }
 
