@@ -114,7 +114,7 @@ impl Event {
         h.update([0]);
         // serde_json writes maps in insertion order; hashing a sorted copy keeps the id independent
         // of the order the normalizer inserted keys in.
-        hash_sorted(&mut h, &Value::Object(self.details.clone()));
+        hash_sorted_map(&mut h, &self.details);
         short_hex(h)
     }
 
@@ -129,20 +129,22 @@ impl Event {
     }
 }
 
+fn hash_sorted_map(h: &mut Sha256, m: &Map<String, Value>) {
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    entries.sort_unstable_by_key(|(k, _)| *k);
+    h.update(b"{");
+    for (k, v) in entries {
+        h.update(k.as_bytes());
+        h.update(b":");
+        hash_sorted(h, v);
+        h.update(b",");
+    }
+    h.update(b"}");
+}
+
 fn hash_sorted(h: &mut Sha256, v: &Value) {
     match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            h.update(b"{");
-            for k in keys {
-                h.update(k.as_bytes());
-                h.update(b":");
-                hash_sorted(h, &m[k]);
-                h.update(b",");
-            }
-            h.update(b"}");
-        }
+        Value::Object(m) => hash_sorted_map(h, m),
         Value::Array(a) => {
             h.update(b"[");
             for x in a {
