@@ -172,8 +172,6 @@ pub mod opensearch;
 pub mod query_string;
 pub mod search;
 
-use chrono::{DateTime, Utc};
-
 pub use ast::{Aggregation, AggregationKind, Bound, QueryAst, Value};
 pub use matchers::{
     BooleanMatch, Clauses, ExistsMatch, LessThanMatch, Matcher, PhraseMatch, QueryStringMatch, RangeMatch,
@@ -231,12 +229,7 @@ pub enum DslError {
     },
 }
 
-pub use tripline_event::format_timestamp;
-
-/// Parse an RFC 3339 timestamp with any offset, into UTC.
-pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
-    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc))
-}
+pub use tripline_event::{format_timestamp, parse_timestamp};
 
 /// Everything an alert author needs, in one import.
 pub mod prelude {

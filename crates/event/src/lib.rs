@@ -262,6 +262,11 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Parse an RFC 3339 timestamp with any offset (surrounding whitespace ignored), into UTC.
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc))
+}
+
 /// Serde helpers for timestamps in Tripline's RFC 3339 form.
 pub mod ts {
     use chrono::{DateTime, Utc};

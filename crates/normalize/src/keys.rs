@@ -36,7 +36,7 @@ pub fn lower(k: String) -> String {
 
 /// An RFC 3339 timestamp (any offset) in UTC.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc))
+    tripline_event::parse_timestamp(s).ok()
 }
 
 /// An IPv4 or IPv6 address in canonical text form, or `None` for anything else (a hostname,
