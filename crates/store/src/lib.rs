@@ -1,8 +1,12 @@
 //! # tripline-store: where events live, behind one contract
 //!
-//! Alerts run against an [`EventStore`]. On one machine that is the [`embedded`] store (tantivy, on
+//! Alerts run against an [`EventStore`]. On one machine that is the `embedded` store (tantivy, on
 //! disk or in RAM: no server, no cloud), for testing alerts, hunting and backtesting over archived
 //! logs. At scale it is [`opensearch`] (Amazon OpenSearch Service, Serverless, or self-managed).
+//!
+//! The embedded store is behind the cargo feature `embedded` (off by default): the CLI and the
+//! tests turn it on; the Lambda functions, which only talk to OpenSearch, leave it off and do not
+//! link tantivy.
 //!
 //! Both stores take the same [`QueryAst`] and must give the same answers:
 //! the semantics in `tripline_dsl`'s crate docs are the contract, and one conformance suite
@@ -15,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod opensearch;
 
