@@ -56,9 +56,9 @@ docs: ## crate docs, warnings are errors
 bench: ## criterion benchmarks (store, normalize)
 	$(CARGO) bench --workspace
 
-package: setup ## cargo lambda build --release: target/lambda/<name>/bootstrap.zip per function
-	$(CARGO) lambda build --release --output-format zip -p tripline-functions
-	@ls -l target/lambda/*/bootstrap.zip | awk '{printf "  %-60s %6.2f MB\n", $$9, $$5/1048576}'
+package: setup ## cargo lambda build (profile lambda): target/lambda/<name>/bootstrap.zip per function
+	$(CARGO) lambda build --profile lambda --output-format zip -p tripline-functions
+	@$(PY) -c 'import os, sys, zipfile; [print(f"  {z:<56} {os.path.getsize(z) / 2**20:5.2f} MB zipped, {sum(i.file_size for i in zipfile.ZipFile(z).infolist()) / 2**20:5.2f} MB unzipped") for z in sorted(sys.argv[1:])]' target/lambda/*/bootstrap.zip
 
 deploy: package ## sam deploy of the packaged functions (needs AWS credentials and the SAM CLI)
 	$(CARGO) run -q -p tripline-cli -- infra render --check
