@@ -78,6 +78,18 @@ fn event(i: u64, n: u64) -> Event {
     e
 }
 
+/// User + system CPU seconds of this process, all threads (Linux `/proc/self/stat`; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line: indices 11 and 12 after the name (field 3
+    // is index 0). Linux counts them in ticks of 1/100 s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn bench(c: &mut Criterion) {
     let n: u64 =
         std::env::var("TRIPLINE_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -90,12 +102,14 @@ fn bench(c: &mut Criterion) {
 
     let batch = 50_000u64;
     let mut indexing = std::time::Duration::ZERO;
+    let mut cpu = 0.0;
     let mut i = 0;
     while i < n {
         let events: Vec<Event> = (i..(i + batch).min(n)).map(|j| event(j, n)).collect();
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu_seconds());
         let report = rt.block_on(store.index_events(&events)).expect("index");
         indexing += t0.elapsed();
+        cpu += cpu_seconds() - c0;
         assert_eq!(report.written, events.len() as u64);
         i += batch;
     }
@@ -104,6 +118,11 @@ fn bench(c: &mut Criterion) {
         "indexed {n} events in {secs:.2} s: {:.0} events/s ({threads} writer thread(s), on disk at {})",
         n as f64 / secs,
         dir.path().display()
+    );
+    println!(
+        "CPU time of all threads while indexing: {cpu:.2} s, {:.1} µs/event, {:.0} events per CPU-second",
+        cpu * 1e6 / n as f64,
+        n as f64 / cpu
     );
 
     let now = start() + TimeDelta::seconds(SPAN_SECS);
@@ -129,6 +148,19 @@ fn bench(c: &mut Criterion) {
         .expect("query");
     group.bench_function("terms_aggregation_24h_window_1M", |b| {
         b.iter(|| rt.block_on(store.aggregate(&all.query, &all.aggregations)).expect("aggregate"))
+    });
+    // A leading wildcard scans the terms of a field: the worst case for the term dictionary.
+    let wildcard = SearchQuery::minutes(20)
+        .must(WildcardMatch("details.requestparameters", "*instanceId*i-00*"))
+        .compile(now)
+        .expect("query");
+    let request = tripline_store::SearchRequest {
+        query: wildcard.query,
+        size: 10,
+        sort: tripline_store::Sort::NewestFirst,
+    };
+    group.bench_function("leading_wildcard_search_20min_window_1M", |b| {
+        b.iter(|| rt.block_on(store.search(&request)).expect("search"))
     });
     group.finish();
 }

@@ -98,6 +98,20 @@ struct Writer {
     known: Option<HashSet<u64>>,
 }
 
+/// A document ready for the writer, or why it could not be made.
+struct Prepared {
+    index: String,
+    id: String,
+    doc: Result<TantivyDocument, String>,
+}
+
+/// What `index_events` sends its writer thread.
+enum Batch {
+    Doc(Prepared),
+    /// The end of the batch: commit.
+    Done,
+}
+
 /// The hash of a uid (given in parts, concatenated), for [`Writer::known`].
 fn uid_hash(parts: &[&[u8]]) -> u64 {
     use std::hash::{DefaultHasher, Hasher};
@@ -288,13 +302,33 @@ impl Inner {
     /// Write documents `(kind, index, id, source)` in one commit.
     fn write(&self, docs: Vec<(&'static str, String, String, Json)>) -> Result<BulkReport, StoreError> {
         let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
+        let items = docs.into_iter().map(|(kind, index, id, source)| {
+            let doc = builder.build(kind, &index, &id, &source);
+            Ok(Prepared { index, id, doc })
+        });
+        self.write_prepared(items)
+    }
+
+    /// Add prepared documents (in order; a `Prepared` with an error is reported, not written), then
+    /// commit. An `Err` item ends the batch: nothing of it is committed.
+    fn write_prepared(
+        &self,
+        items: impl Iterator<Item = Result<Prepared, StoreError>>,
+    ) -> Result<BulkReport, StoreError> {
         let mut guard = self.lock()?;
         let Writer { writer, known } = &mut *guard;
         // The reader is current: every write reloads it before releasing the writer.
         let known = Writer::known_in(known, &self.reader.searcher(), self.fields.uid)?;
         let mut report = BulkReport::default();
-        for (position, (kind, index, id, source)) in docs.into_iter().enumerate() {
-            match builder.build(kind, &index, &id, &source) {
+        for (position, item) in items.enumerate() {
+            let Prepared { index, id, doc } = match item {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    let _ = writer.rollback();
+                    return Err(e);
+                }
+            };
+            match doc {
                 Ok(doc) => {
                     let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
                     if !known.insert(hash) {
@@ -402,9 +436,40 @@ impl EventStore for EmbeddedStore {
     }
 
     async fn index_events(&self, events: &[Event]) -> Result<BulkReport, StoreError> {
-        let docs: Vec<_> =
-            events.iter().map(|e| (KIND_EVENT, event_index(e.utctimestamp), e.id(), e.to_json())).collect();
-        self.blocking(move |s| s.write(docs)).await
+        // Documents are built here, from the borrowed events (no copy of them), and handed to the
+        // writer thread as they are made, so building and indexing overlap. Only a `Done` at the
+        // end commits: if this future is dropped half-way, the writer sees the channel close first
+        // and rolls the batch back.
+        let (tx, rx) = std::sync::mpsc::channel::<Batch>();
+        let writer = self.blocking(move |s| {
+            let items = std::iter::from_fn(|| match rx.recv() {
+                Ok(Batch::Doc(prepared)) => Some(Ok(prepared)),
+                Ok(Batch::Done) => None,
+                Err(_) => Some(Err(StoreError::Index("the batch was abandoned before its end".into()))),
+            });
+            s.write_prepared(items)
+        });
+        let inner = self.inner.clone();
+        let build = async move {
+            let mut builder = DocBuilder::new(&inner.fields, &inner.schema).map_err(StoreError::Index)?;
+            for (n, event) in events.iter().enumerate() {
+                let (index, id) = (event_index(event.utctimestamp), event.id());
+                let doc = builder.build_event(&index, &id, event);
+                if tx.send(Batch::Doc(Prepared { index, id, doc })).is_err() {
+                    // The writer stopped (its error is the result).
+                    return Ok(());
+                }
+                if n % 1024 == 1023 {
+                    // Building is CPU work on the caller's task: let others run between chunks.
+                    tokio::task::yield_now().await;
+                }
+            }
+            let _ = tx.send(Batch::Done);
+            Ok::<(), StoreError>(())
+        };
+        let (written, built) = tokio::join!(writer, build);
+        built?;
+        written
     }
 
     async fn tag_events(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError> {
@@ -633,6 +698,28 @@ mod tests {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
         assert_eq!(count(&store, term("details.user", "bob")).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_batch_abandoned_half_way_is_rolled_back() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let events: Vec<Event> = (0..3000).map(|n| event(n, "alice")).collect();
+        let mut write = Box::pin(store.index_events(&events));
+        // Poll the batch once: it builds and hands over its first documents, then yields.
+        tokio::select! {
+            biased;
+            _ = &mut write => panic!("3,000 documents in one poll"),
+            _ = std::future::ready(()) => {}
+        }
+        drop(write);
+        // The next batch waits for the writer, so the abandoned one has been rolled back by then.
+        store.index_events(&[event(1, "bob")]).await.unwrap();
+        assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
+        assert_eq!(count(&store, term("details.user", "alice")).await, 0);
+        // Its ids were not left half-known: writing them again writes each once.
+        let report = store.index_events(&events[..10]).await.unwrap();
+        assert_eq!(report.written, 10);
+        assert_eq!(count(&store, term("details.user", "alice")).await, 10);
     }
 
     #[tokio::test]

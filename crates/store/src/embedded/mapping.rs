@@ -8,12 +8,16 @@
 //! | leaf | field | term | used by |
 //! |---|---|---|---|
 //! | string (except `summary` and dates) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
-//! | string that parses as a date | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges |
+//! | string that parses as a date | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges (except the window fields, below) |
 //! | string that parses as an IP | `_ip` | `path\0` + 32 hex digits of the IPv6(-mapped) address | subnets, IP terms and ranges |
 //! | number | `_num` | `path\0` + 16 hex digits of the f64, order-preserving | numeric terms and ranges |
 //! | boolean | `_bool` | `path\0true` / `path\0false` | boolean terms |
-//! | any non-null leaf | `_exists` | `path` and each enclosing object path | exists |
+//! | `summary` | `_exists` | `summary` | exists on `summary` (the only field not in `_fast`) |
 //! | `summary` | `summary` | lower-cased word tokens with positions | text term, phrase, wildcard, regex |
+//!
+//! `exists` on any other path is answered from the `_fast` columns below (a document has a value
+//! in some column at or under the path), so no per-leaf `_exists` terms are written: they were
+//! half of all terms.
 //!
 //! Because every encoding orders like its type, a range is a range of terms in the term
 //! dictionary (tantivy's inverted-index range query), whatever the path. Dates and IPs are
@@ -25,10 +29,16 @@
 //!
 //! For aggregations and sorting, the document (without `summary`) is also written to `_fast`, a
 //! tantivy JSON fast field (columnar, one column per path and type; dates as date columns), and
-//! `utctimestamp` / `receivedtimestamp` to the i64 fast fields `_utc` / `_recv` (µs), which also
-//! serve the time window. The original document is stored in `_source`.
+//! `utctimestamp` / `receivedtimestamp` to the i64 fast fields `_utc` / `_recv` (µs). Those two
+//! columns answer every term and range on the window fields, so the two (unique, per-event)
+//! instants are not also written as `_date` terms: unique terms are what building the term
+//! dictionary at each commit costs most. The original document is stored in `_source`.
+//!
+//! Events are indexed straight from [`Event`] ([`DocBuilder::build_event`]): the source is
+//! serialized from the struct and the leaves are walked from its fields, with no intermediate
+//! `serde_json::Value` of the whole event. Other documents (alerts, re-tagged events) go through
+//! [`DocBuilder::build`], from JSON; both give the same document for the same event.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -40,6 +50,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
 use tantivy::{TantivyDocument, Term};
+use tripline_event::Event;
 
 /// Separates the path from the value in a term.
 pub(crate) const SEP: char = '\u{0}';
@@ -159,7 +170,16 @@ fn write_num(s: &mut String, x: f64) {
     let x = if x == 0.0 { 0.0 } else { x }; // -0.0 == 0.0
     let bits = x.to_bits();
     let key = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
-    let _ = write!(s, "{key:016x}");
+    push_hex(s, u128::from(key), 16);
+}
+
+/// The low `digits` hex digits of `x`, most significant first, lower case (as `{:0digits$x}`
+/// for values that fit), without the formatting machinery: this runs for every leaf indexed.
+fn push_hex(s: &mut String, x: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        s.push(char::from(HEX[((x >> (4 * i)) & 0xf) as usize]));
+    }
 }
 
 /// The number back from [`encode_num`].
@@ -178,7 +198,7 @@ pub(crate) fn encode_date(micros: i64) -> String {
 }
 
 fn write_date(s: &mut String, micros: i64) {
-    let _ = write!(s, "{:016x}", (micros as u64) ^ (1 << 63));
+    push_hex(s, u128::from((micros as u64) ^ (1 << 63)), 16);
 }
 
 /// An IP address as 32 hex digits (IPv4 mapped into IPv6), sorting like the addresses.
@@ -193,7 +213,7 @@ fn write_ip(s: &mut String, ip: IpAddr) {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
     };
-    let _ = write!(s, "{:032x}", u128::from(v6));
+    push_hex(s, u128::from(v6), 32);
 }
 
 /// A date in any of the accepted forms, as µs since the epoch (UTC).
@@ -220,6 +240,16 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse().ok()
 }
 
+/// The top-level fields whose instants live only in the `_utc` / `_recv` columns.
+pub(crate) fn is_window_field(path: &str) -> bool {
+    path == "utctimestamp" || path == "receivedtimestamp"
+}
+
+/// An instant as the stored JSON says it (RFC 3339 with milliseconds), in µs.
+fn stored_micros(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_millis().saturating_mul(1000)
+}
+
 /// Builds tantivy documents; keeps its buffers between documents.
 pub(crate) struct DocBuilder<'a> {
     fields: &'a Fields,
@@ -236,6 +266,19 @@ impl<'a> DocBuilder<'a> {
         Ok(DocBuilder { fields, fast, path: String::new(), buf: String::new(), source: Vec::new() })
     }
 
+    /// A document with its identity fields and the stored source in `self.source`.
+    fn start(&self, kind: &str, index: &str, id: &str) -> Result<TantivyDocument, String> {
+        let f = self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.uid, uid(index, id));
+        doc.add_text(f.kind, kind);
+        doc.add_text(f.index, index);
+        doc.add_text(f.id, id);
+        let text = std::str::from_utf8(&self.source).map_err(|e| e.to_string())?;
+        doc.add_text(f.source, text);
+        Ok(doc)
+    }
+
     /// The document for `source` (a JSON object) stored as `kind` in `index` under `id`.
     pub(crate) fn build(
         &mut self,
@@ -247,16 +290,10 @@ impl<'a> DocBuilder<'a> {
         let Json::Object(obj) = source else {
             return Err("the document is not a JSON object".into());
         };
-        let f = self.fields;
-        let mut doc = TantivyDocument::default();
-        doc.add_text(f.uid, uid(index, id));
-        doc.add_text(f.kind, kind);
-        doc.add_text(f.index, index);
-        doc.add_text(f.id, id);
         self.source.clear();
         serde_json::to_writer(&mut self.source, source).map_err(|e| e.to_string())?;
-        let text = std::str::from_utf8(&self.source).map_err(|e| e.to_string())?;
-        doc.add_text(f.source, text);
+        let mut doc = self.start(kind, index, id)?;
+        let f = self.fields;
         for (name, field) in [("utctimestamp", f.utc), ("receivedtimestamp", f.recv)] {
             if let Some(t) = obj.get(name).and_then(Json::as_str).and_then(parse_date) {
                 doc.add_i64(field, t);
@@ -264,7 +301,68 @@ impl<'a> DocBuilder<'a> {
         }
         self.path.clear();
         self.walk(&mut doc, source, 0)?;
-        doc.add_field_value(self.fast, FastJson { value: source, top: true });
+        doc.add_field_value(self.fast, Fast::Json(source, true));
+        Ok(doc)
+    }
+
+    /// The document for an event in `index` under `id`: the same document [`build`](Self::build)
+    /// makes of `event.to_json()`, without that copy.
+    pub(crate) fn build_event(
+        &mut self,
+        index: &str,
+        id: &str,
+        event: &Event,
+    ) -> Result<TantivyDocument, String> {
+        self.source.clear();
+        serde_json::to_writer(&mut self.source, event).map_err(|e| e.to_string())?;
+        let mut doc = self.start(KIND_EVENT, index, id)?;
+        let f = self.fields;
+        doc.add_i64(f.utc, stored_micros(&event.utctimestamp));
+        doc.add_i64(f.recv, stored_micros(&event.receivedtimestamp));
+        for (name, t) in [
+            ("utctimestamp", &event.utctimestamp),
+            ("receivedtimestamp", &event.receivedtimestamp),
+            ("timestamp", &event.timestamp),
+        ] {
+            self.path.clear();
+            self.path.push_str(name);
+            if !is_window_field(name) {
+                let micros = stored_micros(t);
+                self.add(&mut doc, f.date, |s| write_date(s, micros));
+            }
+        }
+        for (name, text) in [
+            ("category", &event.category),
+            ("source", &event.source),
+            ("type", &event.event_type),
+            ("summary", &event.summary),
+            ("hostname", &event.hostname),
+            ("processname", &event.processname),
+            ("severity", &event.severity),
+        ] {
+            self.path.clear();
+            self.path.push_str(name);
+            self.string_leaf(&mut doc, text);
+        }
+        if let Some(pid) = event.processid {
+            self.path.clear();
+            self.path.push_str("processid");
+            self.add(&mut doc, f.num, |s| write_num(s, pid as f64));
+        }
+        for (name, list) in [("tags", &event.tags), ("alert_names", &event.alert_names)] {
+            self.path.clear();
+            self.path.push_str(name);
+            for text in list {
+                self.string_leaf(&mut doc, text);
+            }
+        }
+        for (k, child) in &event.details {
+            self.path.clear();
+            self.path.push_str("details.");
+            self.path.push_str(k);
+            self.walk(&mut doc, child, 1)?;
+        }
+        doc.add_field_value(self.fast, Fast::Event(event));
         Ok(doc)
     }
 
@@ -277,135 +375,194 @@ impl<'a> DocBuilder<'a> {
         doc.add_text(field, &self.buf);
     }
 
-    /// Index every leaf under the current path; whether any non-null leaf was found.
-    fn walk(&mut self, doc: &mut TantivyDocument, v: &Json, depth: usize) -> Result<bool, String> {
+    /// A string at the current path (`summary` analyzed; dates and IPs recognised).
+    fn string_leaf(&mut self, doc: &mut TantivyDocument, text: &str) {
+        let f = self.fields;
+        if self.path == "summary" {
+            doc.add_text(f.text, text);
+            doc.add_text(f.exists, "summary");
+        } else if let Some(t) = parse_date(text) {
+            // Dates are dates: matched by instant, whatever the offset they were written with.
+            // The window fields are matched from their columns.
+            if !is_window_field(&self.path) {
+                self.add(doc, f.date, |s| write_date(s, t));
+            }
+        } else {
+            self.add(doc, f.kw, |s| s.push_str(text));
+            if let Some(ip) = parse_ip(text) {
+                self.add(doc, f.ip, |s| write_ip(s, ip));
+            }
+        }
+    }
+
+    /// Index every leaf under the current path.
+    fn walk(&mut self, doc: &mut TantivyDocument, v: &Json, depth: usize) -> Result<(), String> {
         if depth > 64 {
             return Err(format!("nested deeper than 64 levels at {}", self.path));
         }
         let f = self.fields;
-        let found = match v {
-            Json::Null => false,
-            Json::Bool(b) => {
-                self.add(doc, f.boolean, |s| s.push_str(if *b { "true" } else { "false" }));
-                true
-            }
+        match v {
+            Json::Null => {}
+            Json::Bool(b) => self.add(doc, f.boolean, |s| s.push_str(if *b { "true" } else { "false" })),
             Json::Number(n) => {
                 if let Some(x) = n.as_f64() {
                     self.add(doc, f.num, |s| write_num(s, x));
                 }
-                true
             }
-            Json::String(text) => {
-                if self.path == "summary" {
-                    doc.add_text(f.text, text);
-                } else if let Some(t) = parse_date(text) {
-                    // Dates are dates: matched by instant, whatever the offset they were written with.
-                    self.add(doc, f.date, |s| write_date(s, t));
-                } else {
-                    self.add(doc, f.kw, |s| s.push_str(text));
-                    if let Some(ip) = parse_ip(text) {
-                        self.add(doc, f.ip, |s| write_ip(s, ip));
-                    }
-                }
-                true
-            }
+            Json::String(text) => self.string_leaf(doc, text),
             Json::Array(items) => {
                 // Arrays (of arrays) flatten, as in OpenSearch: each element under the same path.
-                let mut any = false;
                 for item in items {
-                    any |= self.walk(doc, item, depth + 1)?;
+                    self.walk(doc, item, depth + 1)?;
                 }
-                return Ok(any);
             }
             Json::Object(m) => {
-                let mut any = false;
                 for (k, child) in m {
                     let len = self.path.len();
                     if !self.path.is_empty() {
                         self.path.push('.');
                     }
                     self.path.push_str(k);
-                    any |= self.walk(doc, child, depth + 1)?;
+                    self.walk(doc, child, depth + 1)?;
                     self.path.truncate(len);
                 }
-                any
             }
-        };
-        if found && !self.path.is_empty() {
-            doc.add_text(f.exists, &self.path);
         }
-        Ok(found)
+        Ok(())
     }
 }
 
-/// A JSON value as tantivy reads it for `_fast`, borrowed (no copy of the document): date strings
-/// are dates (so date columns can be bucketed), and the top level leaves out `summary`.
+/// A value as tantivy reads it for `_fast`, borrowed (no copy of the document): date strings are
+/// dates (so date columns can be bucketed), and the top level leaves out `summary`.
 #[derive(Clone, Copy, Debug)]
-struct FastJson<'a> {
-    value: &'a Json,
-    top: bool,
-}
-
-impl<'a> FastJson<'a> {
-    fn child(value: &'a Json) -> Self {
-        FastJson { value, top: false }
-    }
+enum Fast<'a> {
+    /// A JSON value; `true` at the top of a document.
+    Json(&'a Json, bool),
+    /// An event, as its JSON would read.
+    Event(&'a Event),
+    /// A string leaf (a date if it reads as one).
+    Str(&'a str),
+    /// An instant, µs.
+    Date(i64),
+    /// A number.
+    U64(u64),
+    /// A list of strings.
+    Strs(&'a [String]),
+    /// An object below the top level.
+    Map(&'a serde_json::Map<String, Json>),
 }
 
 /// The elements of an array in `_fast`.
 #[derive(Debug)]
-struct FastArray<'a>(std::slice::Iter<'a, Json>);
+enum FastArray<'a> {
+    Json(std::slice::Iter<'a, Json>),
+    Strs(std::slice::Iter<'a, String>),
+}
 
 impl<'a> Iterator for FastArray<'a> {
-    type Item = FastJson<'a>;
+    type Item = Fast<'a>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(FastJson::child)
+        match self {
+            FastArray::Json(items) => items.next().map(|v| Fast::Json(v, false)),
+            FastArray::Strs(items) => items.next().map(|s| Fast::Str(s)),
+        }
     }
 }
 
 /// The members of an object in `_fast` (`summary` skipped at the top level).
 #[derive(Debug)]
-struct FastObject<'a> {
-    members: serde_json::map::Iter<'a>,
-    top: bool,
+enum FastObject<'a> {
+    Json {
+        members: serde_json::map::Iter<'a>,
+        top: bool,
+    },
+    /// The fields of an event, by position.
+    Event {
+        event: &'a Event,
+        next: usize,
+    },
 }
 
 impl<'a> Iterator for FastObject<'a> {
-    type Item = (&'a str, FastJson<'a>);
+    type Item = (&'a str, Fast<'a>);
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (k, v) = self.members.next()?;
-            if !(self.top && k == "summary") {
-                return Some((k.as_str(), FastJson::child(v)));
-            }
+        match self {
+            FastObject::Json { members, top } => loop {
+                let (k, v) = members.next()?;
+                if !(*top && k == "summary") {
+                    return Some((k.as_str(), Fast::Json(v, false)));
+                }
+            },
+            FastObject::Event { event: e, next } => loop {
+                let field = *next;
+                *next += 1;
+                let item = match field {
+                    0 => ("utctimestamp", Fast::Date(stored_micros(&e.utctimestamp))),
+                    1 => ("receivedtimestamp", Fast::Date(stored_micros(&e.receivedtimestamp))),
+                    2 => ("timestamp", Fast::Date(stored_micros(&e.timestamp))),
+                    3 => ("category", Fast::Str(&e.category)),
+                    4 => ("source", Fast::Str(&e.source)),
+                    5 => ("type", Fast::Str(&e.event_type)),
+                    6 => ("hostname", Fast::Str(&e.hostname)),
+                    7 => ("processname", Fast::Str(&e.processname)),
+                    8 => match e.processid {
+                        Some(pid) => ("processid", Fast::U64(pid)),
+                        None => continue,
+                    },
+                    9 => ("severity", Fast::Str(&e.severity)),
+                    10 => ("tags", Fast::Strs(&e.tags)),
+                    11 => ("alert_names", Fast::Strs(&e.alert_names)),
+                    12 => ("details", Fast::Map(&e.details)),
+                    _ => return None,
+                };
+                return Some(item);
+            },
         }
     }
 }
 
-impl<'a> Value<'a> for FastJson<'a> {
+fn str_leaf<'a>(s: &'a str) -> ReferenceValueLeaf<'a> {
+    match parse_date(s) {
+        Some(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
+        None => ReferenceValueLeaf::Str(s),
+    }
+}
+
+impl<'a> Value<'a> for Fast<'a> {
     type ArrayIter = FastArray<'a>;
     type ObjectIter = FastObject<'a>;
 
     fn as_value(&self) -> ReferenceValue<'a, Self> {
-        let leaf = match self.value {
-            Json::Null => ReferenceValueLeaf::Null,
-            Json::Bool(b) => ReferenceValueLeaf::Bool(*b),
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    ReferenceValueLeaf::I64(i)
-                } else if let Some(u) = n.as_u64() {
-                    ReferenceValueLeaf::U64(u)
-                } else {
-                    ReferenceValueLeaf::F64(n.as_f64().unwrap_or(f64::NAN))
+        let leaf = match *self {
+            Fast::Json(value, top) => match value {
+                Json::Null => ReferenceValueLeaf::Null,
+                Json::Bool(b) => ReferenceValueLeaf::Bool(*b),
+                Json::Number(n) => {
+                    if let Some(i) = n.as_i64() {
+                        ReferenceValueLeaf::I64(i)
+                    } else if let Some(u) = n.as_u64() {
+                        ReferenceValueLeaf::U64(u)
+                    } else {
+                        ReferenceValueLeaf::F64(n.as_f64().unwrap_or(f64::NAN))
+                    }
                 }
-            }
-            Json::String(s) => match parse_date(s) {
-                Some(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
-                None => ReferenceValueLeaf::Str(s),
+                Json::String(s) => str_leaf(s),
+                Json::Array(a) => return ReferenceValue::Array(FastArray::Json(a.iter())),
+                Json::Object(m) => {
+                    return ReferenceValue::Object(FastObject::Json { members: m.iter(), top })
+                }
             },
-            Json::Array(a) => return ReferenceValue::Array(FastArray(a.iter())),
-            Json::Object(m) => {
-                return ReferenceValue::Object(FastObject { members: m.iter(), top: self.top })
+            Fast::Event(event) => return ReferenceValue::Object(FastObject::Event { event, next: 0 }),
+            Fast::Str(s) => str_leaf(s),
+            Fast::Date(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
+            // As `Json::Number` reads a u64: an i64 when it fits.
+            Fast::U64(u) => match i64::try_from(u) {
+                Ok(i) => ReferenceValueLeaf::I64(i),
+                Err(_) => ReferenceValueLeaf::U64(u),
+            },
+            Fast::Strs(items) => return ReferenceValue::Array(FastArray::Strs(items.iter())),
+            Fast::Map(m) => {
+                return ReferenceValue::Object(FastObject::Json { members: m.iter(), top: false })
             }
         };
         ReferenceValue::Leaf(leaf)
@@ -447,6 +604,66 @@ mod tests {
         assert!(a < b);
         assert_eq!(parse_ip("example.com"), None);
         assert!(parse_ip("2001:db8::1").is_some());
+    }
+
+    /// Every field's values, each field's list sorted and without repeats (the builders add them
+    /// in different orders, and the JSON walk repeats `_exists` once per array element).
+    fn normalized(doc: &TantivyDocument, schema: &Schema) -> Json {
+        use tantivy::Document as _;
+        let mut json: Json = serde_json::from_str(&doc.to_json(schema)).unwrap();
+        for values in json.as_object_mut().unwrap().values_mut() {
+            if let Json::Array(list) = values {
+                list.sort_by_key(|v| v.to_string());
+                list.dedup();
+            }
+        }
+        json
+    }
+
+    #[test]
+    fn events_make_the_same_document_from_the_struct_as_from_json() {
+        let (schema, fields) = schema();
+        let mut b = DocBuilder::new(&fields, &schema).unwrap();
+        let t = |s: &str| tripline_event::parse_timestamp(s).unwrap();
+        let mut plain =
+            Event::new("cloudtrail", "AwsApiCall", "", t("2026-11-23T10:00:00Z"), t("2026-11-23T10:01:00Z"));
+        plain.hostname = String::new();
+        // Sub-millisecond instants are stored (and so matched) at millisecond precision.
+        let mut full = Event::new(
+            "vpc_flow",
+            "vpc-flow",
+            "10.0.0.1 -> 10.0.0.2 REJECT",
+            t("2026-11-23T10:00:00.123456+02:00"),
+            t("1969-12-31T23:59:59.999999Z"),
+        );
+        full.hostname = "10.0.0.1".into();
+        full.processname = "2026-11-23".into();
+        full.processid = Some(u64::MAX);
+        full.tags = vec!["a".into(), "2026-11-23T00:00:00Z".into()];
+        full.alert_names = vec!["ssh".into()];
+        full.details = serde_json::from_value(serde_json::json!({
+            "port": 22, "ratio": 0.5, "neg": -3, "ok": true, "none": null, "empty": [],
+            "nested": {"deeper": {"ip": "2001:db8::1", "list": [1, [2, null], {"x": "y"}]}, "nulls": {"a": null}},
+            "when": "2026-11-23T12:00:00+01:00", "text": "", "Mixed.Key": "v"
+        }))
+        .unwrap();
+        for e in [plain, full] {
+            let from_json = b.build(KIND_EVENT, "events-x", "id1", &e.to_json()).unwrap();
+            let from_struct = b.build_event("events-x", "id1", &e).unwrap();
+            assert_eq!(normalized(&from_struct, &schema), normalized(&from_json, &schema), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn hex_is_what_format_writes() {
+        for x in [0u128, 1, 0xdead_beef, u128::from(u64::MAX), u128::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, x, 32);
+            assert_eq!(s, format!("{x:032x}"));
+        }
+        let mut s = String::new();
+        push_hex(&mut s, 0xabc, 16);
+        assert_eq!(s, format!("{:016x}", 0xabc));
     }
 
     #[test]

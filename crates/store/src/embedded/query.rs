@@ -10,14 +10,16 @@ use std::ops::Bound as StdBound;
 
 use ipnet::IpNet;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
+    TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 use tripline_dsl::{is_text_field, Bound, QueryAst, Value};
 
 use super::mapping::{
-    encode_date, encode_ip, encode_num, parse_date, parse_ip, term, term_text, tokens, Fields, RECV, SEP, UTC,
+    encode_date, encode_ip, encode_num, is_window_field, parse_date, parse_ip, term, term_text, tokens,
+    Fields, FAST_JSON, SEP,
 };
 use crate::StoreError;
 
@@ -81,7 +83,7 @@ pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
                 term_node(f, field, &Value::Str(phrase.clone()))?
             }
         }
-        QueryAst::Exists { field } => term_query(Term::from_field_text(f.exists, field)),
+        QueryAst::Exists { field } => exists(f, field),
         QueryAst::Range { field, lower, upper } => range_node(f, field, lower.as_ref(), upper.as_ref())?,
         QueryAst::Subnet { field, net } => subnet(f, field, net),
         QueryAst::Bool { must, should, must_not } => {
@@ -105,6 +107,16 @@ pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
             Box::new(BooleanQuery::new(clauses))
         }
     })
+}
+
+/// Documents with a non-null value at `field` or under it: `summary` has its `_exists` term,
+/// every other path its columns in `_fast`.
+fn exists(f: &Fields, field: &str) -> Q {
+    if field == "summary" {
+        term_query(Term::from_field_text(f.exists, field))
+    } else {
+        Box::new(ExistsQuery::new(format!("{FAST_JSON}.{field}"), true))
+    }
 }
 
 fn path_prefix(field: &str) -> String {
@@ -272,7 +284,11 @@ fn term_node(f: &Fields, field: &str, value: &Value) -> Result<Q, StoreError> {
                 }
             }
             if let Some(t) = parse_date(s) {
-                alts.push(term_query(term(f.date, field, &encode_date(t))));
+                if is_window_field(field) {
+                    alts.push(window_range(f, field, StdBound::Included(t), StdBound::Included(t)));
+                } else {
+                    alts.push(term_query(term(f.date, field, &encode_date(t))));
+                }
             } else if let Some(ip) = parse_ip(s) {
                 alts.push(term_query(term(f.ip, field, &encode_ip(ip))));
             } else if let Ok(net) = s.parse::<IpNet>() {
@@ -319,10 +335,7 @@ fn range_node(
     upper: Option<&Bound>,
 ) -> Result<Q, StoreError> {
     if lower.is_none() && upper.is_none() {
-        return Ok(Box::new(tantivy::query::TermQuery::new(
-            Term::from_field_text(f.exists, field),
-            IndexRecordOption::Basic,
-        )));
+        return Ok(exists(f, field));
     }
     let lo = lower.map(|b| (readings(&b.value), b.inclusive));
     let hi = upper.map(|b| (readings(&b.value), b.inclusive));
@@ -334,14 +347,13 @@ fn range_node(
         let conv =
             |b: &Option<(Readings, bool)>| b.as_ref().map(|(r, inc)| (r.date.unwrap_or_default(), *inc));
         let (l, u) = (conv(&lo), conv(&hi));
-        if field == "utctimestamp" || field == "receivedtimestamp" {
-            let name = if field == "utctimestamp" { UTC } else { RECV };
+        if is_window_field(field) {
             let mk = |b: Option<(i64, bool)>| match b {
                 None => StdBound::Unbounded,
-                Some((t, true)) => StdBound::Included(Term::from_field_i64(fast_field(f, name), t)),
-                Some((t, false)) => StdBound::Excluded(Term::from_field_i64(fast_field(f, name), t)),
+                Some((t, true)) => StdBound::Included(t),
+                Some((t, false)) => StdBound::Excluded(t),
             };
-            return Ok(Box::new(RangeQuery::new(mk(l), mk(u))));
+            return Ok(window_range(f, field, mk(l), mk(u)));
         }
         return Ok(term_range(
             f.date,
@@ -368,12 +380,12 @@ fn range_node(
     Ok(any_of(alts))
 }
 
-fn fast_field(f: &Fields, name: &str) -> tantivy::schema::Field {
-    if name == UTC {
-        f.utc
-    } else {
-        f.recv
-    }
+/// A range of instants (µs) on `utctimestamp` or `receivedtimestamp`, from their columns (the
+/// mapping writes no `_date` terms for them).
+fn window_range(f: &Fields, field: &str, lo: StdBound<i64>, hi: StdBound<i64>) -> Q {
+    let column = if field == "utctimestamp" { f.utc } else { f.recv };
+    let term = |t: i64| Term::from_field_i64(column, t);
+    Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
 }
 
 /// Terms of `field` between `path\0lo` and `path\0hi` (an absent bound: the path's first/last term).
