@@ -4,7 +4,8 @@
 //! `cargo bench -p tripline-store --bench embedded` (bench profile: optimised). Indexing is timed
 //! once (one writer thread, batches of 50,000 through `EventStore::index_events`, each a commit);
 //! the aggregation is measured by criterion. `TRIPLINE_BENCH_EVENTS` changes the event count,
-//! `TRIPLINE_BENCH_THREADS` the number of writer threads.
+//! `TRIPLINE_BENCH_THREADS` the number of writer threads. It uses mimalloc, like the `tripline`
+//! binary.
 
 use std::time::Instant;
 
@@ -15,6 +16,10 @@ use tripline_dsl::prelude::*;
 use tripline_event::Event;
 use tripline_store::embedded::{EmbeddedOptions, EmbeddedStore};
 use tripline_store::EventStore;
+
+/// The allocator of the `tripline` binary, which is what indexes in practice.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SPAN_SECS: i64 = 24 * 3600;
 const NAMES: [(&str, &str); 12] = [
