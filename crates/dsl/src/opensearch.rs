@@ -129,16 +129,41 @@ fn aggregation(a: &Aggregation) -> Json {
 
 /// A full `_search` body: the query, `size` hits sorted most recent first, and the aggregations.
 pub fn search_body(q: &CompiledQuery, size: usize) -> Json {
+    search_request(&q.query, &q.aggregations, size, Order::NewestFirst)
+}
+
+/// The order of hits: by `utctimestamp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Most recent first.
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// A `_search` body from its parts: `query`, `size` hits in `order` (with the total counted
+/// exactly) and `aggregations`. The sort names `unmapped_type: date`, so an index created before
+/// the template (without the field) sorts instead of failing the whole search.
+pub fn search_request(
+    query_ast: &QueryAst,
+    aggregations_list: &[Aggregation],
+    size: usize,
+    order: Order,
+) -> Json {
     let mut body = json!({
-        "query": query(&q.query),
+        "query": query(query_ast),
         "size": size,
         "track_total_hits": true,
     });
     if size > 0 {
-        body["sort"] = json!([{SORT_FIELD: {"order": "desc"}}]);
+        let order = match order {
+            Order::NewestFirst => "desc",
+            Order::OldestFirst => "asc",
+        };
+        body["sort"] = json!([{SORT_FIELD: {"order": order, "unmapped_type": "date"}}]);
     }
-    if !q.aggregations.is_empty() {
-        body["aggs"] = aggregations(&q.aggregations);
+    if !aggregations_list.is_empty() {
+        body["aggs"] = aggregations(aggregations_list);
     }
     body
 }

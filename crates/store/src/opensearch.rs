@@ -48,6 +48,7 @@ use opensearch::http::Method;
 use opensearch::OpenSearch;
 use serde_json::{json, Value as Json};
 use tokio::sync::OnceCell;
+use tripline_dsl::opensearch::{search_request, Order};
 use tripline_dsl::{Aggregation, QueryAst};
 use tripline_event::{AlertRecord, Event};
 
@@ -416,26 +417,12 @@ fn bulk_item(position: usize, action: &str, meta: Json, doc: &Json, id: String) 
     BulkItem { position, id, lines }
 }
 
-fn sort_clause(sort: Sort) -> Json {
-    let order = match sort {
-        Sort::NewestFirst => "desc",
-        Sort::OldestFirst => "asc",
-    };
-    // unmapped_type: an index without the field (created before the template) sorts instead of
-    // failing the whole search.
-    json!([{ tripline_dsl::opensearch::SORT_FIELD: { "order": order, "unmapped_type": "date" } }])
-}
-
 fn search_body(query: &QueryAst, size: usize, sort: Sort) -> Json {
-    let mut body = json!({
-        "query": tripline_dsl::opensearch::query(query),
-        "size": size,
-        "track_total_hits": true,
-    });
-    if size > 0 {
-        body["sort"] = sort_clause(sort);
-    }
-    body
+    let order = match sort {
+        Sort::NewestFirst => Order::NewestFirst,
+        Sort::OldestFirst => Order::OldestFirst,
+    };
+    search_request(query, &[], size, order)
 }
 
 #[async_trait]
@@ -453,14 +440,7 @@ impl EventStore for OpenSearchStore {
         aggregations: &[Aggregation],
     ) -> Result<Vec<AggregationResult>, StoreError> {
         let target = self.events_target();
-        let mut body = json!({
-            "query": tripline_dsl::opensearch::query(query),
-            "size": 0,
-            "track_total_hits": true,
-        });
-        if !aggregations.is_empty() {
-            body["aggs"] = tripline_dsl::opensearch::aggregations(aggregations);
-        }
+        let body = search_request(query, aggregations, 0, Order::NewestFirst);
         let v = self.run_search(&target, &body, &[]).await?;
         response::parse_aggregations(&format!("POST {target}/_search"), &v, aggregations)
     }
