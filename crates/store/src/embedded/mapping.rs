@@ -34,10 +34,10 @@
 //! instants are not also written as `_date` terms: unique terms are what building the term
 //! dictionary at each commit costs most. The original document is stored in `_source`.
 //!
-//! Events are indexed straight from [`Event`] ([`DocBuilder::build_event`]): the source is
+//! Events are indexed straight from [`Event`] (`DocBuilder::build_event`): the source is
 //! serialized from the struct and the leaves are walked from its fields, with no intermediate
 //! `serde_json::Value` of the whole event. Other documents (alerts, re-tagged events) go through
-//! [`DocBuilder::build`], from JSON; both give the same document for the same event.
+//! `DocBuilder::build`, from JSON; both give the same document for the same event.
 
 use std::net::{IpAddr, Ipv6Addr};
 
