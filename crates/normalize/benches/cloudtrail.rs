@@ -71,12 +71,16 @@ fn bench(c: &mut Criterion) {
     let mut w = BufWriter::new(std::fs::File::create(&path).expect("create"));
     w.write_all(b"{\"Records\":[").expect("write");
     let (mut i, mut bytes) = (0u64, 0u64);
+    // One reused buffer: a string per record here would leave the allocator's free lists
+    // fragmented before the measurement starts (that alone cost ~20% of the measured rate).
+    let mut s = Vec::with_capacity(4096);
     while bytes < mb * 1_000_000 {
-        let s = record(i).to_string();
+        s.clear();
+        serde_json::to_writer(&mut s, &record(i)).expect("serialize");
         if i > 0 {
             w.write_all(b",").expect("write");
         }
-        w.write_all(s.as_bytes()).expect("write");
+        w.write_all(&s).expect("write");
         bytes += s.len() as u64 + 1;
         i += 1;
     }

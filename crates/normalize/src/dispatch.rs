@@ -16,11 +16,16 @@ use crate::{cloudtrail, guardduty, vpcflow, ErrorKind};
 const MAX_DECODED: u64 = 64 * 1024 * 1024;
 
 /// Parse one record's bytes and dispatch it. CloudTrail records (the bulk of any volume) take a
-/// fast path: their top level is read as borrowed text and each member parsed once.
+/// fast path: [`cloudtrail`]'s one-pass reader.
 pub(crate) fn bytes(ctx: &mut Ctx<'_>, b: &[u8]) {
+    // One pass that builds the event directly; it declines anything it does not finish exactly
+    // as the steps below would (other record types, errors).
+    let received = ctx.now();
+    if let Some(event) = cloudtrail::fast(b, received, &mut ctx.stack, true) {
+        return ctx.done(Ok(event));
+    }
     if let Ok(top) = serde_json::from_slice::<cloudtrail::TopLevel<'_>>(b) {
         if top.is_record() {
-            let received = ctx.now();
             return ctx.done(cloudtrail::normalize_top(&top, received));
         }
     }

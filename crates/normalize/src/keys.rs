@@ -42,7 +42,26 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// An IPv4 or IPv6 address in canonical text form, or `None` for anything else (a hostname,
 /// `AWS Internal`, an empty string).
 pub fn canonical_ip(s: &str) -> Option<String> {
-    s.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+    match s.trim().parse::<IpAddr>().ok()? {
+        // What `Display` writes, without the formatting machinery (this runs once per record).
+        IpAddr::V4(ip) => {
+            let mut out = String::with_capacity(15);
+            for (i, o) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if o >= 100 {
+                    out.push(char::from(b'0' + o / 100));
+                }
+                if o >= 10 {
+                    out.push(char::from(b'0' + o / 10 % 10));
+                }
+                out.push(char::from(b'0' + o % 10));
+            }
+            Some(out)
+        }
+        ip => Some(ip.to_string()),
+    }
 }
 
 /// A scalar as a string (numbers and booleans in their JSON form); `None` for null, arrays and
@@ -120,5 +139,217 @@ impl<'de> serde::de::Visitor<'de> for LowerVisitor {
             out.insert(lower(k), v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// [`lower`] for a borrowed key: the key in lower case, in one allocation.
+#[inline]
+pub(crate) fn lower_str(k: &str) -> String {
+    let b = k.as_bytes();
+    if !b.iter().any(|&c| c.is_ascii_uppercase() || c >= 0x80) {
+        k.to_owned()
+    } else if b.is_ascii() {
+        k.to_ascii_lowercase()
+    } else {
+        k.to_lowercase()
+    }
+}
+
+/// Map entries being built, shared by every level of one parse: a map's members are pushed above
+/// its parent's and moved into the map (sized exactly) when it closes.
+pub(crate) type Stack = Vec<(String, Value)>;
+
+/// [`Lower`] as a seed that reuses a [`Stack`]: the same values, fewer allocations (each map is
+/// allocated once at its final size).
+pub(crate) struct LowerSeed<'s>(pub &'s mut Stack);
+
+impl<'de> serde::de::DeserializeSeed<'de> for LowerSeed<'_> {
+    type Value = Value;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LowerSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        build_seq(self.0, seq)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        build_map(self.0, map)
+    }
+}
+
+fn build_seq<'de, A: serde::de::SeqAccess<'de>>(stack: &mut Stack, mut seq: A) -> Result<Value, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    while let Some(v) = seq.next_element_seed(LowerSeed(stack))? {
+        out.push(v);
+    }
+    Ok(Value::Array(out))
+}
+
+fn build_map<'de, A: serde::de::MapAccess<'de>>(stack: &mut Stack, mut map: A) -> Result<Value, A::Error> {
+    let start = stack.len();
+    while let Some(k) = map.next_key_seed(LowerKey)? {
+        let v = map.next_value_seed(LowerSeed(stack))?;
+        stack.push((k, v));
+    }
+    let mut out = Map::with_capacity(stack.len() - start);
+    for (k, v) in stack.drain(start..) {
+        out.insert(k, v);
+    }
+    Ok(Value::Object(out))
+}
+
+/// An object key, lower-cased as it is read.
+struct LowerKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for LowerKey {
+    type Value = String;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LowerKey {
+    type Value = String;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        Ok(lower_str(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<String, E> {
+        Ok(lower(v))
+    }
+}
+
+/// A top-level member: a string kept borrowed when it can be, anything else as a [`LowerSeed`]
+/// value.
+pub(crate) enum Top<'de> {
+    /// A JSON string.
+    Str(std::borrow::Cow<'de, str>),
+    /// Any other JSON value, keys lower-cased.
+    Other(Value),
+}
+
+impl Top<'_> {
+    /// The value as it goes into `details`.
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Top::Str(s) => Value::String(s.into_owned()),
+            Top::Other(v) => v,
+        }
+    }
+}
+
+pub(crate) struct TopSeed<'s>(pub &'s mut Stack);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Top<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Top<'de>, E> {
+        Ok(Top::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Top<'de>, E> {
+        Ok(Top::Other(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Top<'de>, E> {
+        Ok(Top::Other(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Top<'de>, E> {
+        Ok(Top::Other(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Top<'de>, E> {
+        Ok(Top::Str(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Top<'de>, E> {
+        Ok(Top::Str(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Top<'de>, E> {
+        Ok(Top::Str(std::borrow::Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Top<'de>, E> {
+        Ok(Top::Other(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Top<'de>, E> {
+        Ok(Top::Other(Value::Null))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Top<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Top<'de>, A::Error> {
+        build_seq(self.0, seq).map(Top::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
+        build_map(self.0, map).map(Top::Other)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_ipv4_is_what_display_writes() {
+        for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
+            for b in [0u8, 7, 42, 250] {
+                let ip = std::net::Ipv4Addr::new(a, b, b, a);
+                assert_eq!(canonical_ip(&format!(" {ip} ")), Some(ip.to_string()));
+            }
+        }
+        assert_eq!(canonical_ip("::ffff:10.0.0.1"), Some("::ffff:10.0.0.1".to_owned()));
+        assert_eq!(canonical_ip("2001:DB8::0:1"), Some("2001:db8::1".to_owned()));
+        assert_eq!(canonical_ip("ec2.amazonaws.com"), None);
+    }
+
+    #[test]
+    fn lower_str_matches_lower() {
+        for k in ["", "eventName", "already", "ÉVÉNEMENT", "x-Amz-Id", "İstanbul", "ß", "MFAUsed"] {
+            assert_eq!(lower_str(k), lower(k.to_owned()), "{k}");
+        }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Ctx<'a> {
     flow: Option<FlowFormat>,
     stats: Stats,
     sink: &'a mut dyn FnMut(Result<Event, NormalizeError>),
+    /// Scratch space of the CloudTrail fast path, reused from record to record.
+    pub(crate) stack: crate::keys::Stack,
 }
 
 impl Ctx<'_> {
@@ -75,7 +77,15 @@ pub(crate) fn path(
     match File::open(path) {
         Ok(f) => reader(f, &name, opts, sink),
         Err(e) => {
-            let mut ctx = Ctx { file: &name, record: 0, opts, flow: None, stats: Stats::default(), sink };
+            let mut ctx = Ctx {
+                file: &name,
+                record: 0,
+                opts,
+                flow: None,
+                stats: Stats::default(),
+                sink,
+                stack: Vec::new(),
+            };
             ctx.stats.files = 1;
             ctx.fail_file(ErrorKind::Io(e.to_string()));
             ctx.stats
@@ -90,7 +100,8 @@ pub(crate) fn reader<R: Read>(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx = Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink };
+    let mut ctx =
+        Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink, stack: Vec::new() };
     ctx.stats.files = 1;
     let mut raw = BufReader::with_capacity(64 * 1024, r);
     let gz = match raw.fill_buf() {
@@ -222,7 +233,8 @@ pub(crate) fn value(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx = Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink };
+    let mut ctx =
+        Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink, stack: Vec::new() };
     ctx.stats.files = 1;
     dispatch::value(&mut ctx, v, 0);
     ctx.stats

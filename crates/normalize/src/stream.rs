@@ -288,7 +288,8 @@ fn value<R: Read>(src: &mut Bytes<R>, cap: &mut Capture) -> io::Result<bool> {
 }
 
 /// Continue capturing until nesting depth returns to zero (or, for a bare string, until its
-/// closing quote). Returns false if the stream ended first. Works a buffer at a time.
+/// closing quote). Returns false if the stream ended first. Works a buffer at a time; inside
+/// strings it skips eight bytes at a time to the next quote or backslash.
 fn finish<R: Read>(
     src: &mut Bytes<R>,
     cap: &mut Capture,
@@ -303,13 +304,19 @@ fn finish<R: Read>(
         }
         let chunk = &src.buf[src.pos..src.len];
         let mut done = None;
-        for (i, &b) in chunk.iter().enumerate() {
+        let mut i = 0;
+        while i < chunk.len() {
             if in_str {
                 if esc {
                     esc = false;
-                } else if b == b'\\' {
+                    i += 1;
+                    continue;
+                }
+                let Some(p) = quote_or_backslash(&chunk[i..]) else { break };
+                i += p;
+                if chunk[i] == b'\\' {
                     esc = true;
-                } else if b == b'"' {
+                } else {
                     in_str = false;
                     if string_only {
                         done = Some(i + 1);
@@ -317,7 +324,7 @@ fn finish<R: Read>(
                     }
                 }
             } else {
-                match b {
+                match chunk[i] {
                     b'"' => in_str = true,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
@@ -330,6 +337,7 @@ fn finish<R: Read>(
                     _ => {}
                 }
             }
+            i += 1;
         }
         let end = done.unwrap_or(chunk.len());
         cap.extend(&chunk[..end]);
@@ -338,6 +346,30 @@ fn finish<R: Read>(
             return Ok(true);
         }
     }
+}
+
+/// The index of the first `"` or `\\` in `s`, eight bytes at a time.
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const SLASHES: u64 = ONES * b'\\' as u64;
+    let mut words = s.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { break };
+        let w = u64::from_le_bytes(w);
+        let (q, b) = (w ^ QUOTES, w ^ SLASHES);
+        // A zero byte in q or b is a match; the lowest flagged byte is the first match (the
+        // borrows of this test only run upwards, past a real zero).
+        let hits = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)) & HIGH;
+        if hits != 0 {
+            return Some(base + (hits.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words.remainder().iter().position(|&c| c == b'"' || c == b'\\').map(|p| base + p)
 }
 
 /// After the `Records` array: consume the rest of the enclosing object (depth 1).
@@ -376,6 +408,43 @@ mod tests {
         let (p, _, clean) = pieces("{\"Recordsx\": [1]}\n{\"a\":1}{\"b\":2}\n[{\"c\":3}, 4]");
         assert!(clean);
         assert_eq!(p, vec!["{\"Recordsx\": [1]}", "{\"a\":1}", "{\"b\":2}", "{\"c\":3}", "4"]);
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'"', b'\\'] {
+                    let mut s = vec![b'a'; len];
+                    s[at] = c;
+                    // A second match later, and bytes that differ from the targets by one bit.
+                    if at + 3 < len {
+                        s[at + 3] = b'"';
+                    }
+                    if at > 0 {
+                        s[at - 1] = b'"' ^ 0x80;
+                    }
+                    assert_eq!(quote_or_backslash(&s), Some(at), "{len} {at} {c}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![b'!'; len]), None);
+            assert_eq!(quote_or_backslash(&vec![0u8; len]), None);
+            assert_eq!(quote_or_backslash(&vec![0xFFu8; len]), None);
+        }
+    }
+
+    #[test]
+    fn strings_across_buffer_boundaries() {
+        // Escapes and quotes at every offset relative to the 64 KiB buffer edge.
+        for pad in 65_500..65_560 {
+            let text =
+                format!("{{\"Records\":[{{\"a\":\"{}\\\"}}]{{\\\\\"}},{{\"b\":1}}]}}", "x".repeat(pad));
+            let (p, bad, clean) = pieces(&text);
+            assert_eq!(bad, 0);
+            assert!(clean);
+            assert_eq!(p.len(), 2, "{pad}");
+            assert_eq!(p[1], "{\"b\":1}");
+        }
     }
 
     #[test]
