@@ -32,8 +32,9 @@ pub struct Args {
     /// CloudWatch Logs files, plain or gzip.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Events per write to the store.
-    #[arg(long, default_value_t = 5000)]
+    /// Events per write to the store (one commit each). Larger batches index faster (each commit
+    /// writes a segment): 5,000 per commit costs ~25% more CPU per event than 50,000.
+    #[arg(long, default_value_t = 20_000)]
     pub batch: usize,
     /// The format of flow logs that have no header line, as field names or an AWS format string
     /// (`'${version} ${srcaddr} …'`). Default: the version-2 default format.

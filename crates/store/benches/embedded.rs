@@ -4,7 +4,8 @@
 //! `cargo bench -p tripline-store --bench embedded` (bench profile: optimised). Indexing is timed
 //! once (one writer thread, batches of 50,000 through `EventStore::index_events`, each a commit);
 //! the aggregation is measured by criterion. `TRIPLINE_BENCH_EVENTS` changes the event count,
-//! `TRIPLINE_BENCH_THREADS` the number of writer threads. It uses mimalloc, like the `tripline`
+//! `TRIPLINE_BENCH_THREADS` the number of writer threads, `TRIPLINE_BENCH_BATCH` the events per
+//! commit. It uses mimalloc, like the `tripline`
 //! binary.
 
 use std::time::Instant;
@@ -105,7 +106,8 @@ fn bench(c: &mut Criterion) {
     let options = EmbeddedOptions { writer_threads: threads, ..EmbeddedOptions::default() };
     let store = EmbeddedStore::open_with(dir.path(), options).expect("store");
 
-    let batch = 50_000u64;
+    let batch: u64 =
+        std::env::var("TRIPLINE_BENCH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000).max(1);
     let mut indexing = std::time::Duration::ZERO;
     let mut cpu = 0.0;
     let mut i = 0;
@@ -120,7 +122,7 @@ fn bench(c: &mut Criterion) {
     }
     let secs = indexing.as_secs_f64();
     println!(
-        "indexed {n} events in {secs:.2} s: {:.0} events/s ({threads} writer thread(s), on disk at {})",
+        "indexed {n} events in {secs:.2} s: {:.0} events/s ({threads} writer thread(s), batches of {batch}, on disk at {})",
         n as f64 / secs,
         dir.path().display()
     );
