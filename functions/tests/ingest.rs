@@ -100,6 +100,9 @@ async fn s3_put_event_streams_objects_into_opensearch() {
     assert_eq!(count(&store, "source", "vpc_flow").await, 5);
     assert_eq!(count(&store, "details.requestparameters_bucketname", "customer-exports").await, 2);
     assert_eq!(count(&store, "details.sourcehostname", "ec2.amazonaws.com").await, 1);
+    // Numbers stay numbers through normalize → bulk → the template's `integer` mapping.
+    assert_eq!(count(&store, "details.destinationport", 3389).await, 1);
+    assert_eq!(count(&store, "details.destinationport", "3389").await, 1);
 
     // A retry of the same invocation replaces, never duplicates.
     let again = ingest.handle(s3_event_for(&bucket)).await.unwrap();
