@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Events per write to the store (one commit each). Larger batches index faster (each commit
-    /// writes a segment): 5,000 per commit costs ~25% more CPU per event than 50,000.
+    /// writes a segment): 5,000 per commit costs ~20% more CPU per event than 50,000.
     #[arg(long, default_value_t = 20_000)]
     pub batch: usize,
     /// The format of flow logs that have no header line, as field names or an AWS format string
