@@ -331,6 +331,8 @@ const SEEN_TYPE: u8 = 8;
 const SEEN_READONLY: u8 = 16;
 const SEEN_ERROR: u8 = 32;
 const SEEN_VERSION: u8 = 64;
+/// [`RAW_SUBTREES`]`[i]` is classified as `SUBTREE + i`.
+const SUBTREE: u8 = 128;
 
 /// What one pass over a record gathered besides `details` (which is on the stack).
 #[derive(Default)]
@@ -479,17 +481,19 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
         let mut g = Gathered::default();
         // Keys borrowed, as the reference reads them (a key with escapes fails both).
         while let Some(key) = map.next_key::<&'de str>()? {
-            if key == "sourceIPAddress" {
-                let raw: &'de RawValue = map.next_value()?;
-                g.source_ip = source_ip(raw.get());
-                continue;
-            }
-            if let Some(i) = RAW_SUBTREES.iter().position(|r| *r == key) {
-                let raw: &'de RawValue = map.next_value()?;
-                raw_subtree(i, raw.get(), stack, &mut g.login_failed);
-                continue;
-            }
+            // One match over the names that matter (the subtrees by their index).
             let bit = match key {
+                "sourceIPAddress" => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    g.source_ip = source_ip(raw.get());
+                    continue;
+                }
+                "requestParameters" => SUBTREE,
+                "responseElements" => SUBTREE + 1,
+                "additionalEventData" => SUBTREE + 2,
+                "serviceEventDetails" => SUBTREE + 3,
+                "insightDetails" => SUBTREE + 4,
+                "edgeDeviceDetails" => SUBTREE + 5,
                 "eventTime" => SEEN_TIME,
                 "eventName" => SEEN_NAME,
                 "eventSource" => SEEN_SOURCE,
@@ -499,6 +503,11 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
                 "eventVersion" => SEEN_VERSION,
                 _ => 0,
             };
+            if bit >= SUBTREE {
+                let raw: &'de RawValue = map.next_value()?;
+                raw_subtree(usize::from(bit - SUBTREE), raw.get(), stack, &mut g.login_failed);
+                continue;
+            }
             let value = if bit == 0 || g.seen & bit != 0 || bit == SEEN_VERSION {
                 g.seen |= bit;
                 map.next_value_seed(LowerSeed(&mut *stack))?
@@ -736,5 +745,22 @@ impl<'de> serde::de::Visitor<'de> for IsToken {
     }
     fn visit_str<E>(self, v: &str) -> Result<bool, E> {
         Ok(v == RAW_VALUE_TOKEN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_tables_agree_with_the_public_ones() {
+        for (raw, lower) in RAW_SUBTREES.iter().zip(RAW_LOWER) {
+            assert_eq!(raw.to_lowercase(), lower);
+        }
+        for (raw, keys) in EXTRACTS {
+            assert!(RAW_SUBTREES.contains(&raw));
+            assert!(keys.len() <= MAX_PICKS);
+            assert!(keys.iter().all(|k| k.is_ascii()));
+        }
     }
 }

@@ -145,10 +145,7 @@ impl<'de> serde::de::Visitor<'de> for LowerVisitor {
 /// [`lower`] for a borrowed key: the key in lower case, in one allocation.
 #[inline]
 pub(crate) fn lower_str(k: &str) -> String {
-    let b = k.as_bytes();
-    if !b.iter().any(|&c| c.is_ascii_uppercase() || c >= 0x80) {
-        k.to_owned()
-    } else if b.is_ascii() {
+    if k.is_ascii() {
         k.to_ascii_lowercase()
     } else {
         k.to_lowercase()

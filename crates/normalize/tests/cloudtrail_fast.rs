@@ -192,6 +192,9 @@ fn edge_cases() {
         // raw subtrees: whitespace, strings with spaces and escapes, other types, lone surrogates
         with("\"requestParameters\" : {\n  \"bucketName\" : \"a b\" ,\n  \"key\" : \"x\\\"y\\\\\" , \"n\" : [ 1 , 2 ]\n}"),
         with(r#""requestParameters":[1,2,{"a":"b"}]"#),
+        with(
+            r#""edgeDeviceDetails":{"A":1},"insightDetails":{"B":2},"serviceEventDetails":{"C":3},"additionalEventData":{"MFAUsed":"No"},"responseElements":{"ConsoleLogin":"Success"},"requestParameters":{"userName":"u"}"#,
+        ),
         with(r#""requestParameters":"text","additionalEventData":5,"serviceEventDetails":true"#),
         with(r#""requestParameters":{"bucketName":"\ud800"}"#),
         with(r#""requestParameters":{"other":"\ud800"}"#),
