@@ -37,7 +37,7 @@ use serde_json::{Map, Value};
 use tripline_event::Event;
 
 use crate::keys::{
-    canonical_ip, lower, lower_str, parse_time, scalar_string, Lower, LowerSeed, Stack, Top, TopSeed,
+    canonical_ip, lower, lower_str, parse_time, scalar_string, Lower, LowerSeed, Scratch, Stack, Top, TopSeed,
 };
 use crate::ErrorKind;
 
@@ -154,10 +154,9 @@ pub fn normalize(record: Value, received: DateTime<Utc>) -> Result<Event, ErrorK
 }
 
 /// Normalize one CloudTrail record from its JSON text. The record is parsed once: keys
-/// lower-cased on the way in, the variable subtrees copied as text, map entries gathered on one
-/// reused stack so that every map is allocated once at its final size.
+/// lower-cased on the way in, the variable subtrees copied as text, every map allocated once.
 pub fn normalize_json(text: &str, received: DateTime<Utc>) -> Result<Event, ErrorKind> {
-    match fast(text.as_bytes(), received, &mut Stack::new(), false) {
+    match fast(text.as_bytes(), received, &mut Scratch::default(), false) {
         Some(event) => Ok(event),
         None => normalize_json_reference(text, received),
     }
@@ -167,7 +166,7 @@ pub fn normalize_json(text: &str, received: DateTime<Utc>) -> Result<Event, Erro
 /// differential tests and the fuzz target compare it with [`normalize_json_reference`]).
 #[doc(hidden)]
 pub fn normalize_json_fast(text: &str, received: DateTime<Utc>) -> Option<Event> {
-    fast(text.as_bytes(), received, &mut Stack::new(), false)
+    fast(text.as_bytes(), received, &mut Scratch::default(), false)
 }
 
 /// The plain implementation of [`normalize_json`]: the record's top level borrowed as raw text,
@@ -298,9 +297,9 @@ fn extract(raw: &str, obj: &Map<String, Value>, details: &mut Map<String, Value>
 // The fast path.
 //
 // One pass of serde_json over the record's text builds `details` directly: keys lower-cased as
-// they are read, the variable subtrees borrowed as raw text, map entries gathered on a reused
-// stack (each map allocated once, at its final size), the fields the mapping needs (time, name,
-// service, …) noted on the way. It returns an event only when the reference path
+// they are read, the variable subtrees borrowed as raw text, nested maps' entries gathered on a
+// reused stack (each map allocated once, at its final size; `details` itself sized like the
+// previous record's), the fields the mapping needs (time, name, service, …) noted on the way. It returns an event only when the reference path
 // ([`normalize_json_reference`]) would return the very same event; whenever that path would fail
 // (or the record is not one the caller wants), it returns `None` and the caller takes the
 // reference path, so errors and their messages are the reference's own.
@@ -334,9 +333,11 @@ const SEEN_VERSION: u8 = 64;
 /// [`RAW_SUBTREES`]`[i]` is classified as `SUBTREE + i`.
 const SUBTREE: u8 = 128;
 
-/// What one pass over a record gathered besides `details` (which is on the stack).
+/// What one pass over a record gathered.
 #[derive(Default)]
 struct Gathered<'de> {
+    /// The record's members, in order, keys lower-cased (the subtrees as text).
+    details: Map<String, Value>,
     /// Which of the looked-up members were present (their first occurrence decides).
     seen: u8,
     /// The first `eventTime`, when it is a string holding a valid time.
@@ -357,21 +358,23 @@ struct Gathered<'de> {
 
 /// The fast path: `Some(event)` exactly when [`normalize_json_reference`] would return that
 /// event (and, with `only_records`, when [`TopLevel::is_record`] holds); `None` otherwise.
-/// `stack` is scratch space, reused between calls.
+/// `scratch` is reused between calls.
 pub(crate) fn fast(
     bytes: &[u8],
     received: DateTime<Utc>,
-    stack: &mut Stack,
+    scratch: &mut Scratch,
     only_records: bool,
 ) -> Option<Event> {
     use serde::de::DeserializeSeed;
 
+    let Scratch { stack, width } = scratch;
     stack.clear();
     // Checking the whole record at once is cheaper than string by string (the reference checks
     // the same bytes; invalid UTF-8 is left to it).
     let text = std::str::from_utf8(bytes).ok()?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let g = RecordSeed(stack).deserialize(&mut de).ok()?;
+    // Sized like the previous record's: CloudTrail records of one file are alike.
+    let g = RecordSeed(stack, Map::with_capacity(*width)).deserialize(&mut de).ok()?;
     de.end().ok()?;
 
     let is_record = g.seen & SEEN_NAME != 0
@@ -391,10 +394,8 @@ pub(crate) fn fast(
     let read_only = if g.seen & SEEN_READONLY != 0 { g.read_only } else { READ_VERBS.contains(&verb) };
     let success = !g.error && !g.login_failed;
 
-    let mut details = Map::with_capacity(stack.len() + 5);
-    for (k, v) in stack.drain(..) {
-        details.insert(k, v);
-    }
+    let details = g.details;
+    *width = details.len() + 4;
     Some(finish(details, g.source_ip, &name, verb, service, category, read_only, success, time, received))
 }
 
@@ -460,7 +461,7 @@ fn source_ip(raw: &str) -> Option<Cow<'_, str>> {
 }
 
 /// The record's top level, read in one pass.
-struct RecordSeed<'s>(&'s mut Stack);
+struct RecordSeed<'s>(&'s mut Stack, Map<String, Value>);
 
 impl<'de> serde::de::DeserializeSeed<'de> for RecordSeed<'_> {
     type Value = Gathered<'de>;
@@ -478,7 +479,7 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Gathered<'de>, A::Error> {
         let stack = self.0;
-        let mut g = Gathered::default();
+        let mut g = Gathered { details: self.1, ..Gathered::default() };
         // Keys borrowed, as the reference reads them (a key with escapes fails both).
         while let Some(key) = map.next_key::<&'de str>()? {
             // One match over the names that matter (the subtrees by their index).
@@ -505,7 +506,7 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
             };
             if bit >= SUBTREE {
                 let raw: &'de RawValue = map.next_value()?;
-                raw_subtree(usize::from(bit - SUBTREE), raw.get(), stack, &mut g.login_failed);
+                raw_subtree(usize::from(bit - SUBTREE), raw.get(), &mut g.details, &mut g.login_failed);
                 continue;
             }
             let value = if bit == 0 || g.seen & bit != 0 || bit == SEEN_VERSION {
@@ -549,19 +550,19 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
                     (_, top) => top.into_value(),
                 }
             };
-            stack.push((lower_str(key), value));
+            g.details.insert(lower_str(key), value);
         }
         Ok(g)
     }
 }
 
-/// One of [`RAW_SUBTREES`] (index `i`) into `details` (on the stack), as the reference does it:
+/// One of [`RAW_SUBTREES`] (index `i`) into `details`, as the reference does it:
 /// `null` stays null; an object of a subtree with [`EXTRACTS`] gives its flat fields first; then
 /// the text itself, whitespace between tokens removed.
-fn raw_subtree(i: usize, text: &str, stack: &mut Stack, login_failed: &mut bool) {
+fn raw_subtree(i: usize, text: &str, details: &mut Map<String, Value>, login_failed: &mut bool) {
     let (key, lower_key) = (RAW_SUBTREES[i], RAW_LOWER[i]);
     if text == "null" {
-        stack.push((lower_key.to_owned(), Value::Null));
+        details.insert(lower_key.to_owned(), Value::Null);
         return;
     }
     if let Some((_, keys)) = EXTRACTS.iter().find(|(r, _)| *r == key) {
@@ -574,7 +575,7 @@ fn raw_subtree(i: usize, text: &str, stack: &mut Stack, login_failed: &mut bool)
                     name.push_str(lower_key);
                     name.push('_');
                     name.extend(k.chars().map(|c| c.to_ascii_lowercase()));
-                    stack.push((name, Value::String(s)));
+                    details.insert(name, Value::String(s));
                 }
             }
             if key == "responseElements" {
@@ -585,7 +586,7 @@ fn raw_subtree(i: usize, text: &str, stack: &mut Stack, login_failed: &mut bool)
             }
         }
     }
-    stack.push((lower_key.to_owned(), Value::String(minify(text))));
+    details.insert(lower_key.to_owned(), Value::String(minify(text)));
 }
 
 /// serde_json's marker key for raw values: `serde_json::Value` treats an object whose first key

@@ -21,7 +21,7 @@ pub(crate) fn bytes(ctx: &mut Ctx<'_>, b: &[u8]) {
     // One pass that builds the event directly; it declines anything it does not finish exactly
     // as the steps below would (other record types, errors).
     let received = ctx.now();
-    if let Some(event) = cloudtrail::fast(b, received, &mut ctx.stack, true) {
+    if let Some(event) = cloudtrail::fast(b, received, &mut ctx.scratch, true) {
         return ctx.done(Ok(event));
     }
     if let Ok(top) = serde_json::from_slice::<cloudtrail::TopLevel<'_>>(b) {

@@ -156,6 +156,15 @@ pub(crate) fn lower_str(k: &str) -> String {
 /// its parent's and moved into the map (sized exactly) when it closes.
 pub(crate) type Stack = Vec<(String, Value)>;
 
+/// What the CloudTrail fast path reuses from one record to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Map entries being built.
+    pub stack: Stack,
+    /// How many entries the last record's `details` had (and a few more): the next one is sized so.
+    pub width: usize,
+}
+
 /// [`Lower`] as a seed that reuses a [`Stack`]: the same values, fewer allocations (each map is
 /// allocated once at its final size).
 pub(crate) struct LowerSeed<'s>(pub &'s mut Stack);

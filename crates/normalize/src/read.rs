@@ -22,7 +22,7 @@ pub(crate) struct Ctx<'a> {
     stats: Stats,
     sink: &'a mut dyn FnMut(Result<Event, NormalizeError>),
     /// Scratch space of the CloudTrail fast path, reused from record to record.
-    pub(crate) stack: crate::keys::Stack,
+    pub(crate) scratch: crate::keys::Scratch,
 }
 
 impl Ctx<'_> {
@@ -84,7 +84,7 @@ pub(crate) fn path(
                 flow: None,
                 stats: Stats::default(),
                 sink,
-                stack: Vec::new(),
+                scratch: Default::default(),
             };
             ctx.stats.files = 1;
             ctx.fail_file(ErrorKind::Io(e.to_string()));
@@ -100,8 +100,15 @@ pub(crate) fn reader<R: Read>(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx =
-        Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink, stack: Vec::new() };
+    let mut ctx = Ctx {
+        file: name,
+        record: 0,
+        opts,
+        flow: None,
+        stats: Stats::default(),
+        sink,
+        scratch: Default::default(),
+    };
     ctx.stats.files = 1;
     let mut raw = BufReader::with_capacity(64 * 1024, r);
     let gz = match raw.fill_buf() {
@@ -233,8 +240,15 @@ pub(crate) fn value(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx =
-        Ctx { file: name, record: 0, opts, flow: None, stats: Stats::default(), sink, stack: Vec::new() };
+    let mut ctx = Ctx {
+        file: name,
+        record: 0,
+        opts,
+        flow: None,
+        stats: Stats::default(),
+        sink,
+        scratch: Default::default(),
+    };
     ctx.stats.files = 1;
     dispatch::value(&mut ctx, v, 0);
     ctx.stats
