@@ -341,8 +341,8 @@ mod tests {
 
     #[test]
     fn canonical_ipv4_is_what_display_writes() {
-        for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
-            for b in [0u8, 7, 42, 250] {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
                 let ip = std::net::Ipv4Addr::new(a, b, b, a);
                 assert_eq!(canonical_ip(&format!(" {ip} ")), Some(ip.to_string()));
             }
