@@ -395,11 +395,12 @@ pub(crate) fn fast(
     let success = !g.error && !g.login_failed;
 
     let details = g.details;
-    *width = details.len() + 4;
+    // Bounded: one very wide record must not make every later event carry a huge map.
+    *width = (details.len() + 4).min(64);
     Some(finish(details, g.source_ip, &name, verb, service, category, read_only, success, time, received))
 }
 
-/// The common end of both paths: the derived fields and the event.
+/// The end of the fast path: the derived fields and the event, as the reference's end builds them.
 #[allow(clippy::too_many_arguments)]
 fn finish(
     mut details: Map<String, Value>,
