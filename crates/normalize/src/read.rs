@@ -25,7 +25,17 @@ pub(crate) struct Ctx<'a> {
     pub(crate) scratch: crate::keys::Scratch,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of one file (or stream) named `file`, counted as one file read.
+    fn for_file(
+        file: &'a str,
+        opts: &'a Options,
+        sink: &'a mut dyn FnMut(Result<Event, NormalizeError>),
+    ) -> Self {
+        let stats = Stats { files: 1, ..Stats::default() };
+        Ctx { file, record: 0, opts, flow: None, stats, sink, scratch: Default::default() }
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.opts.clock.now()
     }
@@ -77,16 +87,7 @@ pub(crate) fn path(
     match File::open(path) {
         Ok(f) => reader(f, &name, opts, sink),
         Err(e) => {
-            let mut ctx = Ctx {
-                file: &name,
-                record: 0,
-                opts,
-                flow: None,
-                stats: Stats::default(),
-                sink,
-                scratch: Default::default(),
-            };
-            ctx.stats.files = 1;
+            let mut ctx = Ctx::for_file(&name, opts, sink);
             ctx.fail_file(ErrorKind::Io(e.to_string()));
             ctx.stats
         }
@@ -100,16 +101,7 @@ pub(crate) fn reader<R: Read>(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx = Ctx {
-        file: name,
-        record: 0,
-        opts,
-        flow: None,
-        stats: Stats::default(),
-        sink,
-        scratch: Default::default(),
-    };
-    ctx.stats.files = 1;
+    let mut ctx = Ctx::for_file(name, opts, sink);
     let mut raw = BufReader::with_capacity(64 * 1024, r);
     let gz = match raw.fill_buf() {
         Ok(b) => b.starts_with(&[0x1f, 0x8b]),
@@ -240,16 +232,7 @@ pub(crate) fn value(
     opts: &Options,
     sink: &mut dyn FnMut(Result<Event, NormalizeError>),
 ) -> Stats {
-    let mut ctx = Ctx {
-        file: name,
-        record: 0,
-        opts,
-        flow: None,
-        stats: Stats::default(),
-        sink,
-        scratch: Default::default(),
-    };
-    ctx.stats.files = 1;
+    let mut ctx = Ctx::for_file(name, opts, sink);
     dispatch::value(&mut ctx, v, 0);
     ctx.stats
 }
