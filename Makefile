@@ -38,6 +38,9 @@ check-format:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@# The Lambda functions build tripline-store without its `embedded` feature, which workspace
+	@# builds always turn on: lint that configuration too.
+	$(CARGO) clippy -p tripline-store --lib --locked -- -D warnings
 
 cargo-test:
 	$(CARGO) test --workspace --locked
