@@ -317,20 +317,13 @@ impl<'a> DocBuilder<'a> {
         serde_json::to_writer(&mut self.source, event).map_err(|e| e.to_string())?;
         let mut doc = self.start(KIND_EVENT, index, id)?;
         let f = self.fields;
+        // The window fields live only in their columns; `timestamp` is an ordinary date.
         doc.add_i64(f.utc, stored_micros(&event.utctimestamp));
         doc.add_i64(f.recv, stored_micros(&event.receivedtimestamp));
-        for (name, t) in [
-            ("utctimestamp", &event.utctimestamp),
-            ("receivedtimestamp", &event.receivedtimestamp),
-            ("timestamp", &event.timestamp),
-        ] {
-            self.path.clear();
-            self.path.push_str(name);
-            if !is_window_field(name) {
-                let micros = stored_micros(t);
-                self.add(&mut doc, f.date, |s| write_date(s, micros));
-            }
-        }
+        self.path.clear();
+        self.path.push_str("timestamp");
+        let micros = stored_micros(&event.timestamp);
+        self.add(&mut doc, f.date, |s| write_date(s, micros));
         for (name, text) in [
             ("category", &event.category),
             ("source", &event.source),
