@@ -43,6 +43,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::UserOperation;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema, Value as _};
 use tantivy::{
@@ -114,10 +115,15 @@ struct Prepared {
 
 /// What `index_events` sends its writer thread.
 enum Batch {
-    Doc(Prepared),
+    /// The next documents, in order ([`CHUNK`] at a time: one wake-up of the writer per chunk,
+    /// not per document).
+    Docs(Vec<Prepared>),
     /// The end of the batch: commit.
     Done,
 }
+
+/// Documents per message to the writer thread, and per operation batch handed to tantivy.
+const CHUNK: usize = 512;
 
 /// The hash of a uid (given in parts, concatenated), for [`Writer::known`].
 fn uid_hash(parts: &[&[u8]]) -> u64 {
@@ -327,6 +333,16 @@ impl Inner {
         // The reader is current: every write reloads it before releasing the writer.
         let known = Writer::known_in(known, &self.reader.searcher(), self.fields.uid)?;
         let mut report = BulkReport::default();
+        // Operations go to tantivy's indexing thread in batches (`IndexWriter::run`): one channel
+        // message per chunk instead of one per document.
+        let mut ops: Vec<UserOperation> = Vec::with_capacity(CHUNK + 1);
+        let flush = |writer: &mut IndexWriter, ops: &mut Vec<UserOperation>| -> Result<(), StoreError> {
+            if let Err(e) = writer.run(ops.drain(..)) {
+                let _ = writer.rollback();
+                return Err(index_err(e));
+            }
+            Ok(())
+        };
         for (position, item) in items.enumerate() {
             let Prepared { index, id, doc } = match item {
                 Ok(prepared) => prepared,
@@ -340,17 +356,18 @@ impl Inner {
                     let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
                     if !known.insert(hash) {
                         let uid = mapping::uid(&index, &id);
-                        writer.delete_term(Term::from_field_text(self.fields.uid, &uid));
+                        ops.push(UserOperation::Delete(Term::from_field_text(self.fields.uid, &uid)));
                     }
-                    if let Err(e) = writer.add_document(doc) {
-                        let _ = writer.rollback();
-                        return Err(index_err(e));
-                    }
+                    ops.push(UserOperation::Add(doc));
                     report.written += 1;
+                    if ops.len() >= CHUNK {
+                        flush(writer, &mut ops)?;
+                    }
                 }
                 Err(reason) => report.failed.push(BulkFailure { position, id, reason, retryable: false }),
             }
         }
+        flush(writer, &mut ops)?;
         self.commit(writer)?;
         Ok(report)
     }
@@ -449,27 +466,39 @@ impl EventStore for EmbeddedStore {
         // and rolls the batch back.
         let (tx, rx) = std::sync::mpsc::channel::<Batch>();
         let writer = self.blocking(move |s| {
-            let items = std::iter::from_fn(|| match rx.recv() {
-                Ok(Batch::Doc(prepared)) => Some(Ok(prepared)),
-                Ok(Batch::Done) => None,
-                Err(_) => Some(Err(StoreError::Index("the batch was abandoned before its end".into()))),
+            let mut chunk = Vec::new().into_iter();
+            let items = std::iter::from_fn(|| loop {
+                if let Some(prepared) = chunk.next() {
+                    return Some(Ok(prepared));
+                }
+                match rx.recv() {
+                    Ok(Batch::Docs(docs)) => chunk = docs.into_iter(),
+                    Ok(Batch::Done) => return None,
+                    Err(_) => {
+                        return Some(Err(StoreError::Index("the batch was abandoned before its end".into())))
+                    }
+                }
             });
             s.write_prepared(items)
         });
         let inner = self.inner.clone();
         let build = async move {
             let mut builder = DocBuilder::new(&inner.fields, &inner.schema).map_err(StoreError::Index)?;
-            for (n, event) in events.iter().enumerate() {
-                let (index, id) = (event_index(event.utctimestamp), event.id());
-                let doc = builder.build_event(&index, &id, event);
-                if tx.send(Batch::Doc(Prepared { index, id, doc })).is_err() {
+            for events in events.chunks(CHUNK) {
+                let chunk = events
+                    .iter()
+                    .map(|event| {
+                        let (index, id) = (event_index(event.utctimestamp), event.id());
+                        let doc = builder.build_event(&index, &id, event);
+                        Prepared { index, id, doc }
+                    })
+                    .collect();
+                if tx.send(Batch::Docs(chunk)).is_err() {
                     // The writer stopped (its error is the result).
                     return Ok(());
                 }
-                if n % 1024 == 1023 {
-                    // Building is CPU work on the caller's task: let others run between chunks.
-                    tokio::task::yield_now().await;
-                }
+                // Building is CPU work on the caller's task: let others run between chunks.
+                tokio::task::yield_now().await;
             }
             let _ = tx.send(Batch::Done);
             Ok::<(), StoreError>(())
