@@ -19,7 +19,8 @@
 //! until the record expires for CloudWatch Logs) only for failures a retry can fix: the store
 //! unreachable or throttling after its own retries, a document refused as retryable, S3
 //! throttling or a broken download. Retries are safe: event ids are deterministic, so a re-run
-//! replaces what the first run wrote. An object that no longer exists, or a request the store
+//! replaces what the first run wrote, and events keep the alert names alerts have given them
+//! meanwhile (no alert fires twice on a replayed object). An object that no longer exists, or a request the store
 //! rejects for good (a mapping conflict), is reported and not retried.
 
 use std::collections::BTreeMap;

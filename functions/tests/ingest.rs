@@ -8,7 +8,7 @@ use tripline_dsl::QueryAst;
 use tripline_functions::ingest::{s3_objects, Ingest};
 use tripline_normalize::{Clock, Options};
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore, RetryPolicy};
-use tripline_store::{EventStore, SearchRequest, Sort};
+use tripline_store::{DocRef, EventStore, SearchRequest, Sort};
 use tripline_testkit::{moto_url, opensearch_url, workspace_file};
 
 fn unique(what: &str) -> String {
@@ -104,10 +104,25 @@ async fn s3_put_event_streams_objects_into_opensearch() {
     assert_eq!(count(&store, "details.destinationport", 3389).await, 1);
     assert_eq!(count(&store, "details.destinationport", "3389").await, 1);
 
-    // A retry of the same invocation replaces, never duplicates.
+    // An alert marks the flow events it used (as the runtime does after alerting).
+    let flows = store
+        .search(&SearchRequest {
+            query: QueryAst::Term { field: "source".into(), value: "vpc_flow".into() },
+            size: 10,
+            sort: Sort::NewestFirst,
+        })
+        .await
+        .unwrap();
+    let refs: Vec<DocRef> =
+        flows.hits.iter().map(|h| DocRef { index: h.index.clone(), id: h.id.clone() }).collect();
+    assert_eq!(store.tag_events(&refs, "rdp_from_outside").await.unwrap().written, 5);
+
+    // A retry of the same invocation (or a replayed S3 notification) replaces, never duplicates,
+    // and the events keep their alert names: the alert does not fire on them again.
     let again = ingest.handle(s3_event_for(&bucket)).await.unwrap();
     assert_eq!(again.written, 16);
     assert_eq!(count(&store, "source", "cloudtrail").await, 11);
+    assert_eq!(count(&store, "alert_names", "rdp_from_outside").await, 5);
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@
 //! - **Aggregations** ([`aggregate`]): computed from columnar (fast field) values of every
 //!   matching document, merged across segments by key: exact at any volume.
 //! - **Documents** are keyed by index and id: writing the same id again replaces the document
-//!   (delete-by-term and add in one commit). The writer keeps a hash of every id in the index
+//!   (delete-by-term and add in one commit), carrying its `alert_names` over when the new one has
+//!   none. The writer keeps a hash of every id in the index
 //!   (8 bytes each, read from the term dictionary on the first write), so a new id is added without
 //!   a delete, which tantivy would otherwise look up in every segment. Events and alerts share one
 //!   tantivy index and are told apart by a `_kind` field.
@@ -23,9 +24,10 @@
 //! - **Threads.** Searches, aggregations and the writer run in `tokio::task::spawn_blocking`,
 //!   never on the async runtime's threads; a write holds the single writer (a mutex) for the whole
 //!   batch. `index_events` builds the documents on the caller's task from the borrowed events
-//!   (yielding every 1,024) and streams them to the writer as they are made, so building and
-//!   indexing overlap and the events are never copied. Indexing uses one tantivy writer thread by
-//!   default ([`EmbeddedOptions`]).
+//!   and streams them to the writer 512 at a time (yielding between chunks), so building and
+//!   indexing overlap and the events are never copied; the writer hands them to tantivy as
+//!   operation batches (`IndexWriter::run`), one wake-up of its indexing thread per chunk. Indexing
+//!   uses one tantivy writer thread by default ([`EmbeddedOptions`]).
 //! - **Term dictionary.** tantivy's sstable dictionary (its `quickwit` feature), not the FST:
 //!   events carry unique terms (ids, request parameters), and building an FST for them at every
 //!   commit was a third of the indexing thread's time. A leading-wildcard search is faster on it
@@ -331,7 +333,8 @@ impl Inner {
         let mut guard = self.lock()?;
         let Writer { writer, known } = &mut *guard;
         // The reader is current: every write reloads it before releasing the writer.
-        let known = Writer::known_in(known, &self.reader.searcher(), self.fields.uid)?;
+        let searcher = self.reader.searcher();
+        let known = Writer::known_in(known, &searcher, self.fields.uid)?;
         let mut report = BulkReport::default();
         // Operations go to tantivy's indexing thread in batches (`IndexWriter::run`): one channel
         // message per chunk instead of one per document.
@@ -352,9 +355,13 @@ impl Inner {
                 }
             };
             match doc {
-                Ok(doc) => {
+                Ok(mut doc) => {
                     let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
                     if !known.insert(hash) {
+                        // Perhaps a replacement: it keeps the alert names of what it replaces.
+                        if let Some(kept) = self.keep_alert_names(&searcher, &index, &id, &doc)? {
+                            doc = kept;
+                        }
                         let uid = mapping::uid(&index, &id);
                         ops.push(UserOperation::Delete(Term::from_field_text(self.fields.uid, &uid)));
                     }
@@ -370,6 +377,44 @@ impl Inner {
         flush(writer, &mut ops)?;
         self.commit(writer)?;
         Ok(report)
+    }
+
+    /// The committed document `index`/`id`, if there is one.
+    fn find(&self, searcher: &Searcher, index: &str, id: &str) -> Result<Option<Hit>, StoreError> {
+        let uid = Term::from_field_text(self.fields.uid, &mapping::uid(index, id));
+        let found = searcher
+            .search(&TermQuery::new(uid, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())
+            .map_err(index_err)?;
+        found.first().map(|(_, addr)| self.hit(searcher, *addr)).transpose()
+    }
+
+    /// `doc` (which replaces `index`/`id`) rebuilt with the `alert_names` of the committed
+    /// document, when it brings none of its own and the committed one has some: re-ingesting an
+    /// event (a retried Lambda, a replayed S3 notification, a second `tripline ingest`) must not
+    /// make the alerts that already fired on it fire again. `None`: `doc` is right as it is.
+    fn keep_alert_names(
+        &self,
+        searcher: &Searcher,
+        index: &str,
+        id: &str,
+        doc: &TantivyDocument,
+    ) -> Result<Option<TantivyDocument>, StoreError> {
+        let Some(old) = self.find(searcher, index, id)? else { return Ok(None) };
+        let names = match old.source.get("alert_names") {
+            Some(Json::Array(names)) if !names.is_empty() => names.clone(),
+            _ => return Ok(None),
+        };
+        let text = doc.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or_default();
+        let mut source: Json = serde_json::from_str(text)
+            .map_err(|e| StoreError::Index(format!("{index}/{id}: the new document is not JSON: {e}")))?;
+        let Some(obj) = source.as_object_mut() else { return Ok(None) };
+        if obj.get("alert_names").and_then(Json::as_array).is_some_and(|own| !own.is_empty()) {
+            return Ok(None);
+        }
+        obj.insert("alert_names".into(), Json::Array(names));
+        let kind = if index == ALERTS_INDEX { KIND_ALERT } else { KIND_EVENT };
+        let mut builder = DocBuilder::new(&self.fields, &self.schema).map_err(StoreError::Index)?;
+        builder.build(kind, index, id, &source).map(Some).map_err(StoreError::Index)
     }
 
     fn commit(&self, writer: &mut IndexWriter) -> Result<(), StoreError> {
@@ -395,13 +440,7 @@ impl Inner {
                 continue;
             }
             let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&r.index, &r.id));
-            let found = searcher
-                .search(
-                    &TermQuery::new(uid.clone(), IndexRecordOption::Basic),
-                    &TopDocs::with_limit(1).order_by_score(),
-                )
-                .map_err(index_err)?;
-            let Some((_, addr)) = found.first() else {
+            let Some(mut hit) = self.find(&searcher, &r.index, &r.id)? else {
                 report.failed.push(BulkFailure {
                     position,
                     id: r.id.clone(),
@@ -410,7 +449,6 @@ impl Inner {
                 });
                 continue;
             };
-            let mut hit = self.hit(&searcher, *addr)?;
             let names = hit
                 .source
                 .as_object_mut()

@@ -210,7 +210,9 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Vec<AggregationResult>, StoreError>;
 
     /// Store events under their deterministic ids, in their daily indices; a document that
-    /// already exists is replaced. Per-document failures are reported, not fatal.
+    /// already exists is replaced, but keeps its `alert_names` when the new event has none (so
+    /// re-ingesting the same logs never makes an alert fire again on them). Per-document failures
+    /// are reported, not fatal.
     async fn index_events(&self, events: &[Event]) -> Result<BulkReport, StoreError>;
 
     /// Add `alert_name` to `alert_names` of each referenced event (once, however often called).

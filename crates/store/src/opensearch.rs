@@ -296,12 +296,7 @@ impl OpenSearchStore {
         for (item, outcome) in items.into_iter().zip(outcomes) {
             match outcome {
                 ItemOutcome::Ok => report.written += 1,
-                ItemOutcome::Failed { status, reason } => report.failed.push(BulkFailure {
-                    position: item.position,
-                    id: item.id,
-                    reason: format!("HTTP {status}: {reason}"),
-                    retryable: retryable(status),
-                }),
+                ItemOutcome::Failed { status, reason } => report.failed.push(item.failure(status, &reason)),
             }
         }
         report.failed.sort_by_key(|f| f.position);
@@ -409,6 +404,23 @@ fn chunks(items: &[BulkItem], pending: &[usize], max_bytes: usize) -> Vec<Vec<us
     out
 }
 
+impl BulkItem {
+    /// The report entry of this item, refused with `status` for `reason`.
+    fn failure(self, status: u16, reason: &str) -> BulkFailure {
+        BulkFailure {
+            position: self.position,
+            id: self.id,
+            reason: format!("HTTP {status}: {reason}"),
+            retryable: retryable(status),
+        }
+    }
+}
+
+/// The `_id` of bulk action metadata.
+fn id_of(meta: &Json) -> String {
+    meta["_id"].as_str().unwrap_or_default().to_string()
+}
+
 fn bulk_item(position: usize, action: &str, meta: Json, doc: &Json, id: String) -> BulkItem {
     let mut lines = json!({ action: meta }).to_string();
     lines.push('\n');
@@ -450,15 +462,47 @@ impl EventStore for OpenSearchStore {
             return Ok(BulkReport::default());
         }
         self.templates_installed().await?;
-        let items = events
+        // `create`, not `index`: an event is new in the common case, and one already stored (a
+        // retried invocation, a replayed S3 notification) must keep the `alert_names` that alerts
+        // gave it, or they would fire on it again. Those answer 409 and are merged into below.
+        let docs: Vec<(Json, Json)> = events
+            .iter()
+            .map(|e| (json!({"_index": self.event_index(e), "_id": e.id()}), e.to_json()))
+            .collect();
+        let items: Vec<BulkItem> = docs
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                let id = e.id();
-                bulk_item(i, "index", json!({"_index": self.event_index(e), "_id": id}), &e.to_json(), id)
-            })
+            .map(|(i, (meta, doc))| bulk_item(i, "create", meta.clone(), doc, id_of(meta)))
             .collect();
-        self.bulk_report(items).await
+        let outcomes = self.bulk(&items).await?;
+        let mut report = BulkReport::default();
+        let mut existing = Vec::new();
+        for (item, outcome) in items.into_iter().zip(outcomes) {
+            match outcome {
+                ItemOutcome::Ok => report.written += 1,
+                ItemOutcome::Failed { status: 409, .. } => {
+                    // Replace the stored event, except its `alert_names` if this one has none:
+                    // a partial update (`doc`) leaves absent fields as they are.
+                    let (meta, doc) = &docs[item.position];
+                    let mut doc = doc.clone();
+                    if let Some(obj) = doc.as_object_mut() {
+                        if obj.get("alert_names").and_then(Json::as_array).is_some_and(|n| n.is_empty()) {
+                            obj.remove("alert_names");
+                        }
+                    }
+                    let body = json!({"doc": doc, "doc_as_upsert": true});
+                    existing.push(bulk_item(item.position, "update", meta.clone(), &body, item.id));
+                }
+                ItemOutcome::Failed { status, reason } => report.failed.push(item.failure(status, &reason)),
+            }
+        }
+        if !existing.is_empty() {
+            let merged = self.bulk_report(existing).await?;
+            report.written += merged.written;
+            report.failed.extend(merged.failed);
+        }
+        report.failed.sort_by_key(|f| f.position);
+        Ok(report)
     }
 
     async fn tag_events(&self, refs: &[DocRef], alert_name: &str) -> Result<BulkReport, StoreError> {

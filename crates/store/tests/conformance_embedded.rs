@@ -25,3 +25,12 @@ async fn conformance_on_disk() {
         panic!("{report}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reingesting_keeps_alert_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path()).expect("on-disk store");
+    common::reingesting_keeps_alert_names(&store, "reingest:embedded")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -5,8 +5,8 @@ mod common;
 
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_opensearch() {
+/// osmem-server, or the real cluster as the environment describes it, templates installed.
+async fn store() -> OpenSearchStore {
     let url = tripline_testkit::opensearch_url();
     let config = if tripline_testkit::real_opensearch() {
         // A real cluster, with the authentication the environment describes.
@@ -16,6 +16,18 @@ async fn conformance_opensearch() {
     };
     let store = OpenSearchStore::connect(config).await.expect("connect");
     store.ensure_templates().await.expect("install the index templates");
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reingesting_keeps_alert_names() {
+    let category = format!("reingest:opensearch:{}", std::process::id());
+    common::reingesting_keeps_alert_names(&store().await, &category).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_opensearch() {
+    let store = store().await;
     // TRIPLINE_CONFORMANCE_DIR runs another directory of cases (a subset, a draft).
     let dir = std::env::var_os("TRIPLINE_CONFORMANCE_DIR")
         .map(std::path::PathBuf::from)

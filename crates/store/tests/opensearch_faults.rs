@@ -341,18 +341,18 @@ async fn a_bulk_with_one_failed_item_reports_it_and_writes_the_others() {
             .lines()
             .step_by(2)
             .filter_map(|l| serde_json::from_str::<Json>(l).ok())
-            .map(|a| a["index"]["_id"].as_str().unwrap_or_default().to_string())
+            .map(|a| a["create"]["_id"].as_str().unwrap_or_default().to_string())
             .collect();
         let items: Vec<Json> = ids
             .iter()
             .enumerate()
             .map(|(i, id)| {
                 if i == 1 {
-                    json!({"index": {"_index": "events-2026.11.23", "_id": id, "status": 400, "error": {
+                    json!({"create": {"_index": "events-2026.11.23", "_id": id, "status": 400, "error": {
                         "type": "mapper_parsing_exception",
                         "reason": "failed to parse field [details.sourceipaddress] of type [ip]"}}})
                 } else {
-                    json!({"index": {"_index": "events-2026.11.23", "_id": id, "status": 201, "result": "created"}})
+                    json!({"create": {"_index": "events-2026.11.23", "_id": id, "status": 201, "result": "created"}})
                 }
             })
             .collect();
@@ -376,8 +376,9 @@ async fn a_bulk_with_one_failed_item_reports_it_and_writes_the_others() {
     assert_eq!(reqs[0].header("content-type"), Some("application/x-ndjson"));
     let action: Json =
         serde_json::from_str(reqs[0].body.lines().next().unwrap_or_default()).expect("action line");
-    assert_eq!(action["index"]["_index"], "events-2026.11.23");
-    assert_eq!(action["index"]["_id"], events[0].id());
+    // `create`: an event already stored is merged into, keeping its alert names.
+    assert_eq!(action["create"]["_index"], "events-2026.11.23");
+    assert_eq!(action["create"]["_id"], events[0].id());
 }
 
 #[tokio::test]
@@ -387,9 +388,9 @@ async fn throttled_bulk_items_are_sent_again_alone() {
         let items: Vec<Json> = (0..count)
             .map(|i| {
                 if n == 0 && i == 2 {
-                    json!({"index": {"_id": "x", "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}})
+                    json!({"create": {"_id": "x", "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}})
                 } else {
-                    json!({"index": {"_id": "x", "status": 201}})
+                    json!({"create": {"_id": "x", "status": 201}})
                 }
             })
             .collect();
@@ -408,7 +409,7 @@ async fn throttled_bulk_items_are_sent_again_alone() {
 #[tokio::test]
 async fn a_bulk_answer_with_missing_items_is_malformed() {
     let server = FaultServer::start(|_, _| {
-        json_answer(200, json!({"errors": false, "items": [{"index": {"status": 201}}]}))
+        json_answer(200, json!({"errors": false, "items": [{"create": {"status": 201}}]}))
     })
     .await;
     let err = store(&server.url).await.index_events(&[event(0), event(1)]).await.expect_err("must fail");

@@ -423,3 +423,70 @@ fn compare_aggregations(f: &CaseFile, expect: &Json, got: &[AggregationResult]) 
     let _ = writeln!(s, "  got: {cut}");
     Err(s)
 }
+
+/// Re-ingesting events keeps the alert names alerts gave them (a retried Lambda, a replayed S3
+/// notification or a second `tripline ingest` must not make an alert fire again on the same
+/// events), and otherwise replaces them; an event that brings alert names of its own keeps those.
+/// `category` keeps the events apart from anything else in the store.
+pub async fn reingesting_keeps_alert_names(store: &dyn EventStore, category: &str) -> Result<(), String> {
+    let at = |s: &str| tripline_dsl::parse_timestamp(s).expect("timestamp");
+    let make = |n: u32| {
+        let t = at("2026-11-23T10:00:00Z") + TimeDelta::seconds(n.into());
+        let mut e = Event::new(category, "reingest", format!("reingested event {n}"), t, t);
+        e.category = category.to_string();
+        e.details.insert("user".into(), json!(format!("user{n}")));
+        e
+    };
+    let (a, b) = (make(1), make(2));
+    let mine = QueryAst::Term { field: "category".into(), value: Value::Str(category.into()) };
+    let request = SearchRequest { query: mine, size: 10, sort: Sort::OldestFirst };
+    let first = store.index_events(&[a.clone(), b.clone()]).await.map_err(|e| format!("index: {e}"))?;
+    if (first.written, first.failed.len()) != (2, 0) {
+        return Err(format!("first ingest: {first:?}"));
+    }
+    let hits = store.search(&request).await.map_err(|e| format!("search: {e}"))?.hits;
+    let hit_a = hits.iter().find(|h| h.id == a.id()).ok_or("event a was not stored")?;
+    let r = tripline_store::DocRef { index: hit_a.index.clone(), id: a.id() };
+    store.tag_events(&[r], "ssh_from_outside").await.map_err(|e| format!("tag: {e}"))?;
+
+    // The same events again, one of them changed outside what its id hashes.
+    let mut a2 = a.clone();
+    a2.severity = "WARNING".into();
+    assert_eq!(a2.id(), a.id());
+    let again = store.index_events(&[a2.clone(), b.clone()]).await.map_err(|e| format!("again: {e}"))?;
+    if (again.written, again.failed.len()) != (2, 0) {
+        return Err(format!("second ingest: {again:?}"));
+    }
+    let found = store.search(&request).await.map_err(|e| format!("search: {e}"))?;
+    let source = |id: &str| found.hits.iter().find(|h| h.id == id).map(|h| h.source.clone());
+    let (sa, sb) = (source(&a.id()).ok_or("event a is gone")?, source(&b.id()).ok_or("event b is gone")?);
+    let names = |s: &Json| s.get("alert_names").cloned().unwrap_or(json!([]));
+    let mut problems = Vec::new();
+    if found.total != 2 {
+        problems.push(format!("{} events after re-ingesting 2, expected 2", found.total));
+    }
+    if names(&sa) != json!(["ssh_from_outside"]) {
+        problems.push(format!("the tagged event's alert_names became {}", names(&sa)));
+    }
+    if sa["severity"] != "WARNING" {
+        problems.push(format!("the re-ingested event was not replaced: severity {}", sa["severity"]));
+    }
+    if names(&sb) != json!([]) {
+        problems.push(format!("the untagged event got alert_names {}", names(&sb)));
+    }
+
+    // An event that brings its own alert names keeps them.
+    let mut a3 = a.clone();
+    a3.alert_names = vec!["imported".into()];
+    store.index_events(&[a3]).await.map_err(|e| format!("third: {e}"))?;
+    let found = store.search(&request).await.map_err(|e| format!("search: {e}"))?;
+    let sa = found.hits.iter().find(|h| h.id == a.id()).map(|h| h.source.clone()).ok_or("event a is gone")?;
+    if names(&sa) != json!(["imported"]) {
+        problems.push(format!("an event's own alert_names gave way to the stored ones: {}", names(&sa)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
