@@ -85,6 +85,18 @@ pub fn query(ast: &QueryAst) -> Json {
     }
 }
 
+/// The candidates each shard returns for a terms aggregation of `size` buckets.
+///
+/// Every daily index is a shard of the search, and a key's count is the sum of what the shards
+/// that returned it counted: a key outside a shard's candidates there is undercounted (OpenSearch
+/// reports the possible error as `doc_count_error_upper_bound`, which the store logs). A window
+/// that crosses midnight spans two indices, so a threshold alert could miss by that error.
+/// OpenSearch's default is `size × 1.5 + 10`; four times the size, and at least 100, makes the
+/// error rarer at little cost (the embedded store always counts exactly).
+pub fn terms_shard_size(size: usize) -> usize {
+    size.saturating_mul(4).max(100)
+}
+
 /// Render aggregations as an `aggs` object.
 pub fn aggregations(aggs: &[Aggregation]) -> Json {
     let mut out = Map::new();
@@ -96,9 +108,12 @@ pub fn aggregations(aggs: &[Aggregation]) -> Json {
 
 fn aggregation(a: &Aggregation) -> Json {
     let mut body = match &a.kind {
-        AggregationKind::Terms { field, size, min_count, .. } => {
-            json!({"terms": {"field": field, "size": size, "min_doc_count": min_count}})
-        }
+        AggregationKind::Terms { field, size, min_count, .. } => json!({"terms": {
+            "field": field,
+            "size": size,
+            "min_doc_count": min_count,
+            "shard_size": terms_shard_size(*size),
+        }}),
         AggregationKind::Cardinality { field } => {
             // Exact below the threshold; 40 000 is OpenSearch's maximum.
             json!({"cardinality": {"field": field, "precision_threshold": 40_000}})

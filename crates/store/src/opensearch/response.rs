@@ -157,6 +157,15 @@ fn parse_aggregation(what: &str, parent: &Json, a: &Aggregation) -> Result<Aggre
                 .ok_or_else(|| StoreError::Malformed(format!("{what}.value is not a count")))?,
         ),
         AggregationKind::Terms { samples, .. } => {
+            let error_bound = v["doc_count_error_upper_bound"].as_u64().unwrap_or(0);
+            if error_bound > 0 {
+                // See `tripline_dsl::opensearch::terms_shard_size`.
+                tracing::warn!(
+                    aggregation = %what,
+                    error_bound,
+                    "terms counts may be short by up to this many events (a key was outside some shard's candidates)"
+                );
+            }
             AggregationValue::Buckets(parse_buckets(&what, v, a, terms_key, *samples > 0)?)
         }
         AggregationKind::DateHistogram { .. } => {
