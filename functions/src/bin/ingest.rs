@@ -5,6 +5,11 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tripline_functions::ingest::Ingest;
 
+/// Normalizing allocates many small strings per record: mimalloc makes it ≈ 30 % faster than the
+/// system allocator (README, Normalization), and a Lambda is billed by the millisecond.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tripline_runtime::lambda::init_tracing();
