@@ -416,11 +416,6 @@ impl BulkItem {
     }
 }
 
-/// The `_id` of bulk action metadata.
-fn id_of(meta: &Json) -> String {
-    meta["_id"].as_str().unwrap_or_default().to_string()
-}
-
 fn bulk_item(position: usize, action: &str, meta: Json, doc: &Json, id: String) -> BulkItem {
     let mut lines = json!({ action: meta }).to_string();
     lines.push('\n');
@@ -465,14 +460,13 @@ impl EventStore for OpenSearchStore {
         // `create`, not `index`: an event is new in the common case, and one already stored (a
         // retried invocation, a replayed S3 notification) must keep the `alert_names` that alerts
         // gave it, or they would fire on it again. Those answer 409 and are merged into below.
-        let docs: Vec<(Json, Json)> = events
-            .iter()
-            .map(|e| (json!({"_index": self.event_index(e), "_id": e.id()}), e.to_json()))
-            .collect();
-        let items: Vec<BulkItem> = docs
+        let items: Vec<BulkItem> = events
             .iter()
             .enumerate()
-            .map(|(i, (meta, doc))| bulk_item(i, "create", meta.clone(), doc, id_of(meta)))
+            .map(|(i, e)| {
+                let id = e.id();
+                bulk_item(i, "create", json!({"_index": self.event_index(e), "_id": id}), &e.to_json(), id)
+            })
             .collect();
         let outcomes = self.bulk(&items).await?;
         let mut report = BulkReport::default();
@@ -483,15 +477,14 @@ impl EventStore for OpenSearchStore {
                 ItemOutcome::Failed { status: 409, .. } => {
                     // Replace the stored event, except its `alert_names` if this one has none:
                     // a partial update (`doc`) leaves absent fields as they are.
-                    let (meta, doc) = &docs[item.position];
-                    let mut doc = doc.clone();
-                    if let Some(obj) = doc.as_object_mut() {
-                        if obj.get("alert_names").and_then(Json::as_array).is_some_and(|n| n.is_empty()) {
-                            obj.remove("alert_names");
-                        }
+                    let e = &events[item.position];
+                    let mut doc = e.to_json();
+                    if let (true, Some(obj)) = (e.alert_names.is_empty(), doc.as_object_mut()) {
+                        obj.remove("alert_names");
                     }
+                    let meta = json!({"_index": self.event_index(e), "_id": item.id});
                     let body = json!({"doc": doc, "doc_as_upsert": true});
-                    existing.push(bulk_item(item.position, "update", meta.clone(), &body, item.id));
+                    existing.push(bulk_item(item.position, "update", meta, &body, item.id));
                 }
                 ItemOutcome::Failed { status, reason } => report.failed.push(item.failure(status, &reason)),
             }
