@@ -159,6 +159,19 @@ impl Writer {
     }
 }
 
+/// `f`'s result; if it fails, everything added to the writer since the last commit is rolled back,
+/// so that no later commit can publish half of a failed batch.
+fn or_rollback<T>(
+    writer: &mut IndexWriter,
+    f: impl FnOnce(&mut IndexWriter) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let result = f(writer);
+    if result.is_err() {
+        let _ = writer.rollback();
+    }
+    result
+}
+
 fn index_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Index(e.to_string())
 }
@@ -335,46 +348,36 @@ impl Inner {
         // The reader is current: every write reloads it before releasing the writer.
         let searcher = self.reader.searcher();
         let known = Writer::known_in(known, &searcher, self.fields.uid)?;
-        let mut report = BulkReport::default();
-        // Operations go to tantivy's indexing thread in batches (`IndexWriter::run`): one channel
-        // message per chunk instead of one per document.
-        let mut ops: Vec<UserOperation> = Vec::with_capacity(CHUNK + 1);
-        let flush = |writer: &mut IndexWriter, ops: &mut Vec<UserOperation>| -> Result<(), StoreError> {
-            if let Err(e) = writer.run(ops.drain(..)) {
-                let _ = writer.rollback();
-                return Err(index_err(e));
-            }
-            Ok(())
-        };
-        for (position, item) in items.enumerate() {
-            let Prepared { index, id, doc } = match item {
-                Ok(prepared) => prepared,
-                Err(e) => {
-                    let _ = writer.rollback();
-                    return Err(e);
-                }
-            };
-            match doc {
-                Ok(mut doc) => {
-                    let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
-                    if !known.insert(hash) {
-                        // Perhaps a replacement: it keeps the alert names of what it replaces.
-                        if let Some(kept) = self.keep_alert_names(&searcher, &index, &id, &doc)? {
-                            doc = kept;
+        let report = or_rollback(writer, |writer| {
+            let mut report = BulkReport::default();
+            // Operations go to tantivy's indexing thread in batches (`IndexWriter::run`): one
+            // channel message per chunk instead of one per document.
+            let mut ops: Vec<UserOperation> = Vec::with_capacity(CHUNK + 1);
+            for (position, item) in items.enumerate() {
+                let Prepared { index, id, doc } = item?;
+                match doc {
+                    Ok(mut doc) => {
+                        let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
+                        if !known.insert(hash) {
+                            // Perhaps a replacement: it keeps the alert names of what it replaces.
+                            if let Some(kept) = self.keep_alert_names(&searcher, &index, &id, &doc)? {
+                                doc = kept;
+                            }
+                            let uid = mapping::uid(&index, &id);
+                            ops.push(UserOperation::Delete(Term::from_field_text(self.fields.uid, &uid)));
                         }
-                        let uid = mapping::uid(&index, &id);
-                        ops.push(UserOperation::Delete(Term::from_field_text(self.fields.uid, &uid)));
+                        ops.push(UserOperation::Add(doc));
+                        report.written += 1;
+                        if ops.len() >= CHUNK {
+                            writer.run(ops.drain(..)).map_err(index_err)?;
+                        }
                     }
-                    ops.push(UserOperation::Add(doc));
-                    report.written += 1;
-                    if ops.len() >= CHUNK {
-                        flush(writer, &mut ops)?;
-                    }
+                    Err(reason) => report.failed.push(BulkFailure { position, id, reason, retryable: false }),
                 }
-                Err(reason) => report.failed.push(BulkFailure { position, id, reason, retryable: false }),
             }
-        }
-        flush(writer, &mut ops)?;
+            writer.run(ops).map_err(index_err)?;
+            Ok(report)
+        })?;
         self.commit(writer)?;
         Ok(report)
     }
@@ -431,49 +434,53 @@ impl Inner {
         let writer = &mut guard.writer;
         // The reader is current: every write reloads it before releasing the writer.
         let searcher = self.reader.searcher();
-        let mut report = BulkReport::default();
-        let mut seen = HashSet::new();
-        let mut changed = false;
-        for (position, r) in refs.iter().enumerate() {
-            if !seen.insert(r) {
-                report.written += 1;
-                continue;
-            }
-            let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&r.index, &r.id));
-            let Some(mut hit) = self.find(&searcher, &r.index, &r.id)? else {
-                report.failed.push(BulkFailure {
-                    position,
-                    id: r.id.clone(),
-                    reason: format!("no document {} in {}", r.id, r.index),
-                    retryable: false,
-                });
-                continue;
-            };
-            let names = hit
-                .source
-                .as_object_mut()
-                .map(|o| o.entry("alert_names").or_insert_with(|| Json::Array(vec![])));
-            match names {
-                Some(Json::Array(list)) => {
-                    if !list.iter().any(|n| n.as_str() == Some(alert_name)) {
-                        list.push(Json::String(alert_name.to_string()));
-                        let kind = if r.index == ALERTS_INDEX { KIND_ALERT } else { KIND_EVENT };
-                        let doc =
-                            builder.build(kind, &r.index, &r.id, &hit.source).map_err(StoreError::Index)?;
-                        writer.delete_term(uid);
-                        writer.add_document(doc).map_err(index_err)?;
-                        changed = true;
-                    }
+        let (report, changed) = or_rollback(writer, |writer| {
+            let mut report = BulkReport::default();
+            let mut seen = HashSet::new();
+            let mut changed = false;
+            for (position, r) in refs.iter().enumerate() {
+                if !seen.insert(r) {
                     report.written += 1;
+                    continue;
                 }
-                _ => report.failed.push(BulkFailure {
-                    position,
-                    id: r.id.clone(),
-                    reason: "alert_names is not a list".into(),
-                    retryable: false,
-                }),
+                let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&r.index, &r.id));
+                let Some(mut hit) = self.find(&searcher, &r.index, &r.id)? else {
+                    report.failed.push(BulkFailure {
+                        position,
+                        id: r.id.clone(),
+                        reason: format!("no document {} in {}", r.id, r.index),
+                        retryable: false,
+                    });
+                    continue;
+                };
+                let names = hit
+                    .source
+                    .as_object_mut()
+                    .map(|o| o.entry("alert_names").or_insert_with(|| Json::Array(vec![])));
+                match names {
+                    Some(Json::Array(list)) => {
+                        if !list.iter().any(|n| n.as_str() == Some(alert_name)) {
+                            list.push(Json::String(alert_name.to_string()));
+                            let kind = if r.index == ALERTS_INDEX { KIND_ALERT } else { KIND_EVENT };
+                            let doc = builder
+                                .build(kind, &r.index, &r.id, &hit.source)
+                                .map_err(StoreError::Index)?;
+                            writer.delete_term(uid);
+                            writer.add_document(doc).map_err(index_err)?;
+                            changed = true;
+                        }
+                        report.written += 1;
+                    }
+                    _ => report.failed.push(BulkFailure {
+                        position,
+                        id: r.id.clone(),
+                        reason: "alert_names is not a list".into(),
+                        retryable: false,
+                    }),
+                }
             }
-        }
+            Ok((report, changed))
+        })?;
         if changed {
             self.commit(writer)?;
         }
@@ -772,6 +779,37 @@ mod tests {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_eq!(count(&store, QueryAst::MatchAll).await, 1);
         assert_eq!(count(&store, term("details.user", "bob")).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_tagging_leaves_nothing_for_the_next_commit() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let alice = event(1, "alice");
+        store.index_events(std::slice::from_ref(&alice)).await.unwrap();
+        // A stored document whose source cannot be read: tagging it fails.
+        let inner = &store.inner;
+        let f = &inner.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.uid, mapping::uid("events-2026.11.23", "broken"));
+        doc.add_text(f.kind, KIND_EVENT);
+        doc.add_text(f.index, "events-2026.11.23");
+        doc.add_text(f.id, "broken");
+        doc.add_text(f.source, "{not json");
+        {
+            let mut guard = inner.lock().unwrap();
+            guard.writer.add_document(doc).unwrap();
+            inner.commit(&mut guard.writer).unwrap();
+        }
+        let refs = [
+            DocRef { index: "events-2026.11.23".into(), id: alice.id() },
+            DocRef { index: "events-2026.11.23".into(), id: "broken".into() },
+        ];
+        let err = store.tag_events(&refs, "describe_storm").await.unwrap_err();
+        assert!(err.to_string().contains("not JSON"), "{err}");
+        // alice was re-added with the tag before the failure; the next commit must not publish it.
+        store.index_events(&[event(2, "bob")]).await.unwrap();
+        assert_eq!(count(&store, term("alert_names", "describe_storm")).await, 0);
+        assert_eq!(count(&store, term("details.user", "alice")).await, 1);
     }
 
     #[tokio::test]
