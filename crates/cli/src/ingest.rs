@@ -236,11 +236,17 @@ fn summary(read: &ReadOutcome, written: &WriteOutcome, elapsed: Duration) -> Tab
         Cell::new(format!("{} files, {:.1} MB", read.stats.files, read.bytes as f64 / 1e6)),
         right(records),
         Cell::new(format!(
-            "{:.2} s, {:.0} records/s, {:.1} MB/s",
+            "{:.2} s, {:.0} records/s, {:.1} MB/s{}",
             secs,
             records as f64 / secs,
-            read.bytes as f64 / 1e6 / secs
+            read.bytes as f64 / 1e6 / secs,
+            UNOPTIMIZED
         )),
     ]);
     t
 }
+
+/// Said next to the rate when this binary is a debug build (as `make demo` uses, to share the
+/// tests' build), which ingests about ten times slower than `cargo build --release`.
+const UNOPTIMIZED: &str =
+    if cfg!(debug_assertions) { "\n(debug build: `cargo build --release` is ≈ 10× faster)" } else { "" };
