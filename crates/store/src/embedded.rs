@@ -360,11 +360,11 @@ impl Inner {
                         let hash = uid_hash(&[index.as_bytes(), &[mapping::UID_SEP], id.as_bytes()]);
                         if !known.insert(hash) {
                             // Perhaps a replacement: it keeps the alert names of what it replaces.
-                            if let Some(kept) = self.keep_alert_names(&searcher, &index, &id, &doc)? {
+                            let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&index, &id));
+                            if let Some(kept) = self.keep_alert_names(&searcher, &uid, &index, &id, &doc)? {
                                 doc = kept;
                             }
-                            let uid = mapping::uid(&index, &id);
-                            ops.push(UserOperation::Delete(Term::from_field_text(self.fields.uid, &uid)));
+                            ops.push(UserOperation::Delete(uid));
                         }
                         ops.push(UserOperation::Add(doc));
                         report.written += 1;
@@ -382,27 +382,30 @@ impl Inner {
         Ok(report)
     }
 
-    /// The committed document `index`/`id`, if there is one.
-    fn find(&self, searcher: &Searcher, index: &str, id: &str) -> Result<Option<Hit>, StoreError> {
-        let uid = Term::from_field_text(self.fields.uid, &mapping::uid(index, id));
+    /// The committed document with the `_uid` term `uid`, if there is one.
+    fn find(&self, searcher: &Searcher, uid: &Term) -> Result<Option<Hit>, StoreError> {
         let found = searcher
-            .search(&TermQuery::new(uid, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())
+            .search(
+                &TermQuery::new(uid.clone(), IndexRecordOption::Basic),
+                &TopDocs::with_limit(1).order_by_score(),
+            )
             .map_err(index_err)?;
         found.first().map(|(_, addr)| self.hit(searcher, *addr)).transpose()
     }
 
-    /// `doc` (which replaces `index`/`id`) rebuilt with the `alert_names` of the committed
+    /// `doc` (which replaces `index`/`id`, `_uid` term `uid`) rebuilt with the `alert_names` of the committed
     /// document, when it brings none of its own and the committed one has some: re-ingesting an
     /// event (a retried Lambda, a replayed S3 notification, a second `tripline ingest`) must not
     /// make the alerts that already fired on it fire again. `None`: `doc` is right as it is.
     fn keep_alert_names(
         &self,
         searcher: &Searcher,
+        uid: &Term,
         index: &str,
         id: &str,
         doc: &TantivyDocument,
     ) -> Result<Option<TantivyDocument>, StoreError> {
-        let Some(old) = self.find(searcher, index, id)? else { return Ok(None) };
+        let Some(old) = self.find(searcher, uid)? else { return Ok(None) };
         let names = match old.source.get("alert_names") {
             Some(Json::Array(names)) if !names.is_empty() => names.clone(),
             _ => return Ok(None),
@@ -444,7 +447,7 @@ impl Inner {
                     continue;
                 }
                 let uid = Term::from_field_text(self.fields.uid, &mapping::uid(&r.index, &r.id));
-                let Some(mut hit) = self.find(&searcher, &r.index, &r.id)? else {
+                let Some(mut hit) = self.find(&searcher, &uid)? else {
                     report.failed.push(BulkFailure {
                         position,
                         id: r.id.clone(),
