@@ -393,10 +393,11 @@ impl Inner {
         found.first().map(|(_, addr)| self.hit(searcher, *addr)).transpose()
     }
 
-    /// `doc` (which replaces `index`/`id`, `_uid` term `uid`) rebuilt with the `alert_names` of the committed
-    /// document, when it brings none of its own and the committed one has some: re-ingesting an
-    /// event (a retried Lambda, a replayed S3 notification, a second `tripline ingest`) must not
-    /// make the alerts that already fired on it fire again. `None`: `doc` is right as it is.
+    /// `doc` (which replaces `index`/`id`, whose `_uid` term is `uid`) rebuilt with the
+    /// `alert_names` of the committed document, when it brings none of its own and the committed
+    /// one has some: re-ingesting an event (a retried Lambda, a replayed S3 notification, a second
+    /// `tripline ingest`) must not make the alerts that already fired on it fire again. `None`:
+    /// `doc` is right as it is.
     fn keep_alert_names(
         &self,
         searcher: &Searcher,
