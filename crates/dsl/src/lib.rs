@@ -189,6 +189,24 @@ pub fn is_text_field(field: &str) -> bool {
     TEXT_FIELDS.contains(&field)
 }
 
+/// A regular expression (Lucene syntax) as it must be written for a text field, whose tokens are
+/// lower case: every character lower-cased except one after a backslash (`\\D`, not-a-digit, is
+/// not `\\d`). Neither store analyzes a pattern, so a capital letter would otherwise never match;
+/// wildcards on text are lower-cased the same way.
+pub fn lower_text_regex(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut escaped = false;
+    for c in pattern.chars() {
+        if escaped {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        escaped = !escaped && c == '\\';
+    }
+    out
+}
+
 /// Fields mapped as `ip` (IPv4 and IPv6 addresses; CIDR-searchable), as in the index template.
 pub const IP_FIELDS: [&str; 2] = ["details.sourceipaddress", "details.destinationipaddress"];
 
@@ -239,4 +257,13 @@ pub mod prelude {
         TermMatch, TermsMatch, WildcardMatch,
     };
     pub use crate::search::SearchQuery;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_regexes_are_lowered_except_escaped_characters() {
+        assert_eq!(super::lower_text_regex(r"LOG[A-Z]+\D\\X"), r"log[a-z]+\D\\x");
+        assert_eq!(super::lower_text_regex("ÄRGER"), "ärger");
+    }
 }

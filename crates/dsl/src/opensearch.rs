@@ -17,8 +17,8 @@
 use serde_json::{json, Map, Value as Json};
 
 use crate::ast::{Aggregation, AggregationKind, Bound, QueryAst};
-use crate::is_text_field;
 use crate::search::CompiledQuery;
+use crate::{is_text_field, lower_text_regex};
 
 /// The sub-aggregation name under which a terms bucket's sampled hits are returned.
 pub const SAMPLES_AGG: &str = "_samples";
@@ -50,7 +50,10 @@ pub fn query(ast: &QueryAst) -> Json {
             let pattern = if is_text_field(field) { pattern.to_lowercase() } else { pattern.clone() };
             json!({"wildcard": {field: {"value": pattern}}})
         }
-        QueryAst::Regex { field, pattern } => json!({"regexp": {field: {"value": pattern}}}),
+        QueryAst::Regex { field, pattern } => {
+            let pattern = if is_text_field(field) { lower_text_regex(pattern) } else { pattern.clone() };
+            json!({"regexp": {field: {"value": pattern}}})
+        }
         QueryAst::Phrase { field, phrase } => json!({"match_phrase": {field: phrase}}),
         QueryAst::Exists { field } => json!({"exists": {"field": field}}),
         QueryAst::Range { field, lower, upper } => {

@@ -15,7 +15,7 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
-use tripline_dsl::{is_text_field, Bound, QueryAst, Value};
+use tripline_dsl::{is_text_field, lower_text_regex, Bound, QueryAst, Value};
 
 use super::mapping::{
     encode_date, encode_ip, encode_num, is_window_field, parse_date, parse_ip, term, term_text, tokens,
@@ -62,11 +62,10 @@ pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
             }
         }
         QueryAst::Regex { field, pattern } => {
-            let re = lucene_regex(pattern)?;
             if is_text_field(field) {
-                regex_query(f.text, &re)?
+                regex_query(f.text, &lucene_regex(&lower_text_regex(pattern))?)?
             } else {
-                regex_query(f.kw, &format!("{}(?:{re})", path_prefix(field)))?
+                regex_query(f.kw, &format!("{}(?:{})", path_prefix(field), lucene_regex(pattern)?))?
             }
         }
         QueryAst::Phrase { field, phrase } => {
