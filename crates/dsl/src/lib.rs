@@ -190,9 +190,10 @@ pub fn is_text_field(field: &str) -> bool {
 }
 
 /// A regular expression (Lucene syntax) as it must be written for a text field, whose tokens are
-/// lower case: every character lower-cased except one after a backslash (`\\D`, not-a-digit, is
-/// not `\\d`). Neither store analyzes a pattern, so a capital letter would otherwise never match;
-/// wildcards on text are lower-cased the same way.
+/// lower case: every character lower-cased except one after a backslash (`\D`, not-a-digit, is
+/// not `\d`). Neither store analyzes a pattern, so a capital letter would otherwise never match;
+/// wildcards on text are lower-cased whole (a wildcard's escapes are literals, and a capital
+/// literal could never match a token either).
 pub fn lower_text_regex(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut escaped = false;
