@@ -279,9 +279,53 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Parse an RFC 3339 timestamp with any offset (surrounding whitespace ignored), into UTC.
-pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
-    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc))
+/// The earliest instant Tripline stores: 1678-01-01T00:00:00Z.
+///
+/// Both stores hold instants in `[TIMESTAMP_MIN, TIMESTAMP_MAX]`: the embedded store's engine
+/// (tantivy) counts time in i64 nanoseconds, which ends in 1677 and 2262; OpenSearch's `date`
+/// reaches further, and the range is the same on both so that they give the same answers. A
+/// record whose own time lies outside is refused (an error naming the record), never stored
+/// with a wrong date; in fields the mapping does not type as dates, a date-looking string is
+/// just a string.
+pub const TIMESTAMP_MIN: &str = "1678-01-01T00:00:00Z";
+/// The latest instant Tripline stores: 2261-12-31T23:59:59.999Z (see [`TIMESTAMP_MIN`]).
+pub const TIMESTAMP_MAX: &str = "2261-12-31T23:59:59.999Z";
+
+/// [`TIMESTAMP_MIN`] in milliseconds since the epoch.
+pub const TIMESTAMP_MIN_MILLIS: i64 = -9_214_560_000_000;
+/// [`TIMESTAMP_MAX`] in milliseconds since the epoch.
+pub const TIMESTAMP_MAX_MILLIS: i64 = 9_214_646_399_999;
+
+/// Why a timestamp was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// Not RFC 3339.
+    #[error("not an RFC 3339 timestamp: {0}")]
+    Syntax(#[from] chrono::ParseError),
+    /// A valid instant outside what the stores hold.
+    #[error("{0} is outside the range Tripline stores ({TIMESTAMP_MIN} to {TIMESTAMP_MAX})")]
+    OutOfRange(String),
+}
+
+/// Whether `t` lies in `[TIMESTAMP_MIN, TIMESTAMP_MAX]`.
+pub fn in_range(t: DateTime<Utc>) -> bool {
+    (TIMESTAMP_MIN_MILLIS..=TIMESTAMP_MAX_MILLIS).contains(&t.timestamp_millis())
+}
+
+/// `t` if it lies in the stored range, else [`TimestampError::OutOfRange`].
+pub fn check_timestamp(t: DateTime<Utc>) -> Result<DateTime<Utc>, TimestampError> {
+    if in_range(t) {
+        Ok(t)
+    } else {
+        Err(TimestampError::OutOfRange(format_timestamp(t)))
+    }
+}
+
+/// Parse an RFC 3339 timestamp with any offset (surrounding whitespace ignored), into UTC; an
+/// instant outside [`TIMESTAMP_MIN`]..=[`TIMESTAMP_MAX`] is refused.
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let t = DateTime::parse_from_rfc3339(text.trim())?.with_timezone(&Utc);
+    check_timestamp(t)
 }
 
 /// Serde helpers for timestamps in Tripline's RFC 3339 form.
@@ -297,7 +341,7 @@ pub mod ts {
     /// Deserialize RFC 3339 with any offset.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(serde::de::Error::custom)
+        super::parse_timestamp(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -308,6 +352,21 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn timestamps_outside_the_stored_range_are_refused() {
+        assert_eq!(parse_timestamp(TIMESTAMP_MIN).unwrap().timestamp_millis(), TIMESTAMP_MIN_MILLIS);
+        assert_eq!(parse_timestamp(TIMESTAMP_MAX).unwrap().timestamp_millis(), TIMESTAMP_MAX_MILLIS);
+        for bad in ["9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2262-01-01T00:00:00Z", "1677-12-31T23:59:59Z"] {
+            assert!(matches!(parse_timestamp(bad), Err(TimestampError::OutOfRange(_))), "{bad}");
+        }
+        assert!(matches!(parse_timestamp("yesterday"), Err(TimestampError::Syntax(_))));
+        // An alert or event read back with such a time is refused too.
+        let e: Result<Event, _> = serde_json::from_value(json!({"utctimestamp": "9999-01-01T00:00:00Z",
+            "receivedtimestamp": "2026-01-01T00:00:00Z", "timestamp": "2026-01-01T00:00:00Z",
+            "category": "c", "source": "s", "summary": ""}));
+        assert!(e.unwrap_err().to_string().contains("outside the range"));
     }
 
     #[test]
