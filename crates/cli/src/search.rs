@@ -9,6 +9,11 @@
 //! ```
 //!
 //! The store is opened read-only, so searching works while an ingest is running.
+//!
+//! Every argument is checked before the store is touched, with a message naming the argument
+//! and what it accepts: durations (`--last`, `--histogram`) are 1s..=100 years, `--limit` is
+//! 1..=[`MAX_LIMIT`], times lie in the range the stores hold, a histogram has at most
+//! [`MAX_HISTOGRAM_BUCKETS`] buckets, and a `--count-by` field is a dotted path.
 
 use std::path::Path;
 
@@ -17,8 +22,19 @@ use chrono::{DateTime, TimeDelta, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::{json, Value as Json};
 use tripline_dsl::{Aggregation, Bound, QueryAst};
+use tripline_event::TimestampError;
 use tripline_store::embedded::EmbeddedStore;
 use tripline_store::{AggregationValue, Bucket, EventStore, SearchRequest, Sort};
+
+/// The largest `--limit`: hits per page and terms buckets, the stores' own ceiling
+/// (OpenSearch's `max_result_window` and [`tripline_dsl::search::MAX_BUCKETS`]).
+pub const MAX_LIMIT: usize = tripline_dsl::search::MAX_BUCKETS;
+/// The longest `--last` or `--histogram` duration: 100 years of 365.25 days.
+pub const MAX_DURATION_SECS: u64 = 36_525 * 86_400;
+/// The most buckets a `--histogram` may have over the matching events.
+pub const MAX_HISTOGRAM_BUCKETS: i64 = 10_000;
+/// The longest `--count-by` field path.
+pub const MAX_FIELD_LEN: usize = 256;
 
 /// Arguments of `tripline search`.
 #[derive(clap::Args, Debug)]
@@ -27,52 +43,114 @@ pub struct Args {
     /// [a TO b], _exists_:field). `*` or nothing: every event.
     #[arg(default_value = "*")]
     pub query: String,
-    /// Events from this time on (RFC 3339, any offset).
-    #[arg(long, conflicts_with = "last")]
-    pub from: Option<String>,
-    /// Events up to this time (RFC 3339, any offset).
-    #[arg(long, conflicts_with = "last")]
-    pub to: Option<String>,
-    /// Events of the last DURATION (`90s`, `15m`, `24h`, `7d`), by utctimestamp or receivedtimestamp.
-    #[arg(long)]
-    pub last: Option<String>,
-    /// Hits to show, or buckets for --count-by.
-    #[arg(long, default_value_t = 20)]
+    /// Events from this time on (RFC 3339, any offset; 1678-01-01 to 2261-12-31).
+    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+    /// Events up to this time (RFC 3339, any offset; 1678-01-01 to 2261-12-31).
+    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+    /// Events of the last DURATION (`90s`, `15m`, `24h`, `7d`; 1s to 100 years), by utctimestamp
+    /// or receivedtimestamp.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub last: Option<TimeDelta>,
+    /// Hits to show, or buckets for --count-by (1 to 10000).
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = parse_limit)]
     pub limit: usize,
     /// Count events per value of this field (most frequent first).
-    #[arg(long, conflicts_with = "histogram")]
+    #[arg(long, conflicts_with = "histogram", value_name = "FIELD", value_parser = parse_field)]
     pub count_by: Option<String>,
-    /// Count events per time bucket of this width (`5m`, `1h`, `1d`).
-    #[arg(long)]
-    pub histogram: Option<String>,
+    /// Count events per time bucket of this width (`5m`, `1h`, `1d`; 1s to 100 years, and at
+    /// most 10000 buckets over the matching events).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub histogram: Option<TimeDelta>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }
 
-/// `15m` → 15 minutes.
-fn parse_duration(text: &str) -> anyhow::Result<TimeDelta> {
-    let text = text.trim();
+const DURATION_FORMAT: &str = "a whole number and a unit s, m, h or d (e.g. 90s, 30m, 24h, 7d)";
+
+/// `15m` → 15 minutes; 1s..=100 years ([`MAX_DURATION_SECS`]).
+pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (n, unit) = text.split_at(split);
-    let n: i64 =
-        n.parse().with_context(|| format!("duration {text:?}: expected a number and s/m/h/d, e.g. 24h"))?;
-    let d = match unit {
-        "s" => TimeDelta::try_seconds(n),
-        "m" => TimeDelta::try_minutes(n),
-        "h" => TimeDelta::try_hours(n),
-        "d" => TimeDelta::try_days(n),
-        _ => bail!("duration {text:?}: unit must be s, m, h or d (e.g. 15m, 24h, 7d)"),
+    let (digits, unit) = text.split_at(split);
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ if digits.is_empty() || unit.is_empty() => {
+            return Err(format!("{text:?} is not a duration: expected {DURATION_FORMAT}"))
+        }
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d (e.g. 15m, 24h, 7d)")),
     };
-    match d {
-        Some(d) if n > 0 => Ok(d),
-        _ => bail!("duration {text:?}: must be positive and not absurdly large"),
+    if digits.is_empty() {
+        return Err(format!("{text:?} is not a duration: expected {DURATION_FORMAT}"));
+    }
+    let out_of_range = || format!("{text:?} is out of range: a duration is 1s to 100 years (36525d)");
+    // More digits than a u64 holds is out of range too, not a syntax error.
+    let n: u64 = digits.parse().map_err(|_| out_of_range())?;
+    let secs =
+        n.checked_mul(unit_secs).filter(|s| (1..=MAX_DURATION_SECS).contains(s)).ok_or_else(out_of_range)?;
+    i64::try_from(secs).ok().and_then(TimeDelta::try_seconds).ok_or_else(out_of_range)
+}
+
+/// `--limit`: 1..=[`MAX_LIMIT`].
+fn parse_limit(text: &str) -> Result<usize, String> {
+    let bad = || format!("{text:?} is out of range: the limit is a whole number from 1 to {MAX_LIMIT}");
+    let n: usize = text.parse().map_err(|_| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            bad()
+        } else {
+            format!("{text:?} is not a number: the limit is a whole number from 1 to {MAX_LIMIT}")
+        }
+    })?;
+    if (1..=MAX_LIMIT).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
     }
 }
 
-fn parse_time(what: &str, text: &str) -> anyhow::Result<DateTime<Utc>> {
-    tripline_dsl::parse_timestamp(text)
-        .with_context(|| format!("--{what} {text:?}: expected RFC 3339, e.g. 2026-11-23T12:00:00Z"))
+/// A `--count-by` field: a dotted path of non-empty names (`details.useridentity.arn`), without
+/// spaces or control characters, at most [`MAX_FIELD_LEN`] bytes.
+fn parse_field(text: &str) -> Result<String, String> {
+    let shown = quote(text, 60);
+    if text.is_empty() {
+        return Err("the field name is empty: name a field such as details.useridentity.arn".into());
+    }
+    if text.len() > MAX_FIELD_LEN {
+        return Err(format!("{shown} is longer than {MAX_FIELD_LEN} bytes: no field is named that"));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{shown}: a field name has no spaces or control characters"));
+    }
+    if text.split('.').any(str::is_empty) {
+        return Err(format!(
+            "{shown}: a field is a dotted path of non-empty names, such as details.useridentity.arn"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// A time argument (`--from`, `--to`, `run --at`): RFC 3339 inside the range the stores hold.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    tripline_dsl::parse_timestamp(text).map_err(|e| match e {
+        TimestampError::OutOfRange(_) => format!(
+            "{} is outside the range Tripline stores ({} to {})",
+            quote(text, 60),
+            tripline_event::TIMESTAMP_MIN,
+            tripline_event::TIMESTAMP_MAX
+        ),
+        TimestampError::Syntax(e) => {
+            format!("{} is not an RFC 3339 time such as 2026-11-23T12:00:00Z ({e})", quote(text, 60))
+        }
+    })
+}
+
+/// `text` quoted for a message, cut to `n` characters.
+fn quote(text: &str, n: usize) -> String {
+    format!("{:?}", truncate(text, n))
 }
 
 /// The query the arguments ask for, time bounds included.
@@ -80,23 +158,30 @@ pub fn build_query(args: &Args, now: DateTime<Utc>) -> anyhow::Result<QueryAst> 
     let text = args.query.trim();
     let mut must = Vec::new();
     if !text.is_empty() && text != "*" {
-        must.push(tripline_dsl::query_string::parse(text).with_context(|| format!("query {text:?}"))?);
+        must.push(
+            tripline_dsl::query_string::parse(text).with_context(|| format!("query {}", quote(text, 80)))?,
+        );
     }
-    if let Some(last) = &args.last {
-        must.push(tripline_dsl::search::time_window(now - parse_duration(last)?, now));
+    if let Some(last) = args.last {
+        let since = now.checked_sub_signed(last).with_context(|| {
+            format!("--last {}s reaches before the earliest time there is", last.num_seconds())
+        })?;
+        must.push(tripline_dsl::search::time_window(since, now));
     }
     if args.from.is_some() || args.to.is_some() {
-        let from = args.from.as_deref().map(|t| parse_time("from", t)).transpose()?;
-        let to = args.to.as_deref().map(|t| parse_time("to", t)).transpose()?;
-        if let (Some(f), Some(t)) = (from, to) {
+        if let (Some(f), Some(t)) = (args.from, args.to) {
             if f > t {
-                bail!("--from is after --to");
+                bail!(
+                    "--from {} is after --to {}",
+                    tripline_event::format_timestamp(f),
+                    tripline_event::format_timestamp(t)
+                );
             }
         }
         must.push(QueryAst::Range {
             field: "utctimestamp".into(),
-            lower: from.map(Bound::inclusive),
-            upper: to.map(Bound::inclusive),
+            lower: args.from.map(Bound::inclusive),
+            upper: args.to.map(Bound::inclusive),
         });
     }
     Ok(QueryAst::all(must))
@@ -113,62 +198,270 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
 
 /// Search `store` and render the result as the arguments ask (table, bars or JSON).
 pub async fn search(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<String> {
-    let agg = if let Some(field) = &args.count_by {
-        Some(Aggregation::terms(field.clone()).size(args.limit.max(1)).samples(0).named("count"))
-    } else if let Some(width) = &args.histogram {
-        let secs = parse_duration(width)?.num_seconds() as u64;
-        Some(Aggregation::date_histogram("utctimestamp", secs).named("histogram"))
+    if let Some(field) = &args.count_by {
+        count_by(store, query, field, args).await
+    } else if let Some(width) = args.histogram {
+        histogram(store, query, width, args).await
     } else {
-        None
-    };
-    let Some(agg) = agg else {
-        let result = store
-            .search(&SearchRequest { query: query.clone(), size: args.limit, sort: Sort::NewestFirst })
-            .await?;
-        if args.json {
-            let hits: Vec<Json> = result
-                .hits
-                .iter()
-                .map(|h| json!({"index": h.index, "id": h.id, "source": h.source}))
-                .collect();
-            return Ok(format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json!({"total": result.total, "hits": hits}))?
-            ));
-        }
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED).set_header(["utctimestamp", "source", "category", "summary"]);
-        for h in &result.hits {
-            let s = |k: &str| h.source.get(k).and_then(Json::as_str).unwrap_or("").to_string();
-            table.add_row([s("utctimestamp"), s("source"), s("category"), truncate(&s("summary"), 100)]);
-        }
+        hits(store, query, args).await
+    }
+}
+
+async fn hits(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<String> {
+    let result = store
+        .search(&SearchRequest { query: query.clone(), size: args.limit, sort: Sort::NewestFirst })
+        .await?;
+    if args.json {
+        let hits: Vec<Json> =
+            result.hits.iter().map(|h| json!({"index": h.index, "id": h.id, "source": h.source})).collect();
         return Ok(format!(
-            "{table}\n{} events match, {} shown (newest first)\n",
-            result.total,
-            result.hits.len()
+            "{}\n",
+            serde_json::to_string_pretty(&json!({"total": result.total, "hits": hits}))?
         ));
+    }
+    if result.total == 0 {
+        return Ok("no event matches\n".into());
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(["utctimestamp", "source", "category", "summary"]);
+    for h in &result.hits {
+        let s = |k: &str| h.source.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+        table.add_row([s("utctimestamp"), s("source"), s("category"), truncate(&s("summary"), 100)]);
+    }
+    Ok(format!("{table}\n{}, {} shown (newest first)\n", events_match(result.total), result.hits.len()))
+}
+
+async fn count(store: &dyn EventStore, query: &QueryAst) -> anyhow::Result<u64> {
+    Ok(store.search(&SearchRequest { query: query.clone(), size: 0, sort: Sort::NewestFirst }).await?.total)
+}
+
+/// The answer when nothing matches the search at all.
+fn nothing_matches(args: &Args, what: &str) -> anyhow::Result<String> {
+    let note = format!("no event matches the search: {what}");
+    if args.json {
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({"total": 0, "buckets": [], "note": note}))?
+        ));
+    }
+    Ok(format!("{note}\n"))
+}
+
+async fn count_by(
+    store: &dyn EventStore,
+    query: &QueryAst,
+    field: &str,
+    args: &Args,
+) -> anyhow::Result<String> {
+    let total = count(store, query).await?;
+    if total == 0 {
+        return nothing_matches(args, &format!("nothing to count by {field}"));
+    }
+    let aggs = [
+        Aggregation::terms(field).size(args.limit).samples(0).named("count"),
+        Aggregation::cardinality(field).named("distinct"),
+    ];
+    let results = store.aggregate(query, &aggs).await?;
+    let buckets = buckets_of(&results, "count")?;
+    let distinct = results.iter().find(|r| r.name == "distinct").and_then(|r| match r.value {
+        AggregationValue::Count(n) => Some(n),
+        AggregationValue::Buckets(_) => None,
+    });
+    let note = if buckets.is_empty() {
+        let similar = similar_fields(store, query, field).await?;
+        let hint = if similar.is_empty() {
+            String::new()
+        } else {
+            format!(" (matching events have {})", similar.join(", "))
+        };
+        Some(format!("no matching event has {field}; {} matched{hint}", events(total)))
+    } else {
+        match distinct {
+            Some(d) if d > buckets.len() as u64 => Some(format!(
+                "the {} most frequent of {d} distinct values shown; --limit shows up to {MAX_LIMIT}",
+                buckets.len()
+            )),
+            _ => None,
+        }
     };
-    let total =
-        store.search(&SearchRequest { query: query.clone(), size: 0, sort: Sort::NewestFirst }).await?.total;
+    if args.json {
+        let rows: Vec<Json> = buckets.iter().map(|b| json!({"key": b.key, "count": b.count})).collect();
+        let mut v = json!({"total": total, "buckets": rows});
+        if let Some(n) = &note {
+            v["note"] = json!(n);
+        }
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
+    }
+    if buckets.is_empty() {
+        return Ok(format!("{}\n", note.unwrap_or_default()));
+    }
+    let mut out = format!("{}\n{}\n", bar_table(field, buckets), events_match(total));
+    if let Some(n) = note {
+        out.push_str(&n);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+async fn histogram(
+    store: &dyn EventStore,
+    query: &QueryAst,
+    width: TimeDelta,
+    args: &Args,
+) -> anyhow::Result<String> {
+    let total = count(store, query).await?;
+    if total == 0 {
+        return nothing_matches(args, "nothing to plot");
+    }
+    // The buckets the matching events span, counted before any is computed: a 1s histogram over
+    // years of events would be millions of rows.
+    let oldest = edge_time(store, query, Sort::OldestFirst).await?;
+    let newest = edge_time(store, query, Sort::NewestFirst).await?;
+    let width_ms = width.num_milliseconds().max(1);
+    let buckets_needed =
+        newest.timestamp_millis().div_euclid(width_ms) - oldest.timestamp_millis().div_euclid(width_ms) + 1;
+    if buckets_needed > MAX_HISTOGRAM_BUCKETS {
+        let span_ms = (newest.timestamp_millis() - oldest.timestamp_millis()).unsigned_abs();
+        let wider = span_ms.div_ceil(MAX_HISTOGRAM_BUCKETS.unsigned_abs() - 1).max(1000);
+        bail!(
+            "--histogram {}: the matching events span {} to {}, which is {buckets_needed} buckets; at most \
+             {MAX_HISTOGRAM_BUCKETS}: choose a width of at least {} or narrow the search (--from/--to/--last)",
+            show_duration_ms(width_ms.unsigned_abs()),
+            tripline_event::format_timestamp(oldest),
+            tripline_event::format_timestamp(newest),
+            show_duration_ms(wider),
+        );
+    }
+    let secs =
+        u64::try_from(width.num_seconds()).ok().filter(|s| *s > 0).context("--histogram must be positive")?;
+    let agg = Aggregation::date_histogram("utctimestamp", secs).named("histogram");
     let results = store.aggregate(query, std::slice::from_ref(&agg)).await?;
-    let buckets: &[Bucket] = match results.first().map(|r| &r.value) {
-        Some(AggregationValue::Buckets(b)) => b,
-        _ => bail!("the store returned no buckets"),
-    };
+    let buckets = buckets_of(&results, "histogram")?;
     if args.json {
         let rows: Vec<Json> = buckets.iter().map(|b| json!({"key": b.key, "count": b.count})).collect();
         return Ok(format!("{}\n", serde_json::to_string_pretty(&json!({"total": total, "buckets": rows}))?));
     }
-    let header =
-        if args.count_by.is_some() { args.count_by.clone().unwrap_or_default() } else { "from".into() };
-    Ok(format!("{}\n{total} events match\n", bar_table(&header, buckets)))
+    Ok(format!("{}\n{}\n", bar_table("from", buckets), events_match(total)))
+}
+
+/// The `utctimestamp` of the oldest or newest matching event.
+async fn edge_time(store: &dyn EventStore, query: &QueryAst, sort: Sort) -> anyhow::Result<DateTime<Utc>> {
+    let which = if matches!(sort, Sort::OldestFirst) { "oldest" } else { "newest" };
+    let result = store.search(&SearchRequest { query: query.clone(), size: 1, sort }).await?;
+    let hit = result.hits.first().with_context(|| format!("the store returned no {which} event"))?;
+    let text = hit
+        .source
+        .get("utctimestamp")
+        .and_then(Json::as_str)
+        .with_context(|| format!("the {which} matching event ({}) has no utctimestamp", hit.id))?;
+    tripline_dsl::parse_timestamp(text)
+        .with_context(|| format!("the {which} matching event ({}) has utctimestamp {text:?}", hit.id))
+}
+
+/// `90000` (ms) → `2m`: in the largest unit it reaches, rounded up.
+fn show_duration_ms(ms: u64) -> String {
+    let secs = ms.div_ceil(1000);
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= size {
+            return format!("{}{unit}", secs.div_ceil(size));
+        }
+    }
+    format!("{}s", secs.max(1))
+}
+
+fn buckets_of<'a>(
+    results: &'a [tripline_store::AggregationResult],
+    name: &str,
+) -> anyhow::Result<&'a [Bucket]> {
+    match results.iter().find(|r| r.name == name).map(|r| &r.value) {
+        Some(AggregationValue::Buckets(b)) => Ok(b),
+        _ => bail!("the store returned no buckets for {name}"),
+    }
+}
+
+/// Field paths of recent matching events that look like what `field` meant: the same ignoring
+/// case, the same under `details.`, or the same last name (at most 5).
+async fn similar_fields(
+    store: &dyn EventStore,
+    query: &QueryAst,
+    field: &str,
+) -> anyhow::Result<Vec<String>> {
+    let sample =
+        store.search(&SearchRequest { query: query.clone(), size: 100, sort: Sort::NewestFirst }).await?;
+    let mut paths = std::collections::BTreeSet::new();
+    for h in &sample.hits {
+        leaf_paths(&h.source, String::new(), 0, &mut paths);
+    }
+    let want = field.to_ascii_lowercase();
+    let last = want.rsplit('.').next().unwrap_or(&want).to_string();
+    let mut ranked: Vec<(u8, String)> = paths
+        .into_iter()
+        .filter_map(|p| {
+            let lower = p.to_ascii_lowercase();
+            let rank = if lower == want {
+                0
+            } else if lower == format!("details.{want}") {
+                1
+            } else if lower.rsplit('.').next() == Some(last.as_str()) {
+                2
+            } else {
+                return None;
+            };
+            Some((rank, p))
+        })
+        .collect();
+    ranked.sort();
+    Ok(ranked.into_iter().take(5).map(|(_, p)| p).collect())
+}
+
+/// Every path to a non-null value in `v` (arrays add no segment), at most 8 levels deep.
+fn leaf_paths(v: &Json, prefix: String, depth: usize, out: &mut std::collections::BTreeSet<String>) {
+    if depth > 8 || out.len() > 2_000 {
+        return;
+    }
+    match v {
+        Json::Object(map) => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                leaf_paths(child, path, depth + 1, out);
+            }
+        }
+        Json::Array(items) => {
+            for item in items {
+                leaf_paths(item, prefix.clone(), depth + 1, out);
+            }
+        }
+        Json::Null => {}
+        _ if !prefix.is_empty() => {
+            out.insert(prefix);
+        }
+        _ => {}
+    }
+}
+
+/// `1 event matches`, `2 events match`.
+fn events_match(n: u64) -> String {
+    if n == 1 {
+        "1 event matches".into()
+    } else {
+        format!("{n} events match")
+    }
+}
+
+/// `1 event`, `2 events`.
+fn events(n: u64) -> String {
+    if n == 1 {
+        "1 event".into()
+    } else {
+        format!("{n} events")
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
+        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
     }
 }
 
@@ -183,11 +476,12 @@ fn bar_table(header: &str, buckets: &[Bucket]) -> Table {
             Json::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let len = (b.count * WIDTH).div_ceil(max) as usize;
+        // In u128 so that no count can overflow the product; the bar is at most WIDTH long.
+        let len = (u128::from(b.count) * u128::from(WIDTH)).div_ceil(u128::from(max)).min(u128::from(WIDTH));
         table.add_row([
             Cell::new(key),
             Cell::new(b.count).set_alignment(CellAlignment::Right),
-            Cell::new("█".repeat(len)),
+            Cell::new("█".repeat(len as usize)),
         ]);
     }
     table
@@ -224,6 +518,7 @@ mod tests {
             let mut e =
                 Event::new("cloudtrail", "AwsApiCall", format!("DescribeInstances by {user} #{i}"), at, at);
             e.details.insert("user".into(), json!(user));
+            e.details.insert("useridentity".into(), json!({"arn": format!("arn:aws:iam::1:user/{user}")}));
             events.push(e);
         }
         store.index_events(&events).await.unwrap();
@@ -234,9 +529,51 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("15m").unwrap(), TimeDelta::minutes(15));
         assert_eq!(parse_duration("7d").unwrap(), TimeDelta::days(7));
-        assert!(parse_duration("15").is_err());
-        assert!(parse_duration("0h").is_err());
-        assert!(parse_duration("h").is_err());
+        assert_eq!(parse_duration("1s").unwrap(), TimeDelta::seconds(1));
+        assert_eq!(parse_duration("36525d").unwrap(), TimeDelta::days(36_525));
+        for bad in ["15", "0h", "h", "", "-5m", "+5m", "1.5h", "5 m", "5M", "1y", "1h30m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        for huge in
+            ["36526d", "99999999d", "18446744073709551615s", "99999999999999999999999d", "3155760001s"]
+        {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(err.contains("1s to 100 years"), "{huge}: {err}");
+        }
+    }
+
+    #[test]
+    fn limits_and_fields() {
+        assert_eq!(parse_limit("1"), Ok(1));
+        assert_eq!(parse_limit("10000"), Ok(MAX_LIMIT));
+        for bad in ["0", "10001", "18446744073709551615", "99999999999999999999999"] {
+            assert!(parse_limit(bad).unwrap_err().contains("1 to 10000"), "{bad}");
+        }
+        assert!(parse_limit("-1").unwrap_err().contains("not a number"));
+        assert_eq!(parse_field("details.useridentity.arn").as_deref(), Ok("details.useridentity.arn"));
+        for bad in ["", ".", "details.", ".x", "a..b", "a b", "a\tb", "a\u{0}b"] {
+            assert!(parse_field(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_field(&"x".repeat(MAX_FIELD_LEN + 1)).unwrap_err().contains("longer than"));
+    }
+
+    #[test]
+    fn times_are_rfc3339_inside_the_stored_range() {
+        assert_eq!(parse_time("2026-11-23T13:00:00+01:00").unwrap(), t("2026-11-23T12:00:00Z"));
+        assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
+        for far in ["9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2262-01-01T00:00:00Z"] {
+            let err = parse_time(far).unwrap_err();
+            assert!(err.contains("outside the range") && err.contains("2261-12-31"), "{err}");
+        }
+    }
+
+    #[test]
+    fn last_near_the_clock_edges_does_not_overflow() {
+        let mut a = args("*");
+        a.last = Some(TimeDelta::seconds(MAX_DURATION_SECS as i64));
+        // The earliest instant chrono has: subtracting anything must be an error, not a panic.
+        assert!(build_query(&a, DateTime::<Utc>::MIN_UTC).is_err());
+        assert!(build_query(&a, Utc::now()).is_ok());
     }
 
     #[tokio::test]
@@ -244,7 +581,7 @@ mod tests {
         let store = store().await;
         let now = t("2026-11-23T15:00:00Z");
         let mut a = args("details.user:bob");
-        a.last = Some("2h".into());
+        a.last = Some(TimeDelta::hours(2));
         let q = build_query(&a, now).unwrap();
         let out = search(&store, &q, &a).await.unwrap();
         // bob: i % 3 == 0, at 10:00 + 10 min·i; window 13:00–15:00 → i = 18..=30 → 18, 21, 24, 27
@@ -256,15 +593,55 @@ mod tests {
         let out = search(&store, &build_query(&c, now).unwrap(), &c).await.unwrap();
         assert!(out.contains("alice") && out.contains("20") && out.contains(&"█".repeat(40)), "{out}");
         assert!(out.contains("30 events match"), "{out}");
+        assert!(!out.contains("most frequent"), "every value is shown: {out}");
+
+        c.limit = 1;
+        let out = search(&store, &build_query(&c, now).unwrap(), &c).await.unwrap();
+        assert!(out.contains("the 1 most frequent of 2 distinct values shown"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn count_by_a_field_no_event_has_says_so() {
+        let store = store().await;
+        let mut c = args("*");
+        c.count_by = Some("details.nope".into());
+        let out = search(&store, &build_query(&c, Utc::now()).unwrap(), &c).await.unwrap();
+        assert_eq!(out, "no matching event has details.nope; 30 events matched\n");
+
+        // A near miss is pointed at: wrong case, or `details.` left out.
+        c.count_by = Some("details.userIdentity.ARN".into());
+        let out = search(&store, &build_query(&c, Utc::now()).unwrap(), &c).await.unwrap();
+        assert!(out.contains("no matching event has details.userIdentity.ARN; 30 events matched"), "{out}");
+        assert!(out.contains("(matching events have details.useridentity.arn)"), "{out}");
+        c.count_by = Some("user".into());
+        let out = search(&store, &build_query(&c, Utc::now()).unwrap(), &c).await.unwrap();
+        assert!(out.contains("(matching events have details.user)"), "{out}");
+
+        c.json = true;
+        let v: Json =
+            serde_json::from_str(&search(&store, &build_query(&c, Utc::now()).unwrap(), &c).await.unwrap())
+                .unwrap();
+        assert_eq!(v["total"], 30);
+        assert_eq!(v["buckets"], json!([]));
+        assert!(v["note"].as_str().unwrap().starts_with("no matching event has user"), "{v}");
+
+        let mut none = args("details.user:nobody");
+        none.count_by = Some("details.user".into());
+        let out = search(&store, &build_query(&none, Utc::now()).unwrap(), &none).await.unwrap();
+        assert!(out.starts_with("no event matches the search"), "{out}");
+        none.count_by = None;
+        none.histogram = Some(TimeDelta::hours(1));
+        let out = search(&store, &build_query(&none, Utc::now()).unwrap(), &none).await.unwrap();
+        assert!(out.contains("no event matches") && out.contains("nothing to plot"), "{out}");
     }
 
     #[tokio::test]
     async fn histogram_and_json() {
         let store = store().await;
         let mut a = args("*");
-        a.from = Some("2026-11-23T12:00:00+02:00".into()); // 10:00Z
-        a.to = Some("2026-11-23T11:59:59Z".into());
-        a.histogram = Some("1h".into());
+        a.from = Some(t("2026-11-23T12:00:00+02:00")); // 10:00Z
+        a.to = Some(t("2026-11-23T11:59:59Z"));
+        a.histogram = Some(TimeDelta::hours(1));
         a.json = true;
         let out = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap();
         let v: Json = serde_json::from_str(&out).unwrap();
@@ -274,13 +651,47 @@ mod tests {
         assert_eq!(v["buckets"].as_array().unwrap().len(), 2);
     }
 
+    #[tokio::test]
+    async fn a_histogram_of_too_many_buckets_is_refused_with_a_width_that_fits() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let a0 = t("2000-01-01T00:00:00Z");
+        let b0 = t("2026-01-01T00:00:00Z");
+        let events: Vec<Event> =
+            [a0, b0].iter().map(|&at| Event::new("cloudtrail", "AwsApiCall", "x", at, at)).collect();
+        store.index_events(&events).await.unwrap();
+        let mut a = args("*");
+        a.histogram = Some(TimeDelta::seconds(1));
+        let err = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap_err().to_string();
+        assert!(err.contains("--histogram 1s") && err.contains("at most 10000"), "{err}");
+        assert!(err.contains("at least 23h"), "26 years in 10000 buckets is 22.8 hours each: {err}");
+        // The suggested width fits.
+        a.histogram = Some(TimeDelta::hours(23));
+        let out = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap();
+        assert!(out.contains("1999-12-31T") && out.contains("2 events match"), "{out}");
+    }
+
+    #[test]
+    fn shown_durations_round_up() {
+        assert_eq!(show_duration_ms(1), "1s");
+        assert_eq!(show_duration_ms(59_000), "59s");
+        assert_eq!(show_duration_ms(61_000), "2m");
+        assert_eq!(show_duration_ms(3_600_000), "1h");
+        assert_eq!(show_duration_ms(82_000_000), "23h");
+        assert_eq!(show_duration_ms(86_400_001), "2d");
+    }
+
     #[test]
     fn bad_input_is_explained() {
         let mut a = args("*");
-        a.from = Some("yesterday".into());
+        a.from = Some(t("2026-11-24T00:00:00Z"));
+        a.to = Some(t("2026-11-23T00:00:00Z"));
         let err = build_query(&a, Utc::now()).unwrap_err();
-        assert!(format!("{err:#}").contains("RFC 3339"), "{err:#}");
+        assert!(format!("{err:#}").contains("--from 2026-11-24T00:00:00.000Z is after --to"), "{err:#}");
         let err = build_query(&args("details.x:(unclosed"), Utc::now()).unwrap_err();
         assert!(format!("{err:#}").contains("query"), "{err:#}");
+        // A long query is not echoed whole.
+        let long = format!("details.x:({}", "a ".repeat(10_000));
+        let err = format!("{:#}", build_query(&args(&long), Utc::now()).unwrap_err());
+        assert!(err.len() < 1_000, "{}", err.len());
     }
 }
