@@ -7,7 +7,7 @@
 //! | `category` | `eventType` (`AwsApiCall`, `AwsConsoleSignIn`, `AwsServiceEvent`, …; `cloudtrail` if absent) |
 //! | `hostname` | `eventSource` (`iam.amazonaws.com`) |
 //! | `summary` | `"<sourceIPAddress> performed <eventName> in <eventSource>"` |
-//! | `utctimestamp` | `eventTime` (required) |
+//! | `utctimestamp` | `eventTime` (required; an instant outside 1678–2261, what the stores hold, is an error for that record) |
 //! | `receivedtimestamp` | the ingest clock |
 //! | `details.*` | every record field, keys lower-cased recursively (`details.useridentity.arn`) |
 //! | `details.eventverb` | the leading word of `eventName` (`Describe`, `Put`, `Console`) |
@@ -37,7 +37,8 @@ use serde_json::{Map, Value};
 use tripline_event::Event;
 
 use crate::keys::{
-    canonical_ip, lower, lower_str, parse_time, scalar_string, Lower, LowerSeed, Scratch, Stack, Top, TopSeed,
+    canonical_ip, lower, lower_str, parse_time, scalar_string, time_field, Lower, LowerSeed, Scratch, Stack,
+    Top, TopSeed,
 };
 use crate::ErrorKind;
 
@@ -191,7 +192,7 @@ pub(crate) fn normalize_top(rec: &TopLevel<'_>, received: DateTime<Utc>) -> Resu
     let time = match rec.get("eventTime") {
         None => return Err(ErrorKind::MissingField("eventTime")),
         Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-            Ok(s) => parse_time(&s).ok_or(ErrorKind::BadTimestamp { field: "eventTime", value: s })?,
+            Ok(s) => time_field("eventTime", s)?,
             Err(_) => return Err(ErrorKind::MissingField("eventTime")),
         },
     };

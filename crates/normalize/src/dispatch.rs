@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use tripline_event::Event;
 
+use crate::error::json_type;
 use crate::keys::{get_ci, parse_time};
 use crate::read::Ctx;
 use crate::{cloudtrail, guardduty, vpcflow, ErrorKind};
@@ -71,22 +72,31 @@ pub(crate) fn value(ctx: &mut Ctx<'_>, v: Value, depth: u8) {
             Err(e) => ctx.fail(e),
         };
     }
-    if obj.contains_key("logEvents") && obj.contains_key("messageType") {
-        return logs_payload(ctx, obj, depth);
+    match obj.get("logEvents") {
+        Some(Value::Array(_)) if obj.contains_key("messageType") => return logs_payload(ctx, obj, depth),
+        Some(Value::Array(_)) | None => {}
+        // A payload whose list of log events is not a list: an error, not an unknown record.
+        Some(other) => return ctx.fail(ErrorKind::NotAList { field: "logEvents", found: json_type(other) }),
     }
     if obj.contains_key("digestStartTime") && obj.contains_key("digestEndTime") {
         return ctx.skip("cloudtrail_digest");
     }
-    // Containers parsed whole (when the fast path did not see them first).
+    // Containers parsed whole (when the fast path did not see them first). A container member
+    // that is not a list (`{"Records": {…}}`, `"x"`, `null`) is a mis-shaped or truncated file:
+    // an error, never a generic event that would read as success.
     for key in ["Records", "Findings", "findings"] {
-        if matches!(obj.get(key), Some(Value::Array(_))) {
-            let mut obj = obj;
-            if let Some(Value::Array(items)) = obj.remove(key) {
-                for item in items {
-                    value(ctx, item, depth + 1);
+        match obj.get(key) {
+            Some(Value::Array(_)) => {
+                let mut obj = obj;
+                if let Some(Value::Array(items)) = obj.remove(key) {
+                    for item in items {
+                        value(ctx, item, depth + 1);
+                    }
                 }
+                return;
             }
-            return;
+            Some(other) => return ctx.fail(ErrorKind::NotAList { field: key, found: json_type(other) }),
+            None => {}
         }
     }
     generic(ctx, obj)
@@ -114,8 +124,10 @@ fn logs_payload(ctx: &mut Ctx<'_>, mut obj: Map<String, Value>, depth: u8) {
     if obj.get("messageType").and_then(Value::as_str) == Some("CONTROL_MESSAGE") {
         return ctx.skip("control_message");
     }
-    let Some(Value::Array(events)) = obj.remove("logEvents") else {
-        return ctx.fail(ErrorKind::MissingField("logEvents"));
+    let events = match obj.remove("logEvents") {
+        Some(Value::Array(events)) => events,
+        Some(other) => return ctx.fail(ErrorKind::NotAList { field: "logEvents", found: json_type(&other) }),
+        None => return ctx.fail(ErrorKind::MissingField("logEvents")),
     };
     for ev in events {
         let Some(Value::String(msg)) = ev.get("message") else {

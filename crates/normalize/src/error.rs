@@ -32,6 +32,35 @@ pub enum ErrorKind {
         /// Its value, as found.
         value: String,
     },
+    /// A valid timestamp whose instant lies outside what the stores hold
+    /// ([`tripline_event::TIMESTAMP_MIN`] to [`tripline_event::TIMESTAMP_MAX`]): the record is
+    /// refused rather than stored under a wrong date.
+    #[error(
+        "`{field}` {value:?} is outside the range Tripline stores ({} to {})",
+        tripline_event::TIMESTAMP_MIN,
+        tripline_event::TIMESTAMP_MAX
+    )]
+    TimestampOutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value, as found.
+        value: String,
+    },
+    /// A container whose list of records is not a list: `{"Records": {…}}`, `{"Records": "x"}`,
+    /// `{"Records": null}`, the same for `Findings`/`findings`, a CloudWatch Logs payload whose
+    /// `logEvents` is not a list. A mis-shaped or truncated file: nothing of it is stored.
+    #[error("{} whose `{field}` is {found}, not a list", container_name(field))]
+    NotAList {
+        /// The member that should hold the list (`Records`, `Findings`, `findings`, `logEvents`).
+        field: &'static str,
+        /// What it holds instead (`an object`, `a string`, `null`, …).
+        found: &'static str,
+    },
+    /// A VPC flow log header line that cannot be used (a field name no flow log version has, a
+    /// field named twice). The lines after it are not read by that header; each is reported
+    /// with this kind too.
+    #[error("bad flow log header: {0}")]
+    BadFlowHeader(String),
     /// A VPC flow log line that does not fit its format.
     #[error("bad flow log line: {0}")]
     BadFlowLine(String),
@@ -51,9 +80,34 @@ impl ErrorKind {
             ErrorKind::NotAnObject => "not_an_object",
             ErrorKind::MissingField(_) => "missing_field",
             ErrorKind::BadTimestamp { .. } => "bad_timestamp",
+            ErrorKind::TimestampOutOfRange { .. } => "timestamp_out_of_range",
+            ErrorKind::NotAList { .. } => "not_a_list",
+            ErrorKind::BadFlowHeader(_) => "bad_flow_header",
             ErrorKind::BadFlowLine(_) => "bad_flow_line",
             ErrorKind::Decode(_) => "decode",
         }
+    }
+}
+
+/// What a container member belongs to, for [`ErrorKind::NotAList`]'s message.
+fn container_name(field: &str) -> &'static str {
+    match field {
+        "Records" => "a CloudTrail file",
+        "Findings" | "findings" => "a findings file",
+        "logEvents" => "a CloudWatch Logs payload",
+        _ => "a container",
+    }
+}
+
+/// The JSON type of a value, for messages (`an object`, `a string`, `null`, …).
+pub(crate) fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
 use tripline_event::Event;
 
-use crate::keys::{canonical_ip, get_ci, lower_keys, parse_time, scalar_string};
+use crate::keys::{canonical_ip, get_ci, lower_keys, parse_time, scalar_string, time_field};
 use crate::ErrorKind;
 
 /// Whether a JSON object looks like a GuardDuty finding (keys compared case-insensitively).
@@ -116,7 +116,7 @@ pub fn normalize(
     let mut time = None;
     for (field, key) in [("updatedAt", "updatedat"), ("createdAt", "createdat")] {
         if let Some(s) = text(&f, &[key]) {
-            time = Some(parse_time(&s).ok_or(ErrorKind::BadTimestamp { field, value: s })?);
+            time = Some(time_field(field, s)?);
             break;
         }
     }

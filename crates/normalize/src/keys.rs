@@ -34,9 +34,22 @@ pub fn lower(k: String) -> String {
     }
 }
 
-/// An RFC 3339 timestamp (any offset) in UTC.
+/// An RFC 3339 timestamp (any offset) in UTC, within the range the stores hold.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     tripline_event::parse_timestamp(s).ok()
+}
+
+/// [`parse_time`] for a record's time field, with the reason when it fails: not a timestamp
+/// ([`ErrorKind::BadTimestamp`]) or a valid one outside the stored range
+/// ([`ErrorKind::TimestampOutOfRange`]).
+pub(crate) fn time_field(field: &'static str, s: String) -> Result<DateTime<Utc>, crate::ErrorKind> {
+    match tripline_event::parse_timestamp(&s) {
+        Ok(t) => Ok(t),
+        Err(tripline_event::TimestampError::OutOfRange(_)) => {
+            Err(crate::ErrorKind::TimestampOutOfRange { field, value: s })
+        }
+        Err(_) => Err(crate::ErrorKind::BadTimestamp { field, value: s }),
+    }
 }
 
 /// An IPv4 or IPv6 address in canonical text form, or `None` for anything else (a hostname,

@@ -8,7 +8,13 @@
 //! It never drops a good record because of a bad neighbour: a malformed record becomes a
 //! [`NormalizeError`] naming the file and the record's ordinal, is counted in [`Stats`], and the
 //! rest of the file goes on. A record of no known type becomes a generic event (`source:
-//! unknown`, the record as a JSON string in `details.raw`): kept, not dropped.
+//! unknown`, the record as a JSON string in `details.raw`): kept, not dropped. A container whose
+//! list is not a list (`{"Records": {…}}`, `{"Records": "x"}`, `{"Findings": null}`, a
+//! `logEvents` that is not a list) is not such a record: it is a mis-shaped or truncated file,
+//! an [`ErrorKind::NotAList`], and nothing of it is stored. A time outside what the stores hold
+//! (1678 to 2261, [`tripline_event::TIMESTAMP_MIN`]..[`tripline_event::TIMESTAMP_MAX`]) in
+//! `eventTime`, a finding's `updatedAt`/`createdAt` or a flow's `start`/`end` is an
+//! [`ErrorKind::TimestampOutOfRange`] for that record, never a wrong date.
 //!
 //! ## What it reads
 //!
@@ -107,6 +113,17 @@ impl Default for Options {
 /// Read one file (plain or gzip, any supported format), calling `on` for every event or error.
 /// Returns what was counted. An unreadable file is one error, not a panic.
 pub fn read_path(path: &Path, opts: &Options, mut on: impl FnMut(Result<Event, NormalizeError>)) -> Stats {
+    read::path(path, opts, &mut |_, r| on(r))
+}
+
+/// [`read_path`], telling `on` each record's 1-based ordinal in its file too: the number a
+/// [`NormalizeError`] for that record carries, so that a caller can name the origin of an event
+/// that fails later (a document the store refuses). 0 for a failure of the whole file.
+pub fn read_path_numbered(
+    path: &Path,
+    opts: &Options,
+    mut on: impl FnMut(u64, Result<Event, NormalizeError>),
+) -> Stats {
     read::path(path, opts, &mut on)
 }
 
@@ -116,6 +133,16 @@ pub fn read_reader<R: Read>(
     name: &str,
     opts: &Options,
     mut on: impl FnMut(Result<Event, NormalizeError>),
+) -> Stats {
+    read::reader(reader, name, opts, &mut |_, r| on(r))
+}
+
+/// [`read_reader`], telling `on` each record's ordinal too (see [`read_path_numbered`]).
+pub fn read_reader_numbered<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &Options,
+    mut on: impl FnMut(u64, Result<Event, NormalizeError>),
 ) -> Stats {
     read::reader(reader, name, opts, &mut on)
 }
@@ -127,6 +154,16 @@ pub fn read_value(
     name: &str,
     opts: &Options,
     mut on: impl FnMut(Result<Event, NormalizeError>),
+) -> Stats {
+    read::value(value, name, opts, &mut |_, r| on(r))
+}
+
+/// [`read_value`], telling `on` each record's ordinal too (see [`read_path_numbered`]).
+pub fn read_value_numbered(
+    value: serde_json::Value,
+    name: &str,
+    opts: &Options,
+    mut on: impl FnMut(u64, Result<Event, NormalizeError>),
 ) -> Stats {
     read::value(value, name, opts, &mut on)
 }

@@ -13,6 +13,10 @@ use crate::stream::{self, End, Piece};
 use crate::vpcflow::{self, FlowFormat};
 use crate::{dispatch, ErrorKind, NormalizeError, Options, Stats};
 
+/// Where results go: each event or error, with the record's 1-based ordinal in its file (0 for a
+/// failure of the whole file before any record).
+pub(crate) type Sink<'a> = dyn FnMut(u64, Result<Event, NormalizeError>) + 'a;
+
 /// The state of one read: where we are, what we counted, where results go.
 pub(crate) struct Ctx<'a> {
     file: &'a str,
@@ -20,18 +24,14 @@ pub(crate) struct Ctx<'a> {
     opts: &'a Options,
     flow: Option<FlowFormat>,
     stats: Stats,
-    sink: &'a mut dyn FnMut(Result<Event, NormalizeError>),
+    sink: &'a mut Sink<'a>,
     /// Scratch space of the CloudTrail fast path, reused from record to record.
     pub(crate) scratch: crate::keys::Scratch,
 }
 
 impl<'a> Ctx<'a> {
     /// The context of one file (or stream) named `file`, counted as one file read.
-    fn for_file(
-        file: &'a str,
-        opts: &'a Options,
-        sink: &'a mut dyn FnMut(Result<Event, NormalizeError>),
-    ) -> Self {
+    fn for_file(file: &'a str, opts: &'a Options, sink: &'a mut Sink<'a>) -> Self {
         let stats = Stats { files: 1, ..Stats::default() };
         Ctx { file, record: 0, opts, flow: None, stats, sink, scratch: Default::default() }
     }
@@ -50,7 +50,7 @@ impl<'a> Ctx<'a> {
             Ok(e) => {
                 self.record += 1;
                 self.stats.record(&e.source);
-                (self.sink)(Ok(e));
+                (self.sink)(self.record, Ok(e));
             }
             Err(k) => self.fail(k),
         }
@@ -60,7 +60,10 @@ impl<'a> Ctx<'a> {
     pub(crate) fn fail(&mut self, kind: ErrorKind) {
         self.record += 1;
         self.stats.error(kind.name());
-        (self.sink)(Err(NormalizeError { file: self.file.to_owned(), record: Some(self.record), kind }));
+        (self.sink)(
+            self.record,
+            Err(NormalizeError { file: self.file.to_owned(), record: Some(self.record), kind }),
+        );
     }
 
     /// A record skipped on purpose.
@@ -73,16 +76,12 @@ impl<'a> Ctx<'a> {
     fn fail_file(&mut self, kind: ErrorKind) {
         self.stats.error(kind.name());
         let record = if self.record > 0 { Some(self.record + 1) } else { None };
-        (self.sink)(Err(NormalizeError { file: self.file.to_owned(), record, kind }));
+        (self.sink)(record.unwrap_or(0), Err(NormalizeError { file: self.file.to_owned(), record, kind }));
     }
 }
 
 /// Read one file (plain or gzip, recognised by content).
-pub(crate) fn path(
-    path: &Path,
-    opts: &Options,
-    sink: &mut dyn FnMut(Result<Event, NormalizeError>),
-) -> Stats {
+pub(crate) fn path(path: &Path, opts: &Options, sink: &mut Sink<'_>) -> Stats {
     let name = path.display().to_string();
     match File::open(path) {
         Ok(f) => reader(f, &name, opts, sink),
@@ -95,12 +94,7 @@ pub(crate) fn path(
 }
 
 /// Read one stream.
-pub(crate) fn reader<R: Read>(
-    r: R,
-    name: &str,
-    opts: &Options,
-    sink: &mut dyn FnMut(Result<Event, NormalizeError>),
-) -> Stats {
+pub(crate) fn reader<R: Read>(r: R, name: &str, opts: &Options, sink: &mut Sink<'_>) -> Stats {
     let mut ctx = Ctx::for_file(name, opts, sink);
     let mut raw = BufReader::with_capacity(64 * 1024, r);
     let gz = match raw.fill_buf() {
@@ -169,9 +163,11 @@ fn text<R: BufRead>(ctx: &mut Ctx<'_>, mut r: R) {
     let limit = ctx.opts.max_record_bytes;
     let mut line = Vec::with_capacity(512);
     let mut first = true;
+    // The line of a header that cannot be used, and why.
+    let mut bad_header: Option<(u64, String)> = None;
     loop {
         line.clear();
-        let n = match (&mut r).take(limit as u64 + 1).read_until(b'\n', &mut line) {
+        let n = match (&mut r).take((limit as u64).saturating_add(1)).read_until(b'\n', &mut line) {
             Ok(n) => n,
             Err(e) => return ctx.fail_file(ErrorKind::Io(e.to_string())),
         };
@@ -198,12 +194,30 @@ fn text<R: BufRead>(ctx: &mut Ctx<'_>, mut r: R) {
             ctx.record += 1;
             continue;
         }
+        if let Some((line, why)) = &bad_header {
+            // No line can be read reliably by a header that cannot be used: each is an error.
+            let kind = ErrorKind::BadFlowHeader(format!("line not read: the header on line {line} {why}"));
+            ctx.fail(kind);
+            continue;
+        }
         if first {
             first = false;
-            if let Some(fmt) = FlowFormat::parse(s) {
-                ctx.record += 1;
-                ctx.flow = Some(fmt);
-                continue;
+            match FlowFormat::parse_header(s) {
+                Ok(Some(fmt)) => {
+                    ctx.record += 1;
+                    ctx.flow = Some(fmt);
+                    continue;
+                }
+                Err(kind) => {
+                    let why = match &kind {
+                        ErrorKind::BadFlowHeader(why) => format!("is unusable ({why})"),
+                        other => format!("is unusable ({other})"),
+                    };
+                    ctx.fail(kind);
+                    bad_header = Some((ctx.record, why));
+                    continue;
+                }
+                Ok(None) => {}
             }
             if ctx.opts.flow_format.is_none() && !vpcflow::looks_like_v2(s) {
                 let shown: String = s.chars().take(60).collect();
@@ -226,12 +240,7 @@ fn text<R: BufRead>(ctx: &mut Ctx<'_>, mut r: R) {
 }
 
 /// Dispatch one already-parsed value.
-pub(crate) fn value(
-    v: serde_json::Value,
-    name: &str,
-    opts: &Options,
-    sink: &mut dyn FnMut(Result<Event, NormalizeError>),
-) -> Stats {
+pub(crate) fn value(v: serde_json::Value, name: &str, opts: &Options, sink: &mut Sink<'_>) -> Stats {
     let mut ctx = Ctx::for_file(name, opts, sink);
     dispatch::value(&mut ctx, v, 0);
     ctx.stats

@@ -24,6 +24,19 @@
 //! | every other field | `details.<name without hyphens>`: `accountid`, `interfaceid`, `vpcid`, `subnetid`, `instanceid`, `pktsrcaddr`, `flowdirection`, `pktsrcawsservice`, … |
 //!
 //! A field whose value is `-` (not applicable) is left out.
+//!
+//! ## What is refused
+//!
+//! - A header line naming a field that no flow log version has (`srcprt`), or a field twice: an
+//!   [`ErrorKind::BadFlowHeader`] on the header's line, and, because no line of that file can be
+//!   read reliably by that header, the same kind of error for **every following line** (each
+//!   counted, none stored). The same header given as `--flow-format` or `TRIPLINE_FLOW_FORMAT`
+//!   is refused at start-up.
+//! - In a line: a number that is not one, or beyond its field (a port over 65535, a protocol
+//!   over 255, an `integer` field over 2³¹−1); a `start` or `end` that is negative, that is not an
+//!   integer, or whose instant lies outside what the stores hold (1678 to 2261; `10413792000` is
+//!   the year 2300) ([`ErrorKind::TimestampOutOfRange`]); an `end` before its `start`. Each is an
+//!   error for that line only.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Number, Value};
@@ -34,24 +47,32 @@ use crate::ErrorKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Int,
+    /// A non-negative integer, at most this (what the index template's `integer`/`long` holds,
+    /// or the field's own range: a port, a protocol number).
+    Int(u64),
     Ip,
     Time,
     Text,
 }
 
-/// Known fields: the name in the format, the key under `details`, its kind.
+/// The largest value of an `integer` field of the index template.
+const I32: u64 = i32::MAX as u64;
+/// The largest value of a `long` field of the index template.
+const I64: u64 = i64::MAX as u64;
+
+/// Known fields: the name in the format, the key under `details`, its kind. A header naming any
+/// other field is refused (see [`FlowFormat::parse_header`]).
 const FIELDS: &[(&str, &str, Kind)] = &[
-    ("version", "version", Kind::Int),
+    ("version", "version", Kind::Int(I32)),
     ("account-id", "accountid", Kind::Text),
     ("interface-id", "interfaceid", Kind::Text),
     ("srcaddr", "sourceipaddress", Kind::Ip),
     ("dstaddr", "destinationipaddress", Kind::Ip),
-    ("srcport", "sourceport", Kind::Int),
-    ("dstport", "destinationport", Kind::Int),
-    ("protocol", "protocol", Kind::Int),
-    ("packets", "packets", Kind::Int),
-    ("bytes", "bytes", Kind::Int),
+    ("srcport", "sourceport", Kind::Int(65_535)),
+    ("dstport", "destinationport", Kind::Int(65_535)),
+    ("protocol", "protocol", Kind::Int(255)),
+    ("packets", "packets", Kind::Int(I64)),
+    ("bytes", "bytes", Kind::Int(I64)),
     ("start", "start", Kind::Time),
     ("end", "end", Kind::Time),
     ("action", "action", Kind::Text),
@@ -59,7 +80,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("vpc-id", "vpcid", Kind::Text),
     ("subnet-id", "subnetid", Kind::Text),
     ("instance-id", "instanceid", Kind::Text),
-    ("tcp-flags", "tcpflags", Kind::Int),
+    ("tcp-flags", "tcpflags", Kind::Int(I32)),
     ("type", "type", Kind::Text),
     ("pkt-srcaddr", "pktsrcaddr", Kind::Ip),
     ("pkt-dstaddr", "pktdstaddr", Kind::Ip),
@@ -70,7 +91,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("pkt-src-aws-service", "pktsrcawsservice", Kind::Text),
     ("pkt-dst-aws-service", "pktdstawsservice", Kind::Text),
     ("flow-direction", "flowdirection", Kind::Text),
-    ("traffic-path", "trafficpath", Kind::Int),
+    ("traffic-path", "trafficpath", Kind::Int(I32)),
     ("ecs-cluster-arn", "ecsclusterarn", Kind::Text),
     ("ecs-cluster-name", "ecsclustername", Kind::Text),
     ("ecs-container-instance-arn", "ecscontainerinstancearn", Kind::Text),
@@ -82,10 +103,8 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("ecs-task-arn", "ecstaskarn", Kind::Text),
     ("ecs-task-id", "ecstaskid", Kind::Text),
     ("reject-reason", "rejectreason", Kind::Text),
+    ("encryption-status", "encryptionstatus", Kind::Int(I32)),
 ];
-
-/// Keys the normalizer derives itself.
-const DERIVED: [&str; 2] = ["protocolname", "success"];
 
 /// The default (version 2) format.
 pub const DEFAULT_FORMAT: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
@@ -110,33 +129,33 @@ fn known(name: &str) -> Option<(&'static str, Kind)> {
 impl FlowFormat {
     /// The default version-2 format.
     pub fn v2() -> Self {
-        Self::from_names(DEFAULT_FORMAT.split_ascii_whitespace())
-    }
-
-    fn from_names<'a>(names: impl Iterator<Item = &'a str>) -> Self {
-        let mut columns = Vec::new();
-        let mut all = Vec::new();
-        for name in names {
-            let (key, kind) = match known(name) {
-                Some((k, kind)) => (k.to_owned(), kind),
-                None => {
-                    // A field this version does not know: its name without hyphens, unless that
-                    // would take the key (and the index type) of a known field (`byt_es`).
-                    let key = name.replace(['-', '_'], "");
-                    let taken = FIELDS.iter().any(|(_, k, _)| *k == key) || DERIVED.contains(&key.as_str());
-                    (if taken { format!("field_{key}") } else { key }, Kind::Text)
-                }
-            };
-            columns.push(Column { key, kind });
-            all.push(name.to_owned());
+        let mut columns = Vec::with_capacity(14);
+        let mut names = Vec::with_capacity(14);
+        for name in DEFAULT_FORMAT.split_ascii_whitespace() {
+            if let Some((key, kind)) = known(name) {
+                columns.push(Column { key: key.to_owned(), kind });
+                names.push(name.to_owned());
+            }
         }
-        FlowFormat { columns, names: all }
+        FlowFormat { columns, names }
     }
 
     /// A format from a header line (`version account-id …`) or an AWS format string
-    /// (`${version} ${srcaddr} …`). `None` unless every field looks like a field name and at least
-    /// one of them is a known flow log field.
+    /// (`${version} ${srcaddr} …`). `None` unless it is a valid header: see
+    /// [`FlowFormat::parse_header`], which says why one is not.
     pub fn parse(spec: &str) -> Option<Self> {
+        Self::parse_header(spec).ok().flatten()
+    }
+
+    /// A format from a header line or an AWS format string, telling a line that is not a header
+    /// at all (`Ok(None)`: a record, a README) from a header that cannot be used (`Err`).
+    ///
+    /// A line is a header when every token looks like a field name (lower-case letters, digits,
+    /// `-`, `_`; optionally in `${…}`) and at least one of them is a known flow log field. Such a
+    /// header is refused ([`ErrorKind::BadFlowHeader`]) when it names a field no flow log version
+    /// has (`srcprt`: a typo would otherwise shift nothing and silently mislabel a column), or
+    /// the same field twice.
+    pub fn parse_header(spec: &str) -> Result<Option<Self>, ErrorKind> {
         let names: Vec<&str> = spec
             .split_ascii_whitespace()
             .map(|t| t.strip_prefix("${").and_then(|t| t.strip_suffix('}')).unwrap_or(t))
@@ -147,9 +166,27 @@ impl FlowFormat {
         };
         if names.is_empty() || !names.iter().all(looks_like_name) || !names.iter().any(|n| known(n).is_some())
         {
-            return None;
+            return Ok(None);
         }
-        Some(Self::from_names(names.into_iter()))
+        let mut columns = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let Some((key, kind)) = known(name) else {
+                return Err(ErrorKind::BadFlowHeader(format!(
+                    "field {} `{}` is not a VPC flow log field",
+                    i + 1,
+                    clip(name)
+                )));
+            };
+            if let Some(first) = names[..i].iter().position(|n| n == name) {
+                return Err(ErrorKind::BadFlowHeader(format!(
+                    "field `{name}` is named twice (fields {} and {})",
+                    first + 1,
+                    i + 1
+                )));
+            }
+            columns.push(Column { key: key.to_owned(), kind });
+        }
+        Ok(Some(FlowFormat { columns, names: names.into_iter().map(str::to_owned).collect() }))
     }
 
     /// The field names, in order.
@@ -210,8 +247,16 @@ pub fn normalize_line(
         }
         let value = match col.kind {
             Kind::Text => Value::String(token.to_owned()),
-            Kind::Int => match token.parse::<u64>() {
-                Ok(v) => Value::Number(Number::from(v)),
+            Kind::Int(max) => match token.parse::<u64>() {
+                Ok(v) if v <= max => Value::Number(Number::from(v)),
+                Ok(_) => {
+                    return Err(ErrorKind::BadFlowLine(format!(
+                        "field {} ({}) is larger than {max}: {:?}",
+                        i + 1,
+                        format.names[i],
+                        clip(token)
+                    )))
+                }
                 Err(_) => {
                     return Err(ErrorKind::BadFlowLine(format!(
                         "field {} ({}) is not a number: {:?}",
@@ -233,16 +278,23 @@ pub fn normalize_line(
                 }
             },
             Kind::Time => {
-                let t = token.parse::<i64>().ok().and_then(|s| Utc.timestamp_opt(s, 0).single());
-                let Some(t) = t else {
-                    return Err(ErrorKind::BadFlowLine(format!(
+                let field = if col.key == "start" { "start" } else { "end" };
+                let t = epoch_seconds(token).map_err(|why| match why {
+                    BadEpoch::OutOfRange => ErrorKind::TimestampOutOfRange { field, value: clip(token) },
+                    BadEpoch::Negative => ErrorKind::BadFlowLine(format!(
+                        "field {} ({}) is a negative epoch time: {:?}",
+                        i + 1,
+                        format.names[i],
+                        clip(token)
+                    )),
+                    BadEpoch::Syntax => ErrorKind::BadFlowLine(format!(
                         "field {} ({}) is not an epoch time: {:?}",
                         i + 1,
                         format.names[i],
                         clip(token)
-                    )));
-                };
-                if col.key == "start" {
+                    )),
+                })?;
+                if field == "start" {
                     start = Some(t);
                 } else {
                     end = Some(t);
@@ -254,6 +306,15 @@ pub fn normalize_line(
     }
     if n != format.len() {
         return Err(ErrorKind::BadFlowLine(format!("expected {} fields, found {n}", format.len())));
+    }
+    if let (Some(s), Some(e)) = (start, end) {
+        if e < s {
+            return Err(ErrorKind::BadFlowLine(format!(
+                "end ({}) is before start ({})",
+                e.timestamp(),
+                s.timestamp()
+            )));
+        }
     }
     if let Some(Value::String(status)) = details.get("logstatus") {
         if status == "NODATA" || status == "SKIPDATA" {
@@ -299,6 +360,31 @@ pub fn normalize_line(
     event.hostname = hostname;
     event.details = details;
     Ok(Some(event))
+}
+
+/// Why an epoch time was refused.
+enum BadEpoch {
+    /// Not an integer.
+    Syntax,
+    /// Below zero: a flow cannot have started before 1970.
+    Negative,
+    /// Beyond what the stores hold (or beyond any integer).
+    OutOfRange,
+}
+
+/// Epoch seconds (`1700000000`) as an instant within the stored range. No arithmetic on the
+/// input: a value too large for an `i64`, for chrono or for the stores is refused, not wrapped.
+fn epoch_seconds(token: &str) -> Result<DateTime<Utc>, BadEpoch> {
+    let digits = token.strip_prefix('-').unwrap_or(token);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadEpoch::Syntax);
+    }
+    if token.starts_with('-') {
+        return Err(BadEpoch::Negative);
+    }
+    let secs = token.parse::<i64>().map_err(|_| BadEpoch::OutOfRange)?;
+    let t = Utc.timestamp_opt(secs, 0).single().ok_or(BadEpoch::OutOfRange)?;
+    tripline_event::check_timestamp(t).map_err(|_| BadEpoch::OutOfRange)
 }
 
 fn clip(s: &str) -> String {

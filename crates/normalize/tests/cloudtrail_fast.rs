@@ -217,6 +217,14 @@ fn edge_cases() {
         // times, names, sources, types
         r#"{"eventTime":"2026-11-23T10:00:00+05:30","eventSource":"a","eventName":"b"}"#.to_owned(),
         r#"{"eventTime":"yesterday","eventSource":"a","eventName":"b"}"#.to_owned(),
+        // instants outside what the stores hold, and the edges of that range
+        r#"{"eventTime":"9999-01-01T00:00:00Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"1600-01-01T00:00:00Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"1677-12-31T23:59:59.999Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"1678-01-01T00:00:00Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"2261-12-31T23:59:59.999Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"2262-01-01T00:00:00Z","eventSource":"a","eventName":"b"}"#.to_owned(),
+        r#"{"eventTime":"2262-01-01T05:00:00+06:00","eventSource":"a","eventName":"b"}"#.to_owned(),
         r#"{"eventTime":5,"eventSource":"a","eventName":"b"}"#.to_owned(),
         r#"{"eventSource":"a","eventName":"b","eventVersion":"1"}"#.to_owned(),
         r#"{"eventTime":"2026-11-23T10:00:00Z","eventSource":7,"eventName":"b"}"#.to_owned(),
