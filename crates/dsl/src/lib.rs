@@ -178,7 +178,7 @@ pub use matchers::{
     SubnetMatch, TermMatch, TermsMatch, WildcardMatch,
 };
 pub use query_string::to_query_string;
-pub use search::{CompiledQuery, SearchQuery, WINDOW_FIELDS};
+pub use search::{validate_aggregations, CompiledQuery, SearchQuery, WINDOW_FIELDS};
 
 /// Fields mapped as analyzed text (standard analyzer: lower-cased word tokens). Every other string
 /// field is a keyword.
@@ -209,7 +209,25 @@ pub fn lower_text_regex(pattern: &str) -> String {
 }
 
 /// Fields mapped as `ip` (IPv4 and IPv6 addresses; CIDR-searchable), as in the index template.
-pub const IP_FIELDS: [&str; 2] = ["details.sourceipaddress", "details.destinationipaddress"];
+pub const IP_FIELDS: [&str; 5] = [
+    "details.sourceipaddress",
+    "details.destinationipaddress",
+    "details.remoteipaddress",
+    "details.pktsrcaddr",
+    "details.pktdstaddr",
+];
+
+/// Fields mapped as `date`, as in the index template. A field is a date because the mapping
+/// says so, never because its value looks like one: a `userAgent` or a bucket name of
+/// `9999-01-01` is a keyword on both stores. Dates are held in
+/// [`TIMESTAMP_MIN`](tripline_event::TIMESTAMP_MIN)..=[`TIMESTAMP_MAX`](tripline_event::TIMESTAMP_MAX).
+pub const DATE_FIELDS: [&str; 5] =
+    ["utctimestamp", "receivedtimestamp", "timestamp", "details.start", "details.end"];
+
+/// Whether `field` is a `date` field.
+pub fn is_date_field(field: &str) -> bool {
+    DATE_FIELDS.contains(&field)
+}
 
 /// Whether `field` is an `ip` field.
 pub fn is_ip_field(field: &str) -> bool {

@@ -140,10 +140,7 @@ impl SearchQuery {
         } else {
             QueryAst::Bool { must, should, must_not }
         };
-        for agg in &self.aggregations {
-            validate_aggregation(agg)?;
-        }
-        check_sibling_names(&self.aggregations)?;
+        validate_aggregations(&self.aggregations)?;
         Ok(CompiledQuery { query, aggregations: self.aggregations.clone(), since, now })
     }
 }
@@ -229,8 +226,20 @@ impl Aggregation {
 
 /// Largest terms `size` and `samples` accepted, OpenSearch's own default limits.
 pub const MAX_BUCKETS: usize = 10_000;
+/// Longest date-histogram interval accepted: 100 years of seconds.
+pub const MAX_INTERVAL_SECS: u64 = 3_155_760_000;
 /// Largest number of hits sampled per bucket (OpenSearch's `max_inner_result_window`).
 pub const MAX_SAMPLES: usize = 100;
+
+/// Check aggregations before any store runs them: names, fields (a date histogram needs a date
+/// field), sizes and intervals within bounds, sibling names distinct. Both stores call this, so
+/// every front end (SearchQuery, plans, the CLI, Sigma) gets the same answer.
+pub fn validate_aggregations(aggs: &[Aggregation]) -> Result<(), DslError> {
+    for agg in aggs {
+        validate_aggregation(agg)?;
+    }
+    check_sibling_names(aggs)
+}
 
 fn validate_aggregation(agg: &Aggregation) -> Result<(), DslError> {
     let bad = |reason: String| Err(DslError::Aggregation { name: agg.name.clone(), reason });
@@ -263,9 +272,17 @@ fn validate_aggregation(agg: &Aggregation) -> Result<(), DslError> {
                 return bad("a cardinality aggregation has no sub-aggregations".into());
             }
         }
-        AggregationKind::DateHistogram { interval_secs, .. } => {
-            if *interval_secs == 0 {
-                return bad("the interval must be at least one second".into());
+        AggregationKind::DateHistogram { field, interval_secs } => {
+            if !crate::is_date_field(field) {
+                return bad(format!(
+                    "{field:?} is not a date field (the date fields are {})",
+                    crate::DATE_FIELDS.join(", ")
+                ));
+            }
+            if *interval_secs == 0 || *interval_secs > MAX_INTERVAL_SECS {
+                return bad(format!(
+                    "the interval must be 1 to {MAX_INTERVAL_SECS} seconds (100 years), not {interval_secs}"
+                ));
             }
         }
     }

@@ -358,7 +358,9 @@ mod tests {
     fn timestamps_outside_the_stored_range_are_refused() {
         assert_eq!(parse_timestamp(TIMESTAMP_MIN).unwrap().timestamp_millis(), TIMESTAMP_MIN_MILLIS);
         assert_eq!(parse_timestamp(TIMESTAMP_MAX).unwrap().timestamp_millis(), TIMESTAMP_MAX_MILLIS);
-        for bad in ["9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2262-01-01T00:00:00Z", "1677-12-31T23:59:59Z"] {
+        for bad in
+            ["9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2262-01-01T00:00:00Z", "1677-12-31T23:59:59Z"]
+        {
             assert!(matches!(parse_timestamp(bad), Err(TimestampError::OutOfRange(_))), "{bad}");
         }
         assert!(matches!(parse_timestamp("yesterday"), Err(TimestampError::Syntax(_))));

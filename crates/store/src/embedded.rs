@@ -504,6 +504,8 @@ impl EventStore for EmbeddedStore {
         query: &QueryAst,
         aggregations: &[Aggregation],
     ) -> Result<Vec<AggregationResult>, StoreError> {
+        tripline_dsl::validate_aggregations(aggregations)
+            .map_err(|e| StoreError::Unsupported(e.to_string()))?;
         let (query, aggs) = (query.clone(), aggregations.to_vec());
         self.blocking(move |s| s.aggregate(&query, &aggs)).await
     }

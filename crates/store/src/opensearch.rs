@@ -446,6 +446,8 @@ impl EventStore for OpenSearchStore {
         query: &QueryAst,
         aggregations: &[Aggregation],
     ) -> Result<Vec<AggregationResult>, StoreError> {
+        tripline_dsl::validate_aggregations(aggregations)
+            .map_err(|e| StoreError::Unsupported(e.to_string()))?;
         let target = self.events_target();
         let body = search_request(query, aggregations, 0, Order::NewestFirst);
         let v = self.run_search(&target, &body, &[]).await?;
@@ -642,5 +644,36 @@ mod tests {
         assert_eq!(props["utctimestamp"]["type"], "date");
         let a: Json = serde_json::from_str(ALERTS_TEMPLATE).unwrap();
         assert_eq!(a["index_patterns"], json!(["alerts"]));
+    }
+
+    /// The query layer's field types are the template's: one truth for both stores.
+    #[test]
+    fn the_template_types_exactly_the_dsl_date_and_ip_fields() {
+        let t: Json = serde_json::from_str(EVENTS_TEMPLATE).unwrap();
+        let mappings = &t["template"]["mappings"];
+        assert_eq!(mappings["date_detection"], false, "a field is a date only if the mapping says so");
+        let mut by_type: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        fn walk(prefix: &str, props: &Json, out: &mut std::collections::BTreeMap<String, Vec<String>>) {
+            for (k, v) in props.as_object().unwrap() {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if let Some(sub) = v.get("properties") {
+                    walk(&path, sub, out);
+                } else {
+                    out.entry(v["type"].as_str().unwrap().to_owned()).or_default().push(path);
+                }
+            }
+        }
+        walk("", &mappings["properties"], &mut by_type);
+        let sorted = |xs: &[&str]| {
+            let mut v: Vec<String> = xs.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        let mut dates = by_type["date"].clone();
+        dates.sort();
+        assert_eq!(dates, sorted(&tripline_dsl::DATE_FIELDS));
+        let mut ips = by_type["ip"].clone();
+        ips.sort();
+        assert_eq!(ips, sorted(&tripline_dsl::IP_FIELDS));
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! | leaf | field | term | used by |
 //! |---|---|---|---|
-//! | string (except `summary` and dates) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
-//! | string that parses as a date | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges (except the window fields, below) |
+//! | string (except `summary` and the date fields) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
+//! | string of a date field ([`DATE_FIELDS`](tripline_dsl::DATE_FIELDS)) | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges (except the window fields, below) |
 //! | string that parses as an IP | `_ip` | `path\0` + 32 hex digits of the IPv6(-mapped) address | subnets, IP terms and ranges |
 //! | number | `_num` | `path\0` + 16 hex digits of the f64, order-preserving | numeric terms and ranges |
 //! | boolean | `_bool` | `path\0true` / `path\0false` | boolean terms |
@@ -20,13 +20,16 @@
 //! half of all terms.
 //!
 //! Because every encoding orders like its type, a range is a range of terms in the term
-//! dictionary (tantivy's inverted-index range query), whatever the path. Dates and IPs are
-//! *detected by value*: a string that parses as RFC 3339 (any offset; also `YYYY-MM-DDTHH:MM:SS`
-//! without offset, and `YYYY-MM-DD`, both read as UTC) is also indexed as a date, and a string
-//! that parses as an IPv4 or IPv6 address is also indexed as an IP. OpenSearch's template types
-//! the MozDef fields (`utctimestamp`, `details.sourceipaddress`, ...) the same way, so both agree
-//! on those; the embedded store additionally understands dates and IPs in any other field.
-//!
+//! dictionary (tantivy's inverted-index range query), whatever the path. **Dates are typed by the
+//! mapping, not by value**: only the date fields hold dates (RFC 3339 with any offset; also
+//! `YYYY-MM-DDTHH:MM:SS` without offset, and `YYYY-MM-DD`, both read as UTC), as OpenSearch's
+//! template says (`date_detection: false`); a date-looking string anywhere else (a `userAgent` of
+//! `9999-01-01`, a bucket named `3000-01-01`) is a keyword, so no caller-chosen value can reach
+//! a date conversion. A date field whose value is not a date in the stored range
+//! ([`tripline_event::TIMESTAMP_MIN`]..=[`tripline_event::TIMESTAMP_MAX`]) refuses its document,
+//! reported alone, as OpenSearch refuses a document whose date does not parse. IPs are still
+//! detected by value: a string that parses as an IPv4 or IPv6 address is also indexed as an IP.
+
 //! For aggregations and sorting, the document (without `summary`) is also written to `_fast`, a
 //! tantivy JSON fast field (columnar, one column per path and type; dates as date columns), and
 //! `utctimestamp` / `receivedtimestamp` to the i64 fast fields `_utc` / `_recv` (µs). Those two
@@ -50,6 +53,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
 use tantivy::{TantivyDocument, Term};
+use tripline_dsl::is_date_field;
 use tripline_event::Event;
 
 /// Separates the path from the value in a term.
@@ -216,8 +220,45 @@ fn write_ip(s: &mut String, ip: IpAddr) {
     push_hex(s, u128::from(v6), 32);
 }
 
-/// A date in any of the accepted forms, as µs since the epoch (UTC).
+/// A date in any of the accepted forms, as µs since the epoch (UTC), if it lies in the stored
+/// range ([`tripline_event::TIMESTAMP_MIN`]..=[`tripline_event::TIMESTAMP_MAX`]).
 pub(crate) fn parse_date(s: &str) -> Option<i64> {
+    parse_any_date(s).filter(|t| (MIN_MICROS..=MAX_MICROS).contains(t))
+}
+
+/// The first stored instant, µs.
+pub(crate) const MIN_MICROS: i64 = tripline_event::TIMESTAMP_MIN_MILLIS * 1000;
+/// The last stored instant, µs (its last microsecond).
+pub(crate) const MAX_MICROS: i64 = tripline_event::TIMESTAMP_MAX_MILLIS * 1000 + 999;
+
+/// How a date bound of a query reads: in the stored range, or before or after all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DateReading {
+    /// Before every instant a store holds.
+    Before,
+    /// An instant in the stored range, µs.
+    At(i64),
+    /// After every instant a store holds.
+    After,
+}
+
+/// A query value on a date field: an instant, or (valid but out of the stored range) before or
+/// after everything, so that a range with such a bound means what it says without a conversion
+/// that could overflow.
+pub(crate) fn read_date_bound(s: &str) -> Option<DateReading> {
+    let t = parse_any_date(s)?;
+    Some(if t < MIN_MICROS {
+        DateReading::Before
+    } else if t > MAX_MICROS {
+        DateReading::After
+    } else {
+        DateReading::At(t)
+    })
+}
+
+/// A date in any of the accepted forms, as µs since the epoch (UTC), whatever its year (chrono
+/// refuses what an i64 of µs cannot hold).
+fn parse_any_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || !b[..4].iter().all(u8::is_ascii_digit) {
         return None;
@@ -230,6 +271,20 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
         return Some(t.with_timezone(&Utc).timestamp_micros());
     }
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc().timestamp_micros())
+}
+
+/// A date in a date-mapped field, or why the document cannot be stored (as OpenSearch refuses a
+/// document whose date field does not parse).
+fn mapped_date(path: &str, text: &str) -> Result<i64, String> {
+    match parse_any_date(text) {
+        Some(t) if (MIN_MICROS..=MAX_MICROS).contains(&t) => Ok(t),
+        Some(_) => Err(format!(
+            "{path}: {text:?} is outside the range Tripline stores ({} to {})",
+            tripline_event::TIMESTAMP_MIN,
+            tripline_event::TIMESTAMP_MAX
+        )),
+        None => Err(format!("{path}: {text:?} is not a date (the field is mapped as a date)")),
+    }
 }
 
 /// An IP address, if the string is one.
@@ -248,6 +303,12 @@ pub(crate) fn is_window_field(path: &str) -> bool {
 /// An instant as the stored JSON says it (RFC 3339 with milliseconds), in µs.
 fn stored_micros(t: &DateTime<Utc>) -> i64 {
     t.timestamp_millis().saturating_mul(1000)
+}
+
+/// An event's own instant, µs, if the store can hold it (an `Event` built in code is not
+/// checked by the parser that bounds what normalizers produce).
+fn event_micros(name: &str, t: &DateTime<Utc>) -> Result<i64, String> {
+    tripline_event::check_timestamp(*t).map(|t| stored_micros(&t)).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Builds tantivy documents; keeps its buffers between documents.
@@ -295,13 +356,15 @@ impl<'a> DocBuilder<'a> {
         let mut doc = self.start(kind, index, id)?;
         let f = self.fields;
         for (name, field) in [("utctimestamp", f.utc), ("receivedtimestamp", f.recv)] {
-            if let Some(t) = obj.get(name).and_then(Json::as_str).and_then(parse_date) {
-                doc.add_i64(field, t);
+            match obj.get(name) {
+                None | Some(Json::Null) => {}
+                Some(Json::String(text)) => doc.add_i64(field, mapped_date(name, text)?),
+                Some(other) => return Err(format!("{name}: {other} is not a date")),
             }
         }
         self.path.clear();
         self.walk(&mut doc, source, 0)?;
-        doc.add_field_value(self.fast, Fast::Json(source, true));
+        doc.add_field_value(self.fast, Fast::Json(source, Pos::Top));
         Ok(doc)
     }
 
@@ -318,11 +381,11 @@ impl<'a> DocBuilder<'a> {
         let mut doc = self.start(KIND_EVENT, index, id)?;
         let f = self.fields;
         // The window fields live only in their columns; `timestamp` is an ordinary date.
-        doc.add_i64(f.utc, stored_micros(&event.utctimestamp));
-        doc.add_i64(f.recv, stored_micros(&event.receivedtimestamp));
+        doc.add_i64(f.utc, event_micros("utctimestamp", &event.utctimestamp)?);
+        doc.add_i64(f.recv, event_micros("receivedtimestamp", &event.receivedtimestamp)?);
         self.path.clear();
         self.path.push_str("timestamp");
-        let micros = stored_micros(&event.timestamp);
+        let micros = event_micros("timestamp", &event.timestamp)?;
         self.add(&mut doc, f.date, |s| write_date(s, micros));
         for (name, text) in [
             ("category", &event.category),
@@ -335,7 +398,7 @@ impl<'a> DocBuilder<'a> {
         ] {
             self.path.clear();
             self.path.push_str(name);
-            self.string_leaf(&mut doc, text);
+            self.string_leaf(&mut doc, text)?;
         }
         if let Some(pid) = event.processid {
             self.path.clear();
@@ -346,7 +409,7 @@ impl<'a> DocBuilder<'a> {
             self.path.clear();
             self.path.push_str(name);
             for text in list {
-                self.string_leaf(&mut doc, text);
+                self.string_leaf(&mut doc, text)?;
             }
         }
         for (k, child) in &event.details {
@@ -368,15 +431,18 @@ impl<'a> DocBuilder<'a> {
         doc.add_text(field, &self.buf);
     }
 
-    /// A string at the current path (`summary` analyzed; dates and IPs recognised).
-    fn string_leaf(&mut self, doc: &mut TantivyDocument, text: &str) {
+    /// A string at the current path (`summary` analyzed; the date fields as dates, IPs
+    /// recognised). A value in a date field that is not a date in the stored range refuses the
+    /// document, as OpenSearch's mapping does.
+    fn string_leaf(&mut self, doc: &mut TantivyDocument, text: &str) -> Result<(), String> {
         let f = self.fields;
         if self.path == "summary" {
             doc.add_text(f.text, text);
             doc.add_text(f.exists, "summary");
-        } else if let Some(t) = parse_date(text) {
+        } else if is_date_field(&self.path) {
             // Dates are dates: matched by instant, whatever the offset they were written with.
             // The window fields are matched from their columns.
+            let t = mapped_date(&self.path, text)?;
             if !is_window_field(&self.path) {
                 self.add(doc, f.date, |s| write_date(s, t));
             }
@@ -386,6 +452,7 @@ impl<'a> DocBuilder<'a> {
                 self.add(doc, f.ip, |s| write_ip(s, ip));
             }
         }
+        Ok(())
     }
 
     /// Index every leaf under the current path.
@@ -402,7 +469,7 @@ impl<'a> DocBuilder<'a> {
                     self.add(doc, f.num, |s| write_num(s, x));
                 }
             }
-            Json::String(text) => self.string_leaf(doc, text),
+            Json::String(text) => self.string_leaf(doc, text)?,
             Json::Array(items) => {
                 // Arrays (of arrays) flatten, as in OpenSearch: each element under the same path.
                 for item in items {
@@ -425,15 +492,41 @@ impl<'a> DocBuilder<'a> {
     }
 }
 
-/// A value as tantivy reads it for `_fast`, borrowed (no copy of the document): date strings are
-/// dates (so date columns can be bucketed), and the top level leaves out `summary`.
+/// Where a JSON value sits in a document, as far as `_fast` cares: the date fields
+/// ([`DATE_FIELDS`](tripline_dsl::DATE_FIELDS)) are at the top level or directly under `details`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pos {
+    /// The document itself.
+    Top,
+    /// The `details` object.
+    Details,
+    /// A date-mapped field (or an element of its array).
+    Date,
+    /// Anywhere else.
+    Other,
+}
+
+impl Pos {
+    /// The position of member `key` of an object at this position.
+    fn member(self, key: &str) -> Pos {
+        match self {
+            Pos::Top if key == "details" => Pos::Details,
+            Pos::Top if matches!(key, "utctimestamp" | "receivedtimestamp" | "timestamp") => Pos::Date,
+            Pos::Details if matches!(key, "start" | "end") => Pos::Date,
+            _ => Pos::Other,
+        }
+    }
+}
+
+/// A value as tantivy reads it for `_fast`, borrowed (no copy of the document): the date fields'
+/// strings are dates (so date columns can be bucketed), and the top level leaves out `summary`.
 #[derive(Clone, Copy, Debug)]
 enum Fast<'a> {
-    /// A JSON value; `true` at the top of a document.
-    Json(&'a Json, bool),
+    /// A JSON value, and where it sits.
+    Json(&'a Json, Pos),
     /// An event, as its JSON would read.
     Event(&'a Event),
-    /// A string leaf (a date if it reads as one).
+    /// A string leaf of a field that is not a date.
     Str(&'a str),
     /// An instant, µs.
     Date(i64),
@@ -448,7 +541,7 @@ enum Fast<'a> {
 /// The elements of an array in `_fast`.
 #[derive(Debug)]
 enum FastArray<'a> {
-    Json(std::slice::Iter<'a, Json>),
+    Json(std::slice::Iter<'a, Json>, Pos),
     Strs(std::slice::Iter<'a, String>),
 }
 
@@ -456,7 +549,11 @@ impl<'a> Iterator for FastArray<'a> {
     type Item = Fast<'a>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            FastArray::Json(items) => items.next().map(|v| Fast::Json(v, false)),
+            // The elements of a date field's array are dates; arrays below elsewhere are not.
+            FastArray::Json(items, pos) => {
+                let pos = if *pos == Pos::Date { Pos::Date } else { Pos::Other };
+                items.next().map(|v| Fast::Json(v, pos))
+            }
             FastArray::Strs(items) => items.next().map(|s| Fast::Str(s)),
         }
     }
@@ -467,7 +564,7 @@ impl<'a> Iterator for FastArray<'a> {
 enum FastObject<'a> {
     Json {
         members: serde_json::map::Iter<'a>,
-        top: bool,
+        pos: Pos,
     },
     /// The fields of an event, by position.
     Event {
@@ -480,10 +577,10 @@ impl<'a> Iterator for FastObject<'a> {
     type Item = (&'a str, Fast<'a>);
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            FastObject::Json { members, top } => loop {
+            FastObject::Json { members, pos } => loop {
                 let (k, v) = members.next()?;
-                if !(*top && k == "summary") {
-                    return Some((k.as_str(), Fast::Json(v, false)));
+                if !(*pos == Pos::Top && k == "summary") {
+                    return Some((k.as_str(), Fast::Json(v, pos.member(k))));
                 }
             },
             FastObject::Event { event: e, next } => loop {
@@ -514,11 +611,19 @@ impl<'a> Iterator for FastObject<'a> {
     }
 }
 
-fn str_leaf<'a>(s: &'a str) -> ReferenceValueLeaf<'a> {
+/// A string of a date field is a date (the walk has already refused the document if it is not
+/// one in the stored range); any other string is a string.
+fn str_leaf(s: &str, pos: Pos) -> ReferenceValueLeaf<'_> {
     match parse_date(s) {
-        Some(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
-        None => ReferenceValueLeaf::Str(s),
+        Some(t) if pos == Pos::Date => ReferenceValueLeaf::Date(tantivy_date(t)),
+        _ => ReferenceValueLeaf::Str(s),
     }
+}
+
+/// An instant as tantivy's date (nanoseconds in an i64): clamped to the stored range, which
+/// every caller has checked already, so that no value can overflow tantivy's conversion.
+fn tantivy_date(micros: i64) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_micros(micros.clamp(MIN_MICROS, MAX_MICROS))
 }
 
 impl<'a> Value<'a> for Fast<'a> {
@@ -527,7 +632,7 @@ impl<'a> Value<'a> for Fast<'a> {
 
     fn as_value(&self) -> ReferenceValue<'a, Self> {
         let leaf = match *self {
-            Fast::Json(value, top) => match value {
+            Fast::Json(value, pos) => match value {
                 Json::Null => ReferenceValueLeaf::Null,
                 Json::Bool(b) => ReferenceValueLeaf::Bool(*b),
                 Json::Number(n) => {
@@ -539,15 +644,15 @@ impl<'a> Value<'a> for Fast<'a> {
                         ReferenceValueLeaf::F64(n.as_f64().unwrap_or(f64::NAN))
                     }
                 }
-                Json::String(s) => str_leaf(s),
-                Json::Array(a) => return ReferenceValue::Array(FastArray::Json(a.iter())),
+                Json::String(s) => str_leaf(s, pos),
+                Json::Array(a) => return ReferenceValue::Array(FastArray::Json(a.iter(), pos)),
                 Json::Object(m) => {
-                    return ReferenceValue::Object(FastObject::Json { members: m.iter(), top })
+                    return ReferenceValue::Object(FastObject::Json { members: m.iter(), pos })
                 }
             },
             Fast::Event(event) => return ReferenceValue::Object(FastObject::Event { event, next: 0 }),
-            Fast::Str(s) => str_leaf(s),
-            Fast::Date(t) => ReferenceValueLeaf::Date(tantivy::DateTime::from_timestamp_micros(t)),
+            Fast::Str(s) => ReferenceValueLeaf::Str(s),
+            Fast::Date(t) => ReferenceValueLeaf::Date(tantivy_date(t)),
             // As `Json::Number` reads a u64: an i64 when it fits.
             Fast::U64(u) => match i64::try_from(u) {
                 Ok(i) => ReferenceValueLeaf::I64(i),
@@ -555,7 +660,7 @@ impl<'a> Value<'a> for Fast<'a> {
             },
             Fast::Strs(items) => return ReferenceValue::Array(FastArray::Strs(items.iter())),
             Fast::Map(m) => {
-                return ReferenceValue::Object(FastObject::Json { members: m.iter(), top: false })
+                return ReferenceValue::Object(FastObject::Json { members: m.iter(), pos: Pos::Details })
             }
         };
         ReferenceValue::Leaf(leaf)

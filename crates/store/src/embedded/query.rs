@@ -1,10 +1,12 @@
 //! The query AST as tantivy queries, over the fields of [`super::mapping`].
 //!
-//! A field's type is not declared anywhere: each leaf was indexed under the type(s) its value has,
-//! so a node matches the union of what it means for each type its value can be read as. `Term
-//! ("details.destinationport", 22)` matches the number 22 and the keyword `"22"`; a date-looking
-//! value matches the same instant written with any offset. Since a path normally holds one type,
-//! the union gives the answer OpenSearch gives for that path's mapped type.
+//! Dates are typed by the mapping ([`DATE_FIELDS`](tripline_dsl::DATE_FIELDS)): a value on a date
+//! field matches the same instant written with any offset, and a date-looking value on any other
+//! field is a keyword, as in OpenSearch's template. Other types are not declared: each leaf was
+//! indexed under the type(s) its value has, so a node matches the union of what it means for each
+//! type its value can be read as. `Term("details.destinationport", 22)` matches the number 22 and
+//! the keyword `"22"`. Since a path normally holds one type, the union gives the answer
+//! OpenSearch gives for that path's mapped type.
 
 use std::ops::Bound as StdBound;
 
@@ -15,11 +17,11 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
-use tripline_dsl::{is_text_field, lower_text_regex, Bound, QueryAst, Value};
+use tripline_dsl::{is_date_field, is_text_field, lower_text_regex, Bound, QueryAst, Value};
 
 use super::mapping::{
-    encode_date, encode_ip, encode_num, is_window_field, parse_date, parse_ip, term, term_text, tokens,
-    Fields, FAST_JSON, SEP,
+    encode_date, encode_ip, encode_num, is_window_field, parse_ip, read_date_bound, term, term_text, tokens,
+    DateReading, Fields, FAST_JSON, MAX_MICROS, MIN_MICROS, SEP,
 };
 use crate::StoreError;
 
@@ -258,6 +260,19 @@ fn term_node(f: &Fields, field: &str, value: &Value) -> Result<Q, StoreError> {
         }
         return Ok(all_of(ts.iter().map(|t| term_query(Term::from_field_text(f.text, t))).collect()));
     }
+    if is_date_field(field) {
+        // An instant (any offset); anything else, or an instant no store holds, matches nothing.
+        return Ok(match value {
+            Value::Str(s) => match read_date_bound(s) {
+                Some(DateReading::At(t)) if is_window_field(field) => {
+                    window_range(f, field, StdBound::Included(t), StdBound::Included(t))
+                }
+                Some(DateReading::At(t)) => term_query(term(f.date, field, &encode_date(t))),
+                _ => Box::new(EmptyQuery),
+            },
+            _ => Box::new(EmptyQuery),
+        });
+    }
     let mut alts: Vec<Q> = Vec::new();
     match value {
         Value::Bool(b) => {
@@ -282,13 +297,7 @@ fn term_node(f: &Fields, field: &str, value: &Value) -> Result<Q, StoreError> {
                     alts.push(term_query(term(f.num, field, &encode_num(x))));
                 }
             }
-            if let Some(t) = parse_date(s) {
-                if is_window_field(field) {
-                    alts.push(window_range(f, field, StdBound::Included(t), StdBound::Included(t)));
-                } else {
-                    alts.push(term_query(term(f.date, field, &encode_date(t))));
-                }
-            } else if let Some(ip) = parse_ip(s) {
+            if let Some(ip) = parse_ip(s) {
                 alts.push(term_query(term(f.ip, field, &encode_ip(ip))));
             } else if let Ok(net) = s.parse::<IpNet>() {
                 // OpenSearch reads a CIDR in a term query on an `ip` field as the network.
@@ -307,7 +316,6 @@ fn subnet(f: &Fields, field: &str, net: &IpNet) -> Q {
 
 /// The ways one range bound can be read.
 struct Readings {
-    date: Option<i64>,
     num: Option<f64>,
     ip: Option<std::net::IpAddr>,
     text: String,
@@ -315,16 +323,63 @@ struct Readings {
 
 fn readings(v: &Value) -> Readings {
     match v {
-        Value::Bool(b) => Readings { date: None, num: None, ip: None, text: b.to_string() },
-        Value::Int(i) => Readings { date: None, num: Some(*i as f64), ip: None, text: i.to_string() },
-        Value::Float(x) => Readings { date: None, num: Some(*x), ip: None, text: v.as_text() },
+        Value::Bool(b) => Readings { num: None, ip: None, text: b.to_string() },
+        Value::Int(i) => Readings { num: Some(*i as f64), ip: None, text: i.to_string() },
+        Value::Float(x) => Readings { num: Some(*x), ip: None, text: v.as_text() },
         Value::Str(s) => Readings {
-            date: parse_date(s),
             num: s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
             ip: parse_ip(s),
             text: s.clone(),
         },
     }
+}
+
+/// A range on a date field. A bound before or after every instant a store holds (year 1600,
+/// 9999) is met by every stored instant or by none, without converting it; a bound that is not a
+/// date at all is an error, as OpenSearch refuses it.
+fn date_range(
+    f: &Fields,
+    field: &str,
+    lower: Option<&Bound>,
+    upper: Option<&Bound>,
+) -> Result<Q, StoreError> {
+    let read = |b: Option<&Bound>| -> Result<Option<(DateReading, bool)>, StoreError> {
+        let Some(b) = b else { return Ok(None) };
+        let reading = match &b.value {
+            Value::Str(s) => read_date_bound(s),
+            _ => None,
+        };
+        match reading {
+            Some(r) => Ok(Some((r, b.inclusive))),
+            None => Err(StoreError::Unsupported(format!(
+                "{field} is a date field: the bound {} is not a date",
+                b.value.as_text()
+            ))),
+        }
+    };
+    let (lo, hi) = (read(lower)?, read(upper)?);
+    // Each bound as an inclusive/exclusive instant in the stored range, or "nothing matches".
+    let lo = match lo {
+        None | Some((DateReading::Before, _)) => StdBound::Included(MIN_MICROS),
+        Some((DateReading::After, _)) => return Ok(Box::new(EmptyQuery)),
+        Some((DateReading::At(t), true)) => StdBound::Included(t),
+        Some((DateReading::At(t), false)) => StdBound::Excluded(t),
+    };
+    let hi = match hi {
+        None | Some((DateReading::After, _)) => StdBound::Included(MAX_MICROS),
+        Some((DateReading::Before, _)) => return Ok(Box::new(EmptyQuery)),
+        Some((DateReading::At(t), true)) => StdBound::Included(t),
+        Some((DateReading::At(t), false)) => StdBound::Excluded(t),
+    };
+    if is_window_field(field) {
+        return Ok(window_range(f, field, lo, hi));
+    }
+    let enc = |b: StdBound<i64>| match b {
+        StdBound::Included(t) => Some((encode_date(t), true)),
+        StdBound::Excluded(t) => Some((encode_date(t), false)),
+        StdBound::Unbounded => None,
+    };
+    Ok(term_range(f.date, field, enc(lo), enc(hi)))
 }
 
 fn range_node(
@@ -336,31 +391,14 @@ fn range_node(
     if lower.is_none() && upper.is_none() {
         return Ok(exists(f, field));
     }
+    if is_date_field(field) {
+        return date_range(f, field, lower, upper);
+    }
     let lo = lower.map(|b| (readings(&b.value), b.inclusive));
     let hi = upper.map(|b| (readings(&b.value), b.inclusive));
     let bounds = [&lo, &hi];
     let all = |p: &dyn Fn(&Readings) -> bool| bounds.iter().all(|b| b.as_ref().is_none_or(|(r, _)| p(r)));
 
-    // Dates: by time. The window fields have dedicated fast columns.
-    if all(&|r| r.date.is_some()) {
-        let conv =
-            |b: &Option<(Readings, bool)>| b.as_ref().map(|(r, inc)| (r.date.unwrap_or_default(), *inc));
-        let (l, u) = (conv(&lo), conv(&hi));
-        if is_window_field(field) {
-            let mk = |b: Option<(i64, bool)>| match b {
-                None => StdBound::Unbounded,
-                Some((t, true)) => StdBound::Included(t),
-                Some((t, false)) => StdBound::Excluded(t),
-            };
-            return Ok(window_range(f, field, mk(l), mk(u)));
-        }
-        return Ok(term_range(
-            f.date,
-            field,
-            l.map(|(t, i)| (encode_date(t), i)),
-            u.map(|(t, i)| (encode_date(t), i)),
-        ));
-    }
     if all(&|r| r.ip.is_some()) {
         let conv = |b: &Option<(Readings, bool)>| {
             b.as_ref().and_then(|(r, inc)| r.ip.map(|ip| (encode_ip(ip), *inc)))
