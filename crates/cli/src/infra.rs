@@ -38,8 +38,7 @@ pub enum Command {
 pub async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Render { template, check } => {
-            let text = std::fs::read_to_string(&template)
-                .with_context(|| format!("reading {}", template.display()))?;
+            let text = read_template(&template)?;
             let updated = splice(&text, &render(&tripline_alerts::registry::entries()))?;
             if updated == text {
                 println!("{}: alert functions up to date", template.display());
@@ -72,6 +71,26 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The largest template `render` reads (the committed one is a few tens of KiB).
+pub const MAX_TEMPLATE_BYTES: u64 = 16 << 20;
+
+/// The template's text: a regular file of at most [`MAX_TEMPLATE_BYTES`] (not a FIFO or device
+/// that could be read forever), in UTF-8.
+fn read_template(path: &std::path::Path) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("--template {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("--template {}: not a regular file", path.display());
+    }
+    if meta.len() > MAX_TEMPLATE_BYTES {
+        bail!(
+            "--template {}: {} bytes; a SAM template here is at most {MAX_TEMPLATE_BYTES} bytes",
+            path.display(),
+            meta.len()
+        );
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// `describe_recon` → `DescribeReconFunction`.
@@ -216,6 +235,14 @@ mod tests {
     fn names_map_to_ids_and_binaries() {
         assert_eq!(logical_id("describe_recon"), "DescribeReconFunction");
         assert_eq!(binary_name("iam_user_multiple_ips"), "iam-user-multiple-ips");
+    }
+
+    #[test]
+    fn templates_that_are_not_small_regular_files_are_refused() {
+        let err = read_template(std::path::Path::new("/dev/null")).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = read_template(std::path::Path::new("/no/such/template.yaml")).unwrap_err().to_string();
+        assert!(err.contains("--template /no/such/template.yaml"), "{err}");
     }
 
     #[test]

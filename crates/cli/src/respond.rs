@@ -42,8 +42,9 @@ pub struct Principal {
     /// The IR runbook state machine.
     #[arg(long, env = "TRIPLINE_IR_STATE_MACHINE_ARN")]
     pub state_machine_arn: String,
-    /// Why: kept in the execution input (the audit record) and quoted in the SNS notice.
-    #[arg(long)]
+    /// Why: kept in the execution input (the audit record) and quoted in the SNS notice (at most
+    /// 1024 characters).
+    #[arg(long, value_parser = parse_reason)]
     pub reason: Option<String>,
     #[command(flatten)]
     pub run: RunOptions,
@@ -57,12 +58,13 @@ pub struct Quarantine {
     /// The remediation state machine.
     #[arg(long, env = "TRIPLINE_REMEDIATION_STATE_MACHINE_ARN")]
     pub state_machine_arn: String,
-    /// Why: becomes the alert summary, kept in the execution input.
-    #[arg(long)]
+    /// Why: becomes the alert summary, kept in the execution input (at most 1024 characters).
+    #[arg(long, value_parser = parse_reason)]
     pub reason: Option<String>,
     /// The id the instance and its snapshots are tagged with (default: the execution name).
-    /// Reuse one to make a rerun reuse the snapshots it already took.
-    #[arg(long)]
+    /// Reuse one to make a rerun reuse the snapshots it already took (1 to 256 characters, an
+    /// EC2 tag value).
+    #[arg(long, value_parser = parse_finding_id)]
     pub finding_id: Option<String>,
     #[command(flatten)]
     pub run: RunOptions,
@@ -77,15 +79,80 @@ pub struct RunOptions {
     /// AWS region (else the usual AWS configuration chain).
     #[arg(long)]
     pub region: Option<String>,
-    /// The execution name (default: unique, from the action, target and time).
-    #[arg(long)]
+    /// The execution name (default: unique, from the action, target and time): 1 to 80 of
+    /// `A-Z a-z 0-9 - _ . = + @`, as Step Functions accepts.
+    #[arg(long, value_parser = parse_execution_name)]
     pub execution_name: Option<String>,
-    /// Seconds to wait for the execution to end.
-    #[arg(long, default_value_t = 900)]
+    /// Seconds to wait for the execution to end (1 to 86400).
+    #[arg(long, default_value_t = 900, value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: u64,
     /// Print the result as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The longest `--timeout`: a day (the workflows end in minutes; Step Functions keeps running
+/// an execution the CLI stops waiting for).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// The longest `--reason`.
+pub const MAX_REASON_CHARS: usize = 1024;
+/// The longest `--finding-id` (an EC2 tag value holds 256 characters).
+pub const MAX_FINDING_ID_CHARS: usize = 256;
+/// The longest execution name Step Functions accepts.
+pub const MAX_EXECUTION_NAME_CHARS: usize = 80;
+
+fn shown(text: &str) -> String {
+    format!("{:?}", text.chars().take(60).collect::<String>())
+}
+
+fn parse_timeout(text: &str) -> Result<u64, String> {
+    let bad =
+        || format!("{} is out of range: a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}", shown(text));
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits {
+        return Err(format!(
+            "{} is not a number: a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}",
+            shown(text)
+        ));
+    }
+    text.parse::<u64>().ok().filter(|n| (1..=MAX_TIMEOUT_SECS).contains(n)).ok_or_else(bad)
+}
+
+fn parse_reason(text: &str) -> Result<String, String> {
+    let n = text.chars().count();
+    if n > MAX_REASON_CHARS {
+        return Err(format!("the reason is {n} characters long; at most {MAX_REASON_CHARS}"));
+    }
+    Ok(text.to_string())
+}
+
+fn parse_finding_id(text: &str) -> Result<String, String> {
+    let n = text.chars().count();
+    if !(1..=MAX_FINDING_ID_CHARS).contains(&n) {
+        return Err(format!(
+            "the finding id is {n} characters long; it must be 1 to {MAX_FINDING_ID_CHARS} (an EC2 tag value)"
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{}: a finding id has no control characters", shown(text)));
+    }
+    Ok(text.to_string())
+}
+
+fn parse_execution_name(text: &str) -> Result<String, String> {
+    let n = text.chars().count();
+    if !(1..=MAX_EXECUTION_NAME_CHARS).contains(&n) {
+        return Err(format!(
+            "the execution name is {n} characters long; Step Functions accepts 1 to {MAX_EXECUTION_NAME_CHARS}"
+        ));
+    }
+    if let Some(c) = text.chars().find(|&c| sanitize(c) != c) {
+        return Err(format!(
+            "{}: {c:?} is not allowed in an execution name (use A-Z a-z 0-9 - _ . = + @)",
+            shown(text)
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// Run a `tripline respond` subcommand.
@@ -230,7 +297,9 @@ async fn start_and_wait(
     let arn = started.execution_arn().to_string();
     eprintln!("started {arn}");
 
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .with_context(|| format!("--timeout {} s is too far in the future", timeout.as_secs()))?;
     let mut pause = Duration::from_millis(250);
     let desc = loop {
         let desc = client
@@ -384,6 +453,31 @@ mod tests {
         let long = execution_name("quarantine", &"i".repeat(200));
         assert_eq!(long.chars().count(), 80);
         assert!(long.ends_with(&format!("-{}", std::process::id())));
+    }
+
+    #[test]
+    fn timeouts_are_1_to_86400_seconds() {
+        assert_eq!(parse_timeout("1"), Ok(1));
+        assert_eq!(parse_timeout("86400"), Ok(MAX_TIMEOUT_SECS));
+        for bad in ["0", "86401", "18446744073709551615", "99999999999999999999999", "-5", "", "1.5", "15m"] {
+            assert!(parse_timeout(bad).unwrap_err().contains("from 1 to 86400"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn free_text_arguments_are_bounded() {
+        assert!(parse_reason(&"r".repeat(MAX_REASON_CHARS)).is_ok());
+        assert!(parse_reason(&"r".repeat(MAX_REASON_CHARS + 1)).unwrap_err().contains("at most 1024"));
+        assert!(parse_finding_id("f-1").is_ok());
+        assert!(parse_finding_id("").unwrap_err().contains("1 to 256"));
+        assert!(parse_finding_id(&"f".repeat(257)).unwrap_err().contains("1 to 256"));
+        assert!(parse_finding_id("a\nb").is_err());
+        assert!(parse_execution_name("block-user-alice-1").is_ok());
+        assert!(parse_execution_name(&"x".repeat(80)).is_ok());
+        assert!(parse_execution_name(&"x".repeat(81)).unwrap_err().contains("1 to 80"));
+        assert!(parse_execution_name("").unwrap_err().contains("1 to 80"));
+        assert!(parse_execution_name("a b").unwrap_err().contains("' ' is not allowed"));
+        assert!(parse_execution_name("é").is_err());
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub struct Args {
     /// Run only this alert (a registry name; repeat for several). Default: every alert.
     #[arg(long = "alert", value_name = "NAME")]
     pub alerts: Vec<String>,
-    /// The clock the alerts run at, RFC 3339 (`2026-11-23T12:00:00Z`). Default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// The clock the alerts run at, RFC 3339 (`2026-11-23T12:00:00Z`; 1678-01-01 to 2261-12-31).
+    /// Default: now.
+    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time)]
     pub at: Option<DateTime<Utc>>,
     /// One alert per line as JSON (MozDef format) instead of a table.
     #[arg(long)]
@@ -31,27 +32,25 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    tripline_dsl::parse_timestamp(text)
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-11-23T12:00:00Z ({e})"))
-}
-
-/// The registry entries to run: all, or those named (unknown names are an error listing the
-/// known ones).
+/// The registry entries to run: all, or those named, each once (unknown names are an error
+/// listing the known ones).
 fn select(names: &[String]) -> anyhow::Result<Vec<RegistryEntry>> {
     let all = registry::entries();
     if names.is_empty() {
         return Ok(all);
     }
-    names
-        .iter()
-        .map(|n| {
-            all.iter().find(|e| e.name == n).copied().ok_or_else(|| {
-                let known: Vec<&str> = all.iter().map(|e| e.name).collect();
-                anyhow::anyhow!("no alert named {n:?}; known alerts: {}", known.join(", "))
-            })
-        })
-        .collect()
+    let mut chosen: Vec<RegistryEntry> = Vec::new();
+    for n in names {
+        let entry = all.iter().find(|e| e.name == n).copied().ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|e| e.name).collect();
+            let shown: String = n.chars().take(80).collect();
+            anyhow::anyhow!("--alert: no alert named {shown:?}; known alerts: {}", known.join(", "))
+        })?;
+        if !chosen.iter().any(|c| c.name == entry.name) {
+            chosen.push(entry);
+        }
+    }
+    Ok(chosen)
 }
 
 pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
@@ -138,17 +137,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(
-            parse_time("2026-11-23T13:00:00+01:00").map(|t| t.to_rfc3339()),
-            Ok("2026-11-23T12:00:00+00:00".into())
-        );
-        assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
+    fn unknown_alerts_are_named() {
+        let err = select(&["no_such_alert".into()]).unwrap_err().to_string();
+        assert!(err.contains("--alert: no alert named \"no_such_alert\""), "{err}");
+        let err = select(&["x".repeat(10_000)]).unwrap_err().to_string();
+        assert!(err.len() < 2_000, "a long name is not echoed whole");
     }
 
     #[test]
-    fn unknown_alerts_are_named() {
-        let err = select(&["no_such_alert".into()]).unwrap_err().to_string();
-        assert!(err.contains("no_such_alert"), "{err}");
+    fn an_alert_named_twice_runs_once() {
+        let name = registry::entries()[0].name.to_string();
+        let chosen = select(&[name.clone(), name.clone()]).unwrap();
+        assert_eq!(chosen.len(), 1);
     }
 }

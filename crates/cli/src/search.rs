@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub last: Option<TimeDelta>,
     /// Hits to show, or buckets for --count-by (1 to 10000).
-    #[arg(long, default_value_t = 20, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = parse_limit, allow_negative_numbers = true)]
     pub limit: usize,
     /// Count events per value of this field (most frequent first).
     #[arg(long, conflicts_with = "histogram", value_name = "FIELD", value_parser = parse_field)]
@@ -278,7 +278,7 @@ async fn count_by(
     } else {
         match distinct {
             Some(d) if d > buckets.len() as u64 => Some(format!(
-                "the {} most frequent of {d} distinct values shown; --limit shows up to {MAX_LIMIT}",
+                "the {} most frequent of {d} distinct values; raise --limit (up to {MAX_LIMIT}) to see more",
                 buckets.len()
             )),
             _ => None,
@@ -597,7 +597,7 @@ mod tests {
 
         c.limit = 1;
         let out = search(&store, &build_query(&c, now).unwrap(), &c).await.unwrap();
-        assert!(out.contains("the 1 most frequent of 2 distinct values shown"), "{out}");
+        assert!(out.contains("the 1 most frequent of 2 distinct values;"), "{out}");
     }
 
     #[tokio::test]

@@ -1,0 +1,151 @@
+//! `tripline search` end to end: hostile or careless arguments against the built binary. Each
+//! is refused before the store is read, with a usage error (exit 2) naming the argument and what
+//! it accepts, or answered plainly; none panics or aborts.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use tripline_event::Event;
+use tripline_store::embedded::EmbeddedStore;
+use tripline_store::EventStore;
+
+fn event(at: &str, user: &str) -> Event {
+    let t = tripline_dsl::parse_timestamp(at).expect("time");
+    let mut e = Event::new("cloudtrail", "AwsApiCall", format!("DescribeInstances by {user}"), t, t);
+    e.details.insert("user".into(), json!(user));
+    e.details.insert("useridentity".into(), json!({"arn": format!("arn:aws:iam::1:user/{user}")}));
+    e
+}
+
+/// Three events over 26 years: 2000, and two in 2026.
+async fn seed(dir: &Path) {
+    let store = EmbeddedStore::open(dir).expect("open store");
+    let r = store
+        .index_events(&[
+            event("2000-01-01T00:00:00Z", "alice"),
+            event("2026-01-01T00:00:00Z", "alice"),
+            event("2026-01-01T00:30:00Z", "bob"),
+        ])
+        .await
+        .expect("index");
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+}
+
+fn search(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .arg("--store")
+        .arg(dir)
+        .arg("search")
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run the tripline binary")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `args` are refused as a usage error whose message contains every one of `needles`.
+fn refused(dir: &Path, args: &[&str], needles: &[&str]) {
+    let out = search(dir, args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?} should be a usage error, not {:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: the message should contain {n:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn out_of_range_numbers_durations_and_times_are_usage_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    seed(&dir).await;
+
+    // Once a chrono overflow panic.
+    refused(&dir, &["*", "--last", "99999999d"], &["--last", "1s to 100 years"]);
+    refused(&dir, &["*", "--last", "36526d"], &["--last", "1s to 100 years"]);
+    refused(&dir, &["*", "--last", "99999999999999999999999s"], &["--last", "1s to 100 years"]);
+    refused(&dir, &["*", "--last", "0s"], &["--last", "1s to 100 years"]);
+    refused(&dir, &["*", "--last", "24"], &["--last", "s, m, h or d"]);
+    // Once an abort on allocation.
+    refused(&dir, &["*", "--limit", "18446744073709551615"], &["--limit", "1 to 10000"]);
+    refused(&dir, &["*", "--limit", "10001"], &["--limit", "1 to 10000"]);
+    refused(&dir, &["*", "--limit", "0"], &["--limit", "1 to 10000"]);
+    refused(&dir, &["*", "--limit", "-1"], &["--limit", "1 to 10000"]);
+    refused(&dir, &["*", "--histogram", "99999999999999d"], &["--histogram", "1s to 100 years"]);
+    refused(&dir, &["*", "--histogram", "0m"], &["--histogram", "1s to 100 years"]);
+    // Times the stores cannot hold are refused, not compared as if they could.
+    for far in ["9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2262-01-01T00:00:00Z"] {
+        refused(&dir, &["*", "--from", far], &["--from", "outside the range", "1678-01-01", "2261-12-31"]);
+    }
+    refused(&dir, &["*", "--to", "yesterday"], &["--to", "RFC 3339"]);
+    refused(&dir, &["*", "--count-by", ""], &["--count-by", "empty"]);
+    refused(&dir, &["*", "--count-by", "details..user"], &["--count-by", "dotted path"]);
+    refused(&dir, &["*", "--count-by", "details.user "], &["--count-by", "spaces"]);
+
+    // The boundaries themselves are accepted.
+    for ok in [
+        &["*", "--last", "36525d", "--limit", "10000"][..],
+        &["*", "--last", "1s", "--limit", "1"],
+        &["*", "--from", "1678-01-01T00:00:00Z", "--to", "2261-12-31T23:59:59.999Z"],
+    ] {
+        let out = search(&dir, ok);
+        assert!(out.status.success(), "{ok:?}: {}", text(&out.stderr));
+    }
+    let out = search(&dir, &["*", "--last", "36525d", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["total"], 3, "100 years back reaches the event of 2000");
+}
+
+#[tokio::test]
+async fn count_by_a_field_no_matching_event_has_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    seed(&dir).await;
+
+    let out = search(&dir, &["*", "--count-by", "details.nope"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "no matching event has details.nope; 3 events matched\n");
+
+    // A near miss names the field the events do have.
+    let out = search(&dir, &["*", "--count-by", "details.userIdentity.arn"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("no matching event has details.userIdentity.arn; 3 events matched"), "{t}");
+    assert!(t.contains("matching events have details.useridentity.arn"), "{t}");
+
+    let out = search(&dir, &["details.user:nobody", "--count-by", "details.user"]);
+    assert!(text(&out.stdout).starts_with("no event matches the search"), "{}", text(&out.stdout));
+
+    // A real field still counts, and says when --limit hides values.
+    let out = search(&dir, &["*", "--count-by", "details.user", "--limit", "1"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("alice") && t.contains("3 events match"), "{t}");
+    assert!(t.contains("the 1 most frequent of 2 distinct values;"), "{t}");
+}
+
+#[tokio::test]
+async fn a_histogram_cannot_explode_into_buckets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    seed(&dir).await;
+
+    // 26 years in one-second buckets: refused with a width that fits.
+    let out = search(&dir, &["*", "--histogram", "1s"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(err.contains("--histogram 1s") && err.contains("at most 10000"), "{err}");
+    assert!(err.contains("choose a width of at least 23h"), "{err}");
+    // Narrowed to the two events of 2026, one-second buckets are fine.
+    let out = search(&dir, &["*", "--from", "2026-01-01T00:00:00Z", "--histogram", "1s", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["buckets"].as_array().map(Vec::len), Some(2), "{v}");
+    let out = search(&dir, &["*", "--histogram", "1d"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 events match"), "{}", text(&out.stdout));
+    let out = search(&dir, &["details.user:nobody", "--histogram", "1h"]);
+    assert!(text(&out.stdout).contains("nothing to plot"), "{}", text(&out.stdout));
+}
