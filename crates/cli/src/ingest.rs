@@ -8,22 +8,38 @@
 //! Exit status: 0 when at least one event was stored, or when there was nothing to read; an error
 //! (status 1) when records were found but every one of them failed, or when the store refused a
 //! write. Individual bad records never stop the ingest: they are counted and summarised.
+//!
+//! Nothing a path holds stops the others: a path that does not exist, a dangling symlink, a
+//! symlink loop, an entry that cannot be listed or read, a FIFO or other special file (never
+//! opened: it could block forever), and a directory cycle (a symlink back to a folder being
+//! walked; folders are known by device and inode, so a loop is never followed) are each an error
+//! row with the path and the reason, counted; the walk goes on. A document the store refuses
+//! costs only itself: it is reported with the file and record number it came from, counted, and
+//! the rest of its batch is committed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tripline_event::Event;
-use tripline_normalize::{read_path, read_reader, FlowFormat, NormalizeError, Options, Stats};
+use tripline_normalize::{
+    read_path_numbered, read_reader_numbered, FlowFormat, NormalizeError, Options, Stats,
+};
 use tripline_store::embedded::EmbeddedStore;
 use tripline_store::EventStore;
 
 /// How many error messages of each kind the summary shows.
 const SHOWN_PER_KIND: usize = 3;
+/// The range of `--batch`.
+const BATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=1_000_000;
+/// The most events a batch allocates room for in advance, whatever `--batch` says (it grows as
+/// events arrive).
+const PREALLOCATED: usize = 4096;
 
 /// Arguments of `tripline ingest`.
 #[derive(clap::Args, Debug)]
@@ -34,7 +50,8 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     /// Events per write to the store (one commit each). Larger batches index faster (each commit
     /// writes a segment): 5,000 per commit costs ~20% more CPU per event than 50,000.
-    #[arg(long, default_value_t = 20_000)]
+    /// From 1 to 1,000,000; memory grows with it (a few batches are in flight).
+    #[arg(long, default_value_t = 20_000, value_parser = batch_size)]
     pub batch: usize,
     /// The format of flow logs that have no header line, as field names or an AWS format string
     /// (`'${version} ${srcaddr} …'`). Default: the version-2 default format.
@@ -45,6 +62,19 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// `--batch`: a number in [`BATCH_RANGE`], with clap's own message otherwise.
+fn batch_size(s: &str) -> Result<usize, String> {
+    let n: u64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    if !BATCH_RANGE.contains(&n) {
+        return Err(format!(
+            "{n} is not in {}..={} (events per write to the store)",
+            BATCH_RANGE.start(),
+            BATCH_RANGE.end()
+        ));
+    }
+    usize::try_from(n).map_err(|_| format!("{n} is too large for this machine"))
+}
+
 /// What the reading side hands back when it is done.
 #[derive(Default)]
 struct ReadOutcome {
@@ -53,21 +83,77 @@ struct ReadOutcome {
     samples: BTreeMap<String, Vec<String>>,
 }
 
+impl ReadOutcome {
+    /// Count an error of `kind` and keep its message if few of that kind are kept yet.
+    fn error(&mut self, kind: &str, message: String) {
+        *self.stats.errors.entry(kind.to_owned()).or_default() += 1;
+        self.sample(kind, message);
+    }
+
+    fn sample(&mut self, kind: &str, message: String) {
+        let shown = self.samples.entry(kind.to_owned()).or_default();
+        if shown.len() < SHOWN_PER_KIND {
+            shown.push(message);
+        }
+    }
+}
+
+/// Where an event came from: its file and its record's ordinal there (as error messages say it).
+#[derive(Clone, Debug)]
+struct Origin {
+    file: Arc<str>,
+    record: u64,
+}
+
+/// A batch on its way to the store: the events and, position by position, where each came from.
+struct Batch {
+    events: Vec<Event>,
+    origins: Vec<Origin>,
+}
+
+impl Batch {
+    fn with_capacity(n: usize) -> Self {
+        let n = n.min(PREALLOCATED);
+        Batch { events: Vec::with_capacity(n), origins: Vec::with_capacity(n) }
+    }
+}
+
 /// What the writing side hands back.
 #[derive(Default)]
 struct WriteOutcome {
     written: u64,
-    failed: BTreeMap<String, u64>,
+    /// Refused documents by the store's reason: how many, and the first few origins.
+    failed: BTreeMap<String, (u64, Vec<String>)>,
+}
+
+impl WriteOutcome {
+    fn refused(&mut self, reason: String, origin: Option<&Origin>) {
+        let (n, shown) = self.failed.entry(reason).or_default();
+        *n += 1;
+        if shown.len() < SHOWN_PER_KIND {
+            shown.push(match origin {
+                Some(o) => format!("{}: record {}", o.file, o.record),
+                None => "(origin unknown)".to_owned(),
+            });
+        }
+    }
+
+    fn total_refused(&self) -> u64 {
+        self.failed.values().map(|(n, _)| n).sum()
+    }
 }
 
 pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     let flow_format = match &args.flow_format {
-        Some(spec) => {
-            Some(FlowFormat::parse(spec).with_context(|| format!("not a flow log format: {spec:?}"))?)
-        }
+        Some(spec) => match FlowFormat::parse_header(spec) {
+            Ok(Some(format)) => Some(format),
+            Ok(None) => bail!("--flow-format: not a flow log format: {spec:?}"),
+            Err(e) => bail!("--flow-format {spec:?}: {e}"),
+        },
         None => None,
     };
-    let files = collect_files(&args.paths)?;
+    let walked = collect_files(&args.paths);
+    let files = walked.files;
     let total_bytes: u64 = files.iter().map(|(_, n)| n).sum();
     let store = EmbeddedStore::open(store_dir)
         .with_context(|| format!("cannot open the store at {}", store_dir.display()))?;
@@ -85,7 +171,7 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let batch_size = args.batch.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let reader_bar = bar.clone();
     let opts = Options { flow_format, ..Options::default() };
     let reader = tokio::task::spawn_blocking(move || read_all(files, &opts, batch_size, &reader_bar, tx));
@@ -93,11 +179,12 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     let mut written = WriteOutcome::default();
     let mut store_error = None;
     while let Some(batch) = rx.recv().await {
-        match store.index_events(&batch).await {
+        match store.index_events(&batch.events).await {
             Ok(report) => {
                 written.written += report.written;
                 for f in report.failed {
-                    *written.failed.entry(f.reason).or_default() += 1;
+                    // The document costs only itself: named by its file and record.
+                    written.refused(f.reason, batch.origins.get(f.position));
                 }
             }
             Err(e) => {
@@ -108,7 +195,10 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         }
     }
     drop(rx);
-    let outcome = reader.await.context("the reading thread failed")?;
+    let mut outcome = reader.await.context("the reading thread failed")?;
+    for (kind, message) in walked.errors {
+        outcome.error(kind, message);
+    }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
@@ -116,7 +206,7 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     if let Some(e) = store_error {
         bail!("the store refused a write: {e}");
     }
-    let stored_failures: u64 = written.failed.values().sum();
+    let stored_failures = written.total_refused();
     if stored_failures > 0 && written.written == 0 {
         bail!("the store refused every event ({stored_failures})");
     }
@@ -126,64 +216,147 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every file under `paths`, with its size, in name order; hidden entries are skipped.
-fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, u64)>> {
-    fn walk(p: &Path, out: &mut Vec<(PathBuf, u64)>, top: bool) -> anyhow::Result<()> {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden && !top {
-            return Ok(());
-        }
-        let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
-        if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot list {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            for e in entries {
-                walk(&e, out, false)?;
-            }
-        } else {
-            out.push((p.to_path_buf(), meta.len()));
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        walk(p, &mut out, true)?;
-    }
-    Ok(out)
+/// What walking the paths found: the files to read (with their sizes, in name order) and, for
+/// every entry that could not be walked, an error (kind, message naming the path and why).
+#[derive(Debug, Default)]
+struct Walked {
+    files: Vec<(PathBuf, u64)>,
+    errors: Vec<(&'static str, String)>,
 }
 
-/// The blocking side: read every file, send full batches, keep a few error messages per kind.
+/// Every regular file under `paths`, with its size, in name order; hidden entries (below the
+/// paths given) are skipped. Symlinks are followed; a folder already being walked, or already
+/// walked, is known by (device, inode) and never entered twice, so a loop cannot recurse. What
+/// cannot be walked is an error, and the walk goes on.
+fn collect_files(paths: &[PathBuf]) -> Walked {
+    struct Walk {
+        out: Walked,
+        /// (device, inode) of every folder entered.
+        seen: HashSet<(u64, u64)>,
+        /// The folders being walked, from the top: to tell a cycle from a second way in.
+        stack: Vec<((u64, u64), PathBuf)>,
+    }
+    impl Walk {
+        fn error(&mut self, kind: &'static str, p: &Path, why: impl std::fmt::Display) {
+            self.out.errors.push((kind, format!("{}: {why}", p.display())));
+        }
+
+        fn walk(&mut self, p: &Path, top: bool) {
+            use std::os::unix::fs::MetadataExt;
+            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if hidden && !top {
+                return;
+            }
+            // `metadata` follows symlinks: a dangling link or a symlink loop fails here.
+            let meta = match std::fs::metadata(p) {
+                Ok(m) => m,
+                Err(e) => {
+                    let (kind, why) = match std::fs::symlink_metadata(p) {
+                        // A dangling symlink, a symlink loop.
+                        Ok(l) if l.file_type().is_symlink() => match std::fs::read_link(p) {
+                            Ok(to) => (
+                                "broken_symlink",
+                                format!("cannot follow the symlink to {}: {e}", to.display()),
+                            ),
+                            Err(_) => ("broken_symlink", format!("cannot follow the symlink: {e}")),
+                        },
+                        _ if e.kind() == std::io::ErrorKind::NotFound => {
+                            ("missing_path", "no such file or folder".to_owned())
+                        }
+                        _ => ("unreadable_path", format!("cannot read: {e}")),
+                    };
+                    return self.error(kind, p, why);
+                }
+            };
+            if meta.is_dir() {
+                let id = (meta.dev(), meta.ino());
+                if let Some((_, ancestor)) = self.stack.iter().find(|(a, _)| *a == id) {
+                    let why =
+                        format!("directory cycle: it leads back to {}, not followed", ancestor.display());
+                    return self.error("directory_cycle", p, why);
+                }
+                if !self.seen.insert(id) {
+                    return; // the same folder by another way in: read once
+                }
+                let listing = match std::fs::read_dir(p) {
+                    Ok(l) => l,
+                    Err(e) => return self.error("unreadable_path", p, format!("cannot list: {e}")),
+                };
+                let mut entries = Vec::new();
+                for entry in listing {
+                    match entry {
+                        Ok(e) => entries.push(e.path()),
+                        Err(e) => self.error("unreadable_path", p, format!("cannot list an entry: {e}")),
+                    }
+                }
+                entries.sort();
+                self.stack.push((id, p.to_path_buf()));
+                for e in entries {
+                    self.walk(&e, false);
+                }
+                self.stack.pop();
+            } else if meta.is_file() {
+                self.out.files.push((p.to_path_buf(), meta.len()));
+            } else {
+                // A FIFO, a socket, a device: opening one may block forever or never end.
+                let what = {
+                    use std::os::unix::fs::FileTypeExt;
+                    let t = meta.file_type();
+                    if t.is_fifo() {
+                        "a FIFO"
+                    } else if t.is_socket() {
+                        "a socket"
+                    } else if t.is_block_device() || t.is_char_device() {
+                        "a device"
+                    } else {
+                        "not a regular file"
+                    }
+                };
+                self.error("not_a_file", p, format!("{what}, not read"));
+            }
+        }
+    }
+    let mut w = Walk { out: Walked::default(), seen: HashSet::new(), stack: Vec::new() };
+    for p in paths {
+        w.walk(p, true);
+    }
+    w.out
+}
+
+/// The blocking side: read every file, send full batches (with their events' origins), keep a few
+/// error messages per kind.
 fn read_all(
     files: Vec<(PathBuf, u64)>,
     opts: &Options,
     batch_size: usize,
     bar: &ProgressBar,
-    tx: tokio::sync::mpsc::Sender<Vec<Event>>,
+    tx: tokio::sync::mpsc::Sender<Batch>,
 ) -> ReadOutcome {
     let mut out = ReadOutcome::default();
-    let mut batch = Vec::with_capacity(batch_size);
+    let mut batch = Batch::with_capacity(batch_size);
     let mut closed = false;
     for (path, size) in files {
         if closed {
             break;
         }
         bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        let mut on = |r: Result<Event, NormalizeError>| match r {
+        let name = path.display().to_string();
+        let file: Arc<str> = Arc::from(name.as_str());
+        let mut samples = std::mem::take(&mut out.samples);
+        let mut on = |record: u64, r: Result<Event, NormalizeError>| match r {
             Ok(e) => {
                 if closed {
                     return;
                 }
-                batch.push(e);
-                if batch.len() >= batch_size {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                batch.events.push(e);
+                batch.origins.push(Origin { file: file.clone(), record });
+                if batch.events.len() >= batch_size {
+                    let full = std::mem::replace(&mut batch, Batch::with_capacity(batch_size));
                     closed = tx.blocking_send(full).is_err();
                 }
             }
             Err(e) => {
-                let shown = out.samples.entry(e.kind.name().to_owned()).or_default();
+                let shown = samples.entry(e.kind.name().to_owned()).or_default();
                 if shown.len() < SHOWN_PER_KIND {
                     shown.push(e.to_string());
                 }
@@ -191,20 +364,20 @@ fn read_all(
         };
         let stats = match File::open(&path) {
             Ok(f) => {
-                let name = path.display().to_string();
                 let position = bar.position();
-                let stats = read_reader(bar.wrap_read(f), &name, opts, &mut on);
+                let stats = read_reader_numbered(bar.wrap_read(f), &name, opts, &mut on);
                 // Gzip readers may stop before the end of the file: account for all of it.
-                bar.set_position(position + size);
+                bar.set_position(position.saturating_add(size));
                 stats
             }
             // read_path reports why it cannot be opened, as an error naming the file.
-            Err(_) => read_path(&path, opts, &mut on),
+            Err(_) => read_path_numbered(&path, opts, &mut on),
         };
-        out.bytes += size;
+        out.samples = samples;
+        out.bytes = out.bytes.saturating_add(size);
         out.stats.merge(&stats);
     }
-    if !batch.is_empty() && !closed {
+    if !batch.events.is_empty() && !closed {
         let _ = tx.blocking_send(batch);
     }
     out
@@ -226,8 +399,12 @@ fn summary(read: &ReadOutcome, written: &WriteOutcome, elapsed: Duration) -> Tab
         t.add_row(vec![Cell::new("errors"), Cell::new(kind), right(*n), Cell::new(notes)]);
     }
     t.add_row(vec![Cell::new("store"), Cell::new("written"), right(written.written), Cell::new("")]);
-    for (reason, n) in &written.failed {
-        t.add_row(vec![Cell::new("store"), Cell::new("refused"), right(*n), Cell::new(reason)]);
+    for (reason, (n, shown)) in &written.failed {
+        let mut notes = format!("{reason}\n{}", shown.join("\n"));
+        if *n > shown.len() as u64 {
+            notes.push_str(&format!("\n… and {} more", *n - shown.len() as u64));
+        }
+        t.add_row(vec![Cell::new("store"), Cell::new("refused"), right(*n), Cell::new(notes)]);
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
     let records = read.stats.total_records();
