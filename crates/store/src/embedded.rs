@@ -5,9 +5,11 @@
 //!
 //! - **Mapping.** tantivy's schema is fixed, MozDef events are not: every leaf is indexed as
 //!   `path\0value` terms in a few typed fields (keyword, number, date, IP, boolean, exists), with
-//!   order-preserving encodings so that ranges are term ranges. Dates and IPs are recognised by
-//!   value (RFC 3339 strings with any offset; IPv4/IPv6 literals), so `details.*` of any shape works.
-//!   `summary` is analyzed text (word tokens, lower-cased, with positions for phrases).
+//!   order-preserving encodings so that ranges are term ranges. Dates are the date fields of the
+//!   mapping (`tripline_dsl::DATE_FIELDS`, as in OpenSearch's template), never a string that
+//!   merely looks like one; IPs are recognised by value (IPv4/IPv6 literals), so `details.*` of
+//!   any shape works. `summary` is analyzed text (word tokens, lower-cased, with positions for
+//!   phrases).
 //! - **Queries** ([`query`]): a node matches the union of what it means for each type its value
 //!   can be read as; `should` next to `must` is rewritten so that at least one must hold.
 //! - **Aggregations** ([`aggregate`]): computed from columnar (fast field) values of every
@@ -21,6 +23,12 @@
 //! - **Durability.** Every write call is one tantivy commit, after which the reader is reloaded:
 //!   a search sees all of a batch or none of it, and a process killed mid-batch leaves the last
 //!   commit intact (tantivy writes new segment files, then atomically replaces `meta.json`).
+//! - **Damage.** tantivy trusts its files: flipped bytes in a column can give wrong answers or a
+//!   panic. So every segment file's checksum (in its footer) is checked when the store is opened,
+//!   once per file (`tripline-verified.json` remembers the files verified, by length and
+//!   modification time), and a damaged store refuses to open, naming the files; a read that fails
+//!   or panics later verifies everything and answers [`StoreError::Damaged`].
+//!   [`EmbeddedStore::verify_dir`] checks every file (`tripline store verify`).
 //! - **Threads.** Searches, aggregations and the writer run in `tokio::task::spawn_blocking`,
 //!   never on the async runtime's threads; a write holds the single writer (a mutex) for the whole
 //!   batch. `index_events` builds the documents on the caller's task from the borrowed events
@@ -172,6 +180,103 @@ fn or_rollback<T>(
     result
 }
 
+/// The file, in a store's directory, that remembers which segment files were verified (name,
+/// length and modification time): segments never change once written, so each file is read for
+/// its checksum once, and again only if it changes. Not one of tantivy's managed files, so its
+/// garbage collection leaves it alone.
+const VERIFIED_FILE: &str = "tripline-verified.json";
+
+type Seen = std::collections::BTreeMap<String, (u64, i128)>;
+
+fn file_stamp(path: &Path) -> Option<(u64, i128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some((meta.len(), i128::try_from(mtime).ok()?))
+}
+
+/// Check every file of every segment of the last commit: present, readable, and matching the
+/// checksum tantivy wrote in its footer. With `cache` (the store's directory), files verified
+/// before and unchanged since are skipped, and the intact ones are remembered.
+fn verify_index(index: &Index, cache: Option<&Path>) -> Result<Verification, StoreError> {
+    use tantivy::directory::Directory as _;
+    use tantivy::index::SegmentComponent as C;
+    let metas = index.load_metas().map_err(|e| StoreError::Damaged(format!("meta.json: {e}")))?;
+    let dir = index.directory();
+    let mut seen: Seen = cache
+        .and_then(|d| std::fs::read(d.join(VERIFIED_FILE)).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut intact = Seen::new();
+    let mut v = Verification { segments: metas.segments.len(), ..Verification::default() };
+    let mut files: Vec<PathBuf> = metas.list_segment_files().into_iter().collect();
+    files.sort();
+    for file in files {
+        let name = file.display().to_string();
+        // A segment lists the files every component could have; those it never wrote are not
+        // there, which is fine unless the component is one every segment has (below).
+        match dir.exists(&file) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                v.damaged.push((name, format!("cannot be read: {e}")));
+                continue;
+            }
+        }
+        v.files += 1;
+        let stamp = cache.and_then(|d| file_stamp(&d.join(&file)));
+        if let (Some(stamp), Some(before)) = (stamp, seen.remove(&name)) {
+            if stamp == before {
+                v.bytes += stamp.0;
+                intact.insert(name, stamp);
+                continue;
+            }
+        }
+        v.checked += 1;
+        v.bytes += dir.open_read(&file).map(|f| f.num_bytes().get_bytes()).unwrap_or(0);
+        match dir.validate_checksum(&file) {
+            Ok(true) => {
+                if let Some(stamp) = stamp {
+                    intact.insert(name, stamp);
+                }
+            }
+            Ok(false) => v.damaged.push((name, "checksum mismatch".into())),
+            Err(e) => v.damaged.push((name, format!("unreadable: {e}"))),
+        }
+    }
+    for m in &metas.segments {
+        let deletes = m.has_deletes().then_some(C::Delete);
+        for component in
+            [C::Postings, C::Terms, C::Store, C::FastFields, C::FieldNorms].into_iter().chain(deletes)
+        {
+            let file = m.relative_path(component);
+            if !dir.exists(&file).unwrap_or(false) {
+                v.damaged.push((file.display().to_string(), "missing".into()));
+            }
+        }
+    }
+    if let Some(d) = cache {
+        // Best effort: without it the next open checks again.
+        if let Ok(json) = serde_json::to_vec(&intact) {
+            let tmp = d.join(format!("{VERIFIED_FILE}.{}.tmp", std::process::id()));
+            if std::fs::write(&tmp, json).is_ok() {
+                let _ = std::fs::rename(&tmp, d.join(VERIFIED_FILE));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Open-time check: the files not verified before (see [`VERIFIED_FILE`]); damage refuses the
+/// open with every damaged file named.
+fn check_on_open(index: &Index, path: &Path) -> Result<(), StoreError> {
+    let v = verify_index(index, Some(path))?;
+    if v.is_ok() {
+        Ok(())
+    } else {
+        Err(StoreError::Damaged(format!("{}: {v}", path.display())))
+    }
+}
+
 fn index_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Index(e.to_string())
 }
@@ -192,6 +297,7 @@ impl EmbeddedStore {
         let index = Index::open_or_create(dir, schema).map_err(|e| {
             StoreError::Index(format!("{}: {e} (an index of another version of Tripline?)", path.display()))
         })?;
+        check_on_open(&index, path)?;
         Self::from_index(index, Some(path.to_path_buf()), options)
     }
 
@@ -208,7 +314,21 @@ impl EmbeddedStore {
         let dir =
             MmapDirectory::open(path).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
         let index = Index::open(dir).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        check_on_open(&index, path)?;
         Self::from_parts(index, Some(path.to_path_buf()), None)
+    }
+
+    /// Verify the store in directory `path` without opening it for use: every file's checksum,
+    /// computed now (what `tripline store verify` prints). Works on a store too damaged to open.
+    pub fn verify_dir(path: impl AsRef<Path>) -> Result<Verification, StoreError> {
+        let path = path.as_ref();
+        if !path.join("meta.json").exists() {
+            return Err(StoreError::Index(format!("no store at {}", path.display())));
+        }
+        let dir =
+            MmapDirectory::open(path).map_err(|e| StoreError::Index(format!("{}: {e}", path.display())))?;
+        let index = Index::open(dir).map_err(|e| StoreError::Damaged(format!("{}: {e}", path.display())))?;
+        verify_index(&index, None)
     }
 
     /// A store in RAM, gone when dropped (tests).
@@ -269,9 +389,94 @@ impl EmbeddedStore {
             .await
             .map_err(|e| StoreError::Index(format!("store task failed: {e}")))?
     }
+
+    /// A read (search, aggregation) that checks the store when it fails: an I/O or decoding error,
+    /// or a panic inside the engine (tantivy trusts its own files, and flipped bytes in a column
+    /// can make it panic), is answered with [`verify`](Self::verify)'s verdict naming the damaged
+    /// files, so that a damaged store is never mistaken for a bug or an empty answer. Release
+    /// builds of the CLI unwind on panic for this reason (`[profile.release]`).
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&inner)));
+            let failure = match run {
+                Ok(Err(StoreError::Index(e))) => e,
+                Ok(other) => return other,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    format!("the engine failed while reading: {what}")
+                }
+            };
+            match inner.verify() {
+                Ok(v) if !v.damaged.is_empty() => Err(StoreError::Damaged(format!("{failure}; {v}"))),
+                Ok(_) => Err(StoreError::Index(failure)),
+                Err(e) => Err(StoreError::Damaged(format!("{failure}; verifying the store failed too: {e}"))),
+            }
+        })
+        .await;
+        outcome.map_err(|e| StoreError::Index(format!("store task failed: {e}")))?
+    }
+
+    /// Check every file of every segment of the last commit: present, readable, and matching
+    /// the checksum tantivy wrote in its footer. Reads all of the store once (about as fast as the
+    /// disk reads). `tripline store verify` prints this; a failing read runs it by itself.
+    pub async fn verify(&self) -> Result<Verification, StoreError> {
+        self.blocking(|inner| inner.verify()).await
+    }
+}
+
+/// What [`EmbeddedStore::verify`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verification {
+    /// Segments in the last commit.
+    pub segments: usize,
+    /// Files in the segments.
+    pub files: usize,
+    /// Files whose checksum was computed now (the others were verified before and have not
+    /// changed since; [`EmbeddedStore::verify`] computes every one).
+    pub checked: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Damaged files: `(file name, what is wrong)`.
+    pub damaged: Vec<(String, String)>,
+}
+
+impl Verification {
+    /// Whether every file is intact.
+    pub fn is_ok(&self) -> bool {
+        self.damaged.is_empty()
+    }
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.damaged.is_empty() {
+            return write!(
+                f,
+                "{} segments, {} files, {} bytes: all checksums match",
+                self.segments, self.files, self.bytes
+            );
+        }
+        write!(f, "{} of {} files damaged:", self.damaged.len(), self.files)?;
+        for (file, problem) in &self.damaged {
+            write!(f, " {file} ({problem});")?;
+        }
+        write!(f, " restore the store from a copy, or re-ingest the logs into a new directory")
+    }
 }
 
 impl Inner {
+    fn verify(&self) -> Result<Verification, StoreError> {
+        verify_index(self.reader.searcher().index(), None)
+    }
+
     fn kind_query(&self, kind: &str, q: Box<dyn Query>) -> Box<dyn Query> {
         let kind = TermQuery::new(Term::from_field_text(self.fields.kind, kind), IndexRecordOption::Basic);
         Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(kind)), (Occur::Must, q)]))
@@ -496,7 +701,7 @@ impl Inner {
 impl EventStore for EmbeddedStore {
     async fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError> {
         let request = request.clone();
-        self.blocking(move |s| s.search(KIND_EVENT, &request.query, request.size, request.sort)).await
+        self.read(move |s| s.search(KIND_EVENT, &request.query, request.size, request.sort)).await
     }
 
     async fn aggregate(
@@ -507,7 +712,7 @@ impl EventStore for EmbeddedStore {
         tripline_dsl::validate_aggregations(aggregations)
             .map_err(|e| StoreError::Unsupported(e.to_string()))?;
         let (query, aggs) = (query.clone(), aggregations.to_vec());
-        self.blocking(move |s| s.aggregate(&query, &aggs)).await
+        self.read(move |s| s.aggregate(&query, &aggs)).await
     }
 
     async fn index_events(&self, events: &[Event]) -> Result<BulkReport, StoreError> {
@@ -574,7 +779,7 @@ impl EventStore for EmbeddedStore {
 
     async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError> {
         let query = query.clone();
-        self.blocking(move |s| s.search(KIND_ALERT, &query, size, Sort::NewestFirst)).await
+        self.read(move |s| s.search(KIND_ALERT, &query, size, Sort::NewestFirst)).await
     }
 }
 

@@ -191,6 +191,10 @@ pub enum StoreError {
     /// Configuration that cannot work (bad URL, missing credentials).
     #[error("configuration: {0}")]
     Config(String),
+    /// The embedded store's files are damaged (checksums that do not match, files missing or
+    /// unreadable): found when a query failed and the store verified itself, or by `verify`.
+    #[error("the store is damaged: {0}")]
+    Damaged(String),
 }
 
 /// A store of MozDef events and alerts.
