@@ -7,6 +7,7 @@ mod ingest;
 mod respond;
 mod run;
 mod search;
+mod store;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,9 @@ pub enum Command {
     /// Infrastructure: render the SAM template's alert section from the registry.
     #[command(subcommand)]
     Infra(infra::Command),
+    /// The embedded store itself: verify its files.
+    #[command(subcommand)]
+    Store(store::Command),
 }
 
 /// Ingesting and indexing allocate many small strings: mimalloc does that markedly faster than
@@ -60,5 +64,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Respond(cmd) => respond::run(cmd).await,
         Command::Infra(cmd) => infra::run(cmd).await,
+        Command::Store(cmd) => store::run(&cli.store, cmd),
     }
 }
