@@ -14,7 +14,11 @@
 //! ## Failures
 //!
 //! A malformed record is logged (JSON tracing, with the object and record ordinal), counted in the
-//! returned [`IngestReport`], and the rest goes on: retrying would fail the same way. The
+//! returned [`IngestReport`], and the rest goes on: retrying would fail the same way. A document
+//! the store refuses for good (a mapping conflict) costs only itself: it is logged with the object
+//! (or `event`) and the record number it came from, counted in `refused`, listed in `refusals`
+//! (the first few hundred), and the rest of its bulk request is committed; the invocation
+//! succeeds. The
 //! invocation returns an error (so that AWS retries it: twice for asynchronous S3 invocations,
 //! until the record expires for CloudWatch Logs) only for failures a retry can fix: the store
 //! unreachable or throttling after its own retries, a document refused as retryable, S3
@@ -34,6 +38,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tripline_event::Event;
 use tripline_normalize::{FlowFormat, NormalizeError, Options, Stats};
+
+/// The most events a batch allocates room for in advance (it grows as events arrive).
+const PREALLOCATED: usize = 4096;
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
 use tripline_store::{EventStore, StoreError};
 
@@ -62,8 +69,30 @@ pub struct IngestReport {
     pub written: u64,
     /// Events the store refused for good (mapping conflicts, …).
     pub refused: u64,
+    /// The first [`LOGGED_FAILURES`] of those, each with the file and record it came from.
+    pub refusals: Vec<Refusal>,
     /// Objects or requests given up on for good (object gone, request rejected).
     pub dropped: Vec<String>,
+}
+
+/// One document the store refused for good, and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refusal {
+    /// The object (`s3://bucket/key`) or `event` (an invocation event read as a whole).
+    pub file: String,
+    /// The record's 1-based ordinal there (as normalization errors number it).
+    pub record: u64,
+    /// The document's id.
+    pub id: String,
+    /// The store's reason.
+    pub reason: String,
+}
+
+/// Where an event came from: its object (or `event`) and its record's ordinal there.
+#[derive(Clone, Debug)]
+struct Origin {
+    file: Arc<str>,
+    record: u64,
 }
 
 impl IngestReport {
@@ -111,10 +140,13 @@ impl Ingest {
             _ => OpenSearchStore::connect(config).await?,
         };
         let flow_format = match std::env::var("TRIPLINE_FLOW_FORMAT").ok().filter(|s| !s.is_empty()) {
-            Some(spec) => Some(
-                FlowFormat::parse(&spec)
-                    .ok_or_else(|| format!("TRIPLINE_FLOW_FORMAT is not a flow log format: {spec:?}"))?,
-            ),
+            Some(spec) => match FlowFormat::parse_header(&spec) {
+                Ok(Some(format)) => Some(format),
+                Ok(None) => {
+                    return Err(format!("TRIPLINE_FLOW_FORMAT is not a flow log format: {spec:?}").into())
+                }
+                Err(e) => return Err(format!("TRIPLINE_FLOW_FORMAT {spec:?}: {e}").into()),
+            },
             None => None,
         };
         let s3 = aws_sdk_s3::Client::new(&sdk);
@@ -146,14 +178,20 @@ impl Ingest {
     /// A JSON invocation event (CloudWatch Logs, EventBridge, a record).
     async fn value(&self, event: Value, report: &mut IngestReport) -> Result<(), Retryable> {
         let mut events = Vec::new();
+        let mut origins = Vec::new();
         let mut logged = 0;
-        let stats = tripline_normalize::read_value(event, "event", &self.options, |r| match r {
-            Ok(e) => events.push(e),
-            Err(e) => log_failure(&e, &mut logged),
-        });
+        let file: Arc<str> = Arc::from("event");
+        let stats =
+            tripline_normalize::read_value_numbered(event, "event", &self.options, |record, r| match r {
+                Ok(e) => {
+                    events.push(e);
+                    origins.push(Origin { file: file.clone(), record });
+                }
+                Err(e) => log_failure(&e, &mut logged),
+            });
         report.add(&stats);
-        for chunk in events.chunks(self.batch) {
-            self.write(chunk, report).await?;
+        for (chunk, from) in events.chunks(self.batch).zip(origins.chunks(self.batch)) {
+            self.write(chunk, from, report).await?;
         }
         Ok(())
     }
@@ -198,33 +236,45 @@ impl Ingest {
                 }
             }
         });
-        let (batch_tx, mut batch_rx) = mpsc::channel::<Vec<Event>>(2);
+        let (batch_tx, mut batch_rx) = mpsc::channel::<(Vec<Event>, Vec<Origin>)>(2);
         let options = self.options.clone();
         let batch = self.batch;
         let reader_name = name.clone();
-        let normalize = tokio::task::spawn_blocking(move || {
-            let reader = ChannelReader { rx: byte_rx, current: Bytes::new() };
-            let mut pending = Vec::with_capacity(batch);
-            let mut logged = 0;
-            let mut open = true;
-            let stats = tripline_normalize::read_reader(reader, &reader_name, &options, |r| match r {
-                Ok(e) if open => {
-                    pending.push(e);
-                    if pending.len() >= batch {
-                        open = batch_tx.blocking_send(std::mem::take(&mut pending)).is_ok();
-                    }
+        let normalize =
+            tokio::task::spawn_blocking(move || {
+                let reader = ChannelReader { rx: byte_rx, current: Bytes::new() };
+                let room = batch.min(PREALLOCATED);
+                let mut pending = Vec::with_capacity(room);
+                let mut origins = Vec::with_capacity(room);
+                let file: Arc<str> = Arc::from(reader_name.as_str());
+                let mut logged = 0;
+                let mut open = true;
+                let stats =
+                    tripline_normalize::read_reader_numbered(reader, &reader_name, &options, |record, r| {
+                        match r {
+                            Ok(e) if open => {
+                                pending.push(e);
+                                origins.push(Origin { file: file.clone(), record });
+                                if pending.len() >= batch {
+                                    let full = (
+                                        std::mem::replace(&mut pending, Vec::with_capacity(room)),
+                                        std::mem::replace(&mut origins, Vec::with_capacity(room)),
+                                    );
+                                    open = batch_tx.blocking_send(full).is_ok();
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => log_failure(&e, &mut logged),
+                        }
+                    });
+                if open && !pending.is_empty() {
+                    let _ = batch_tx.blocking_send((pending, origins));
                 }
-                Ok(_) => {}
-                Err(e) => log_failure(&e, &mut logged),
+                stats
             });
-            if open && !pending.is_empty() {
-                let _ = batch_tx.blocking_send(pending);
-            }
-            stats
-        });
         let mut outcome = Ok(());
-        while let Some(events) = batch_rx.recv().await {
-            if let Err(e) = self.write(&events, report).await {
+        while let Some((events, origins)) = batch_rx.recv().await {
+            if let Err(e) = self.write(&events, &origins, report).await {
                 outcome = Err(e);
                 break;
             }
@@ -240,7 +290,13 @@ impl Ingest {
         Ok(())
     }
 
-    async fn write(&self, events: &[Event], report: &mut IngestReport) -> Result<(), Retryable> {
+    /// Write one batch; `origins[i]` is where `events[i]` came from.
+    async fn write(
+        &self,
+        events: &[Event],
+        origins: &[Origin],
+        report: &mut IngestReport,
+    ) -> Result<(), Retryable> {
         match self.store.index_events(events).await {
             Ok(r) => {
                 report.written += r.written;
@@ -249,8 +305,21 @@ impl Ingest {
                     if f.retryable {
                         retryable.get_or_insert_with(|| f.reason.clone());
                     } else {
+                        // It costs only itself: named, counted, the rest of the batch is written.
                         report.refused += 1;
-                        tracing::warn!(id = %f.id, reason = %f.reason, "event refused by the store");
+                        let (file, record) = match origins.get(f.position) {
+                            Some(o) => (o.file.to_string(), o.record),
+                            None => ("?".to_owned(), 0),
+                        };
+                        if report.refused <= LOGGED_FAILURES {
+                            tracing::warn!(file = %file, record, id = %f.id, reason = %f.reason, "event refused by the store");
+                            report.refusals.push(Refusal {
+                                file,
+                                record,
+                                id: f.id.clone(),
+                                reason: f.reason.clone(),
+                            });
+                        }
                     }
                 }
                 match retryable {

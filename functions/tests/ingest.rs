@@ -193,3 +193,98 @@ fn eventbridge_object_created_and_deletes() {
     del["Records"][0]["eventName"] = json!("ObjectRemoved:Delete");
     assert_eq!(s3_objects(&del).len(), 1);
 }
+
+fn cloudtrail_record(name: &str, extra: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2026-11-23T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"{name}","eventType":"AwsApiCall","sourceIPAddress":"203.0.113.9"{extra}}}"#
+    )
+}
+
+/// A CloudTrail record with a member the index template maps as an integer, holding text: the
+/// store refuses that one document (a mapping conflict).
+const CONFLICT: &str = r#","destinationPort":"not-a-port""#;
+
+/// A document the store refuses costs only itself: reported with the object and record number it
+/// came from, counted, the rest of its bulk request written, the invocation not failed (a retry
+/// would be refused the same way). At 72cfd1d only the document id was logged.
+#[tokio::test]
+async fn a_refused_document_is_named_by_object_and_record_and_not_retried() {
+    let s3 = s3_client(moto_url()).await;
+    let bucket = unique("tripline-refused").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+    let records = [
+        cloudtrail_record("First", ""),
+        cloudtrail_record("Second", ""),
+        cloudtrail_record("Third", CONFLICT),
+        cloudtrail_record("Fourth", ""),
+    ];
+    let body = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    s3.put_object().bucket(&bucket).key(CT_KEY).body(body.into_bytes().into()).send().await.expect("put");
+    let store =
+        Arc::new(OpenSearchStore::connect(os_config(&unique("refused"), opensearch_url())).await.unwrap());
+    // Two bulk requests: the refused document is the first of the second, found by position.
+    let ingest = Ingest::new(store.clone(), s3, options()).with_batch(2);
+    let mut event = s3_event_for(&bucket);
+    event["Records"].as_array_mut().unwrap().truncate(1);
+    let report = ingest.handle(event).await.expect("a refused document is not retried");
+    assert_eq!(report.records["cloudtrail"], 4);
+    assert_eq!((report.written, report.refused), (3, 1), "{report:?}");
+    assert!(report.dropped.is_empty(), "{report:?}");
+    assert_eq!(report.refusals.len(), 1, "{report:?}");
+    let r = &report.refusals[0];
+    assert_eq!(r.file, format!("s3://{bucket}/{CT_KEY}"));
+    assert_eq!(r.record, 3);
+    assert!(r.reason.contains("destinationport"), "{}", r.reason);
+    assert_eq!(count(&store, "source", "cloudtrail").await, 3);
+    assert_eq!(count(&store, "details.eventname", "Fourth").await, 1);
+    assert_eq!(count(&store, "details.eventname", "Third").await, 0);
+    // The JSON summary the handler logs carries it.
+    let logged = serde_json::to_value(&report).unwrap();
+    assert_eq!(logged["refusals"][0]["record"], 3);
+}
+
+/// The same for an invocation event read whole (a decoded CloudWatch Logs payload): the origin is
+/// `event` and the log event's ordinal.
+#[tokio::test]
+async fn a_refused_document_of_an_invocation_event_is_named_by_its_log_event() {
+    let store =
+        Arc::new(OpenSearchStore::connect(os_config(&unique("refusedcwl"), opensearch_url())).await.unwrap());
+    let ingest = Ingest::new(store.clone(), s3_client(moto_url()).await, options());
+    let payload = json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "trail",
+        "logStream": "123456789012_CloudTrail_us-east-1", "subscriptionFilters": ["all"],
+        "logEvents": [
+            {"id": "1", "timestamp": 1795428000000u64, "message": cloudtrail_record("One", CONFLICT)},
+            {"id": "2", "timestamp": 1795428000000u64, "message": cloudtrail_record("Two", "")},
+        ]
+    });
+    let report = ingest.handle(payload).await.expect("not retried");
+    assert_eq!((report.written, report.refused), (1, 1), "{report:?}");
+    assert_eq!((report.refusals[0].file.as_str(), report.refusals[0].record), ("event", 1));
+    assert_eq!(count(&store, "details.eventname", "Two").await, 1);
+}
+
+/// A mis-shaped CloudTrail object (`Records` not a list) is an error of that object, not one
+/// `source: unknown` event: nothing is written.
+#[tokio::test]
+async fn a_misshapen_cloudtrail_object_is_an_error_not_an_event() {
+    let s3 = s3_client(moto_url()).await;
+    let bucket = unique("tripline-misshapen").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(CT_KEY)
+        .body(br#"{"Records": {"eventName": "x"}}"#.to_vec().into())
+        .send()
+        .await
+        .expect("put");
+    let store =
+        Arc::new(OpenSearchStore::connect(os_config(&unique("misshapen"), opensearch_url())).await.unwrap());
+    let ingest = Ingest::new(store.clone(), s3, options());
+    let mut event = s3_event_for(&bucket);
+    event["Records"].as_array_mut().unwrap().truncate(1);
+    let report = ingest.handle(event).await.expect("not retried");
+    assert_eq!(report.errors.get("not_a_list"), Some(&1), "{report:?}");
+    assert!(report.records.is_empty(), "{report:?}");
+    assert_eq!(report.written, 0);
+}
