@@ -62,17 +62,17 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// `--batch`: a number in [`BATCH_RANGE`], with clap's own message otherwise.
+/// `--batch`: a whole number in [`BATCH_RANGE`]; otherwise a message clap shows as a usage error
+/// (exit status 2).
 fn batch_size(s: &str) -> Result<usize, String> {
-    let n: u64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
-    if !BATCH_RANGE.contains(&n) {
-        return Err(format!(
-            "{n} is not in {}..={} (events per write to the store)",
-            BATCH_RANGE.start(),
-            BATCH_RANGE.end()
-        ));
+    let range = format!("{}..={} (events per write to the store)", BATCH_RANGE.start(), BATCH_RANGE.end());
+    match s.trim().parse::<u64>() {
+        Ok(n) if BATCH_RANGE.contains(&n) => {
+            usize::try_from(n).map_err(|_| format!("{n} is too large for this machine"))
+        }
+        Ok(n) => Err(format!("{n} is not in {range}")),
+        Err(_) => Err(format!("not a whole number in {range}")),
     }
-    usize::try_from(n).map_err(|_| format!("{n} is too large for this machine"))
 }
 
 /// What the reading side hands back when it is done.
