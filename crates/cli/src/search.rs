@@ -211,16 +211,30 @@ async fn hits(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::
     let result = store
         .search(&SearchRequest { query: query.clone(), size: args.limit, sort: Sort::NewestFirst })
         .await?;
+    // Values too long to index can match nothing: say how many events the answer may be missing.
+    let missed = (result.unindexed_candidates > 0).then(|| {
+        format!(
+            "note: {} more {} a value longer than {} characters in a field this search matches on; such values are kept but not indexed, so {} may match without being found (their fields are listed in `{}`)",
+            result.unindexed_candidates,
+            if result.unindexed_candidates == 1 { "event holds" } else { "events hold" },
+            tripline_dsl::MAX_KEYWORD_CHARS,
+            if result.unindexed_candidates == 1 { "it" } else { "they" },
+            tripline_dsl::UNINDEXED_FIELD,
+        )
+    });
     if args.json {
         let hits: Vec<Json> =
             result.hits.iter().map(|h| json!({"index": h.index, "id": h.id, "source": h.source})).collect();
-        return Ok(format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json!({"total": result.total, "hits": hits}))?
-        ));
+        let mut v = json!({"total": result.total, "hits": hits});
+        if let Some(n) = &missed {
+            v["unindexed_candidates"] = json!(result.unindexed_candidates);
+            v["note"] = json!(n);
+        }
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
+    let note = missed.map(|n| format!("{n}\n")).unwrap_or_default();
     if result.total == 0 {
-        return Ok("no event matches\n".into());
+        return Ok(format!("no event matches\n{note}"));
     }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(["utctimestamp", "source", "category", "summary"]);
@@ -228,7 +242,7 @@ async fn hits(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::
         let s = |k: &str| h.source.get(k).and_then(Json::as_str).unwrap_or("").to_string();
         table.add_row([s("utctimestamp"), s("source"), s("category"), truncate(&s("summary"), 100)]);
     }
-    Ok(format!("{table}\n{}, {} shown (newest first)\n", events_match(result.total), result.hits.len()))
+    Ok(format!("{table}\n{}, {} shown (newest first)\n{note}", events_match(result.total), result.hits.len()))
 }
 
 async fn count(store: &dyn EventStore, query: &QueryAst) -> anyhow::Result<u64> {

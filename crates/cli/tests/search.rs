@@ -149,3 +149,37 @@ async fn a_histogram_cannot_explode_into_buckets() {
     let out = search(&dir, &["details.user:nobody", "--histogram", "1h"]);
     assert!(text(&out.stdout).contains("nothing to plot"), "{}", text(&out.stdout));
 }
+
+/// A bucket policy padded past the keyword limit cannot be found by a wildcard, on either store:
+/// the search says how many events it may have missed instead of answering as if complete.
+#[tokio::test]
+async fn a_search_that_could_match_an_unindexed_value_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    {
+        let store = EmbeddedStore::open(&dir).expect("open store");
+        let mut padded = event("2026-01-01T00:00:00Z", "mallory");
+        let policy = format!(r#"{{"Statement":[{{"Principal":"*","Sid":"{}"}}]}}"#, "x".repeat(9000));
+        padded.details.insert("requestparameters".into(), json!(policy));
+        let mut plain = event("2026-01-01T00:01:00Z", "alice");
+        plain.details.insert("requestparameters".into(), json!(r#"{"Statement":[{"Principal":"*"}]}"#));
+        let r = store.index_events(&[padded, plain]).await.expect("index");
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+    }
+    let out = search(&dir, &[r#"details.requestparameters:*Principal*"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("1 event matches") || stdout.contains("1 event"), "{stdout}");
+    assert!(stdout.contains("note: 1 more event holds a value longer than 8191 characters"), "{stdout}");
+
+    let json_out = search(&dir, &["details.requestparameters:*Principal*", "--json"]);
+    let v: Value = serde_json::from_slice(&json_out.stdout).expect("JSON");
+    assert_eq!((v["total"].as_u64(), v["unindexed_candidates"].as_u64()), (Some(1), Some(1)), "{v}");
+    // The padded event is still there, whole, and names its unindexed field.
+    let found = search(&dir, &["unindexed:details.requestparameters", "--json"]);
+    let v: Value = serde_json::from_slice(&found.stdout).expect("JSON");
+    assert_eq!(v["total"], 1, "{v}");
+    let source = &v["hits"][0]["source"];
+    assert_eq!(source["unindexed"], json!(["details.requestparameters"]));
+    assert!(source["details"]["requestparameters"].as_str().is_some_and(|p| p.len() > 9000));
+}

@@ -195,6 +195,62 @@ pub enum QueryAst {
 }
 
 impl QueryAst {
+    /// This query widened so that each keyword condition on a field `F` (term, terms, wildcard,
+    /// regex, range, exists, not negated) also accepts an event whose `F` was too long to index
+    /// (`F` listed in [`UNINDEXED_FIELD`](crate::UNINDEXED_FIELD)); `None` when the query has no
+    /// such condition. Stores count what this matches beyond the query itself: the events a
+    /// search may have missed because a value was longer than
+    /// [`MAX_KEYWORD_CHARS`](crate::MAX_KEYWORD_CHARS).
+    pub fn widened_for_unindexed(&self) -> Option<QueryAst> {
+        let (q, changed) = self.widen(true);
+        changed.then_some(q)
+    }
+
+    fn widen(&self, positive: bool) -> (QueryAst, bool) {
+        let keyword_leaf = |field: &str| {
+            !crate::is_text_field(field)
+                && !crate::is_date_field(field)
+                && !crate::is_ip_field(field)
+                && field != crate::UNINDEXED_FIELD
+        };
+        match self {
+            QueryAst::Term { field, .. }
+            | QueryAst::Terms { field, .. }
+            | QueryAst::Wildcard { field, .. }
+            | QueryAst::Regex { field, .. }
+            | QueryAst::Exists { field }
+            | QueryAst::Range { field, .. }
+                if positive && keyword_leaf(field) =>
+            {
+                let marker = QueryAst::Term {
+                    field: crate::UNINDEXED_FIELD.to_owned(),
+                    value: Value::Str(field.clone()),
+                };
+                (QueryAst::Bool { must: vec![], should: vec![self.clone(), marker], must_not: vec![] }, true)
+            }
+            QueryAst::Bool { must, should, must_not } => {
+                let mut changed = false;
+                let mut map = |clauses: &[QueryAst], positive: bool| -> Vec<QueryAst> {
+                    clauses
+                        .iter()
+                        .map(|c| {
+                            let (q, ch) = c.widen(positive);
+                            changed |= ch;
+                            q
+                        })
+                        .collect()
+                };
+                let must = map(must, positive);
+                let should = map(should, positive);
+                // Widening under a negation would narrow the query (and a double negation is
+                // rare): everything below a `must_not` stays as it is.
+                let must_not = map(must_not, false);
+                (QueryAst::Bool { must, should, must_not }, changed)
+            }
+            other => (other.clone(), false),
+        }
+    }
+
     /// `must` of the given clauses (or the clause itself when there is one).
     pub fn all(clauses: Vec<QueryAst>) -> QueryAst {
         match clauses.len() {

@@ -217,6 +217,23 @@ pub const IP_FIELDS: [&str; 5] = [
     "details.pktdstaddr",
 ];
 
+/// The longest keyword value either store indexes, in characters: OpenSearch's `ignore_above`
+/// in the index template (Lucene refuses terms over 32,766 bytes, and 8,191 characters of up to
+/// four UTF-8 bytes each stay under that). A longer value is kept in the stored document and
+/// shown in results, but no query can match it and no aggregation counts it, on both stores;
+/// the stores list such fields in the document's [`UNINDEXED_FIELD`], and a search whose
+/// conditions could have matched one reports how many events it may have missed.
+pub const MAX_KEYWORD_CHARS: usize = 8191;
+
+/// The top-level keyword field in which a store lists, for each stored event, the paths whose
+/// values were too long to index ([`MAX_KEYWORD_CHARS`]).
+pub const UNINDEXED_FIELD: &str = "unindexed";
+
+/// Whether `text` is too long to be indexed as a keyword ([`MAX_KEYWORD_CHARS`] characters).
+pub fn is_unindexable(text: &str) -> bool {
+    text.len() > MAX_KEYWORD_CHARS && text.chars().count() > MAX_KEYWORD_CHARS
+}
+
 /// Fields mapped as `date`, as in the index template. A field is a date because the mapping
 /// says so, never because its value looks like one: a `userAgent` or a bucket name of
 /// `9999-01-01` is a keyword on both stores. Dates are held in

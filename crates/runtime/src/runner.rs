@@ -180,6 +180,13 @@ impl<'a> Runner<'a> {
                 let request = SearchRequest { query, size: limit, sort: Sort::NewestFirst };
                 let found =
                     self.store.search(&request).await.map_err(Self::store_err(name, "searching events"))?;
+                if found.unindexed_candidates > 0 {
+                    tracing::warn!(
+                        alert = name,
+                        events = found.unindexed_candidates,
+                        "events hold values too long to index in a field this alert matches on: they may match unseen"
+                    );
+                }
                 for hit in &found.hits {
                     if let Some(draft) = alert.on_event(&event_ref(hit)) {
                         let tag = refs(&draft.events);

@@ -79,6 +79,62 @@ pub struct SearchResult {
     pub total: u64,
     /// The first `size` of them, in the requested order.
     pub hits: Vec<Hit>,
+    /// Events not counted in `total` that hold a value too long to index
+    /// ([`MAX_KEYWORD_CHARS`](tripline_dsl::MAX_KEYWORD_CHARS)) in a field the query matches on,
+    /// and so might match it: when not zero the answer may be incomplete, and says so.
+    pub unindexed_candidates: u64,
+}
+
+/// The paths of an event's string values too long to index
+/// ([`MAX_KEYWORD_CHARS`](tripline_dsl::MAX_KEYWORD_CHARS)), sorted, each once: what both stores
+/// write into the document's [`UNINDEXED_FIELD`](tripline_dsl::UNINDEXED_FIELD). `summary` is
+/// analyzed text and has no such limit.
+pub fn unindexed_paths(event: &Event) -> Vec<String> {
+    use tripline_dsl::is_unindexable;
+    let mut out = Vec::new();
+    for (name, text) in [
+        ("category", &event.category),
+        ("source", &event.source),
+        ("type", &event.event_type),
+        ("hostname", &event.hostname),
+        ("processname", &event.processname),
+        ("severity", &event.severity),
+    ] {
+        if is_unindexable(text) {
+            out.push(name.to_owned());
+        }
+    }
+    for (name, list) in [("tags", &event.tags), ("alert_names", &event.alert_names)] {
+        if list.iter().any(|t| is_unindexable(t)) {
+            out.push(name.to_owned());
+        }
+    }
+    fn walk(path: &mut String, v: &Json, out: &mut Vec<String>, depth: usize) {
+        match v {
+            Json::String(s) if is_unindexable(s) => out.push(path.clone()),
+            Json::Array(items) if depth < 64 => items.iter().for_each(|i| walk(path, i, out, depth + 1)),
+            Json::Object(m) if depth < 64 => {
+                for (k, child) in m {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(k);
+                    walk(path, child, out, depth + 1);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut path = String::from("details");
+    for (k, child) in &event.details {
+        path.truncate("details".len());
+        path.push('.');
+        path.push_str(k);
+        walk(&mut path, child, &mut out, 1);
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The result of one aggregation.

@@ -424,6 +424,17 @@ fn bulk_item(position: usize, action: &str, meta: Json, doc: &Json, id: String) 
     BulkItem { position, id, lines }
 }
 
+/// An event as stored: its JSON, plus the paths of values too long to index
+/// ([`unindexed_paths`](crate::unindexed_paths)) when there are any.
+fn stored_json(e: &Event) -> Json {
+    let mut doc = e.to_json();
+    let long = crate::unindexed_paths(e);
+    if let (false, Some(obj)) = (long.is_empty(), doc.as_object_mut()) {
+        obj.insert(tripline_dsl::UNINDEXED_FIELD.to_owned(), json!(long));
+    }
+    doc
+}
+
 fn search_body(query: &QueryAst, size: usize, sort: Sort) -> Json {
     let order = match sort {
         Sort::NewestFirst => Order::NewestFirst,
@@ -438,7 +449,13 @@ impl EventStore for OpenSearchStore {
         let target = self.events_target();
         let body = search_body(&request.query, request.size, request.sort);
         let v = self.run_search(&target, &body, &[]).await?;
-        response::parse_hits(&format!("POST {target}/_search"), &v)
+        let mut result = response::parse_hits(&format!("POST {target}/_search"), &v)?;
+        if let Some(wide) = request.query.widened_for_unindexed() {
+            let v = self.run_search(&target, &search_body(&wide, 0, request.sort), &[]).await?;
+            let wide = response::parse_hits(&format!("POST {target}/_search"), &v)?;
+            result.unindexed_candidates = wide.total.saturating_sub(result.total);
+        }
+        Ok(result)
     }
 
     async fn aggregate(
@@ -467,7 +484,7 @@ impl EventStore for OpenSearchStore {
             .enumerate()
             .map(|(i, e)| {
                 let id = e.id();
-                bulk_item(i, "create", json!({"_index": self.event_index(e), "_id": id}), &e.to_json(), id)
+                bulk_item(i, "create", json!({"_index": self.event_index(e), "_id": id}), &stored_json(e), id)
             })
             .collect();
         let outcomes = self.bulk(&items).await?;
@@ -480,7 +497,7 @@ impl EventStore for OpenSearchStore {
                     // Replace the stored event, except its `alert_names` if this one has none:
                     // a partial update (`doc`) leaves absent fields as they are.
                     let e = &events[item.position];
-                    let mut doc = e.to_json();
+                    let mut doc = stored_json(e);
                     if let (true, Some(obj)) = (e.alert_names.is_empty(), doc.as_object_mut()) {
                         obj.remove("alert_names");
                     }

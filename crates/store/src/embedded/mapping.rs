@@ -53,7 +53,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
 use tantivy::{TantivyDocument, Term};
-use tripline_dsl::is_date_field;
+use tripline_dsl::{is_date_field, is_unindexable, UNINDEXED_FIELD};
 use tripline_event::Event;
 
 /// Separates the path from the value in a term.
@@ -378,6 +378,16 @@ impl<'a> DocBuilder<'a> {
     ) -> Result<TantivyDocument, String> {
         self.source.clear();
         serde_json::to_writer(&mut self.source, event).map_err(|e| e.to_string())?;
+        // Values too long to index are listed in the document, as the OpenSearch store does.
+        let long = crate::unindexed_paths(event);
+        if !long.is_empty() && self.source.last() == Some(&b'}') {
+            self.source.pop();
+            self.source.extend_from_slice(b",\"");
+            self.source.extend_from_slice(UNINDEXED_FIELD.as_bytes());
+            self.source.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut self.source, &long).map_err(|e| e.to_string())?;
+            self.source.push(b'}');
+        }
         let mut doc = self.start(KIND_EVENT, index, id)?;
         let f = self.fields;
         // The window fields live only in their columns; `timestamp` is an ordinary date.
@@ -405,7 +415,9 @@ impl<'a> DocBuilder<'a> {
             self.path.push_str("processid");
             self.add(&mut doc, f.num, |s| write_num(s, pid as f64));
         }
-        for (name, list) in [("tags", &event.tags), ("alert_names", &event.alert_names)] {
+        for (name, list) in
+            [("tags", &event.tags), ("alert_names", &event.alert_names), (UNINDEXED_FIELD, &long)]
+        {
             self.path.clear();
             self.path.push_str(name);
             for text in list {
@@ -418,7 +430,7 @@ impl<'a> DocBuilder<'a> {
             self.path.push_str(k);
             self.walk(&mut doc, child, 1)?;
         }
-        doc.add_field_value(self.fast, Fast::Event(event));
+        doc.add_field_value(self.fast, Fast::Event(event, &long));
         Ok(doc)
     }
 
@@ -446,6 +458,8 @@ impl<'a> DocBuilder<'a> {
             if !is_window_field(&self.path) {
                 self.add(doc, f.date, |s| write_date(s, t));
             }
+        } else if is_unindexable(text) {
+            // Kept in the source, not indexed: as OpenSearch's `ignore_above`.
         } else {
             self.add(doc, f.kw, |s| s.push_str(text));
             if let Some(ip) = parse_ip(text) {
@@ -524,8 +538,8 @@ impl Pos {
 enum Fast<'a> {
     /// A JSON value, and where it sits.
     Json(&'a Json, Pos),
-    /// An event, as its JSON would read.
-    Event(&'a Event),
+    /// An event, as its JSON would read, and the paths of its values too long to index.
+    Event(&'a Event, &'a [String]),
     /// A string leaf of a field that is not a date.
     Str(&'a str),
     /// An instant, µs.
@@ -569,6 +583,7 @@ enum FastObject<'a> {
     /// The fields of an event, by position.
     Event {
         event: &'a Event,
+        unindexed: &'a [String],
         next: usize,
     },
 }
@@ -583,7 +598,7 @@ impl<'a> Iterator for FastObject<'a> {
                     return Some((k.as_str(), Fast::Json(v, pos.member(k))));
                 }
             },
-            FastObject::Event { event: e, next } => loop {
+            FastObject::Event { event: e, unindexed, next } => loop {
                 let field = *next;
                 *next += 1;
                 let item = match field {
@@ -603,6 +618,8 @@ impl<'a> Iterator for FastObject<'a> {
                     10 => ("tags", Fast::Strs(&e.tags)),
                     11 => ("alert_names", Fast::Strs(&e.alert_names)),
                     12 => ("details", Fast::Map(&e.details)),
+                    13 if !unindexed.is_empty() => (UNINDEXED_FIELD, Fast::Strs(unindexed)),
+                    13 => continue,
                     _ => return None,
                 };
                 return Some(item);
@@ -614,9 +631,21 @@ impl<'a> Iterator for FastObject<'a> {
 /// A string of a date field is a date (the walk has already refused the document if it is not
 /// one in the stored range); any other string is a string.
 fn str_leaf(s: &str, pos: Pos) -> ReferenceValueLeaf<'_> {
-    match parse_date(s) {
-        Some(t) if pos == Pos::Date => ReferenceValueLeaf::Date(tantivy_date(t)),
-        _ => ReferenceValueLeaf::Str(s),
+    if pos == Pos::Date {
+        if let Some(t) = parse_date(s) {
+            return ReferenceValueLeaf::Date(tantivy_date(t));
+        }
+    }
+    plain_str(s)
+}
+
+/// A string that is not a date: in its column unless too long to index (then, as in
+/// OpenSearch, it has no column value and does not count as present).
+fn plain_str(s: &str) -> ReferenceValueLeaf<'_> {
+    if is_unindexable(s) {
+        ReferenceValueLeaf::Null
+    } else {
+        ReferenceValueLeaf::Str(s)
     }
 }
 
@@ -650,8 +679,10 @@ impl<'a> Value<'a> for Fast<'a> {
                     return ReferenceValue::Object(FastObject::Json { members: m.iter(), pos })
                 }
             },
-            Fast::Event(event) => return ReferenceValue::Object(FastObject::Event { event, next: 0 }),
-            Fast::Str(s) => ReferenceValueLeaf::Str(s),
+            Fast::Event(event, unindexed) => {
+                return ReferenceValue::Object(FastObject::Event { event, unindexed, next: 0 })
+            }
+            Fast::Str(s) => plain_str(s),
             Fast::Date(t) => ReferenceValueLeaf::Date(tantivy_date(t)),
             // As `Json::Number` reads a u64: an i64 when it fits.
             Fast::U64(u) => match i64::try_from(u) {

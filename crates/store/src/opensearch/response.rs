@@ -118,7 +118,7 @@ pub(crate) fn parse_hits(what: &str, v: &Json) -> Result<SearchResult, StoreErro
         .enumerate()
         .map(|(i, h)| parse_hit(&format!("{what}: hits.hits[{i}]"), h))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(SearchResult { total, hits })
+    Ok(SearchResult { total, hits, unindexed_candidates: 0 })
 }
 
 fn parse_hit(what: &str, h: &Json) -> Result<Hit, StoreError> {

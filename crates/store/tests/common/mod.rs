@@ -37,7 +37,9 @@
 //! - A search case has `query` (QueryAst JSON, as serde writes it) or `query_string`, and
 //!   `expect_ids` (compared as a set, and `total` must equal its length). Optional: `size`
 //!   (default 10000) with `expect_total`, `sort` (`newest_first`/`oldest_first`) with
-//!   `ordered: true` to compare the order too.
+//!   `ordered: true` to compare the order too, and `expect_unindexed_candidates` (default 0): how
+//!   many more events hold a value too long to index in a field the query matches on.
+//! - `{"$repeat": "ab", "times": n}` anywhere in a file stands for `"ab"` repeated `n` times.
 //! - An aggregation case has `aggregations` (serde JSON of `tripline_dsl::Aggregation`; `subs` may
 //!   be left out) and `expect_aggregations`: per aggregation `{"name", "buckets": [..]}` or
 //!   `{"name", "count": n}`; a bucket is `{"key", "count", "sample_ids"?, "subs"?}`. Buckets are
@@ -107,7 +109,8 @@ pub fn load_cases(dir: &Path) -> Result<Vec<CaseFile>, String> {
 pub fn load_file(path: &Path) -> Result<CaseFile, String> {
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: {e}"))?;
-    let doc: Json = serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    let mut doc: Json = serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    expand_repeats(&mut doc).map_err(|e| format!("{file}: {e}"))?;
     let scope = format!("conformance:{}", file.trim_end_matches(".json"));
     let mut raw: Vec<RawEvent> = Vec::new();
     for (i, e) in doc["events"].as_array().cloned().unwrap_or_default().into_iter().enumerate() {
@@ -149,6 +152,22 @@ pub fn load_file(path: &Path) -> Result<CaseFile, String> {
         return Err(format!("{file}: no cases"));
     }
     Ok(CaseFile { file, events, labels, scope, cases })
+}
+
+/// Replace every `{"$repeat": "ab", "times": n}` (anywhere in the file: events, queries, expected
+/// keys) with the string repeated `n` times, so that values at the length limits can be written.
+fn expand_repeats(v: &mut Json) -> Result<(), String> {
+    match v {
+        Json::Object(m) if m.contains_key("$repeat") => {
+            let unit = m["$repeat"].as_str().ok_or("$repeat: expected a string")?;
+            let times = m.get("times").and_then(Json::as_u64).ok_or("$repeat: expected \"times\": n")?;
+            *v = Json::String(unit.repeat(times as usize));
+        }
+        Json::Object(m) => m.values_mut().try_for_each(expand_repeats)?,
+        Json::Array(items) => items.iter_mut().try_for_each(expand_repeats)?,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A labelled event, before it becomes an [`Event`].
@@ -297,6 +316,14 @@ async fn run_case(store: &dyn EventStore, f: &CaseFile, case: &Json) -> Result<(
     let expect_total = case.get("expect_total").and_then(Json::as_u64).unwrap_or(expect.len() as u64);
     if result.total != expect_total {
         let _ = writeln!(diff, "  total: expected {expect_total}, got {}", result.total);
+    }
+    let expect_unindexed = case.get("expect_unindexed_candidates").and_then(Json::as_u64).unwrap_or(0);
+    if result.unindexed_candidates != expect_unindexed {
+        let _ = writeln!(
+            diff,
+            "  unindexed_candidates: expected {expect_unindexed}, got {}",
+            result.unindexed_candidates
+        );
     }
     if case.get("ordered").and_then(Json::as_bool).unwrap_or(false) {
         if got != expect {
