@@ -8,7 +8,7 @@ PY       := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 CARGO    ?= cargo
 
-.PHONY: help setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz clean-standins
+.PHONY: help opensearch setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz clean-standins
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,8 +42,11 @@ clippy:
 	@# builds always turn on: lint that configuration too.
 	$(CARGO) clippy -p tripline-store --lib --locked -- -D warnings
 
-cargo-test:
-	$(CARGO) test --workspace --locked
+opensearch: ## fetch the pinned OpenSearch distribution from Maven Central into .cache/ (once)
+	@scripts/opensearch.sh fetch
+
+cargo-test: opensearch ## every Rust test, with one real OpenSearch node for the whole run
+	@scripts/opensearch.sh run -- $(CARGO) test --workspace --locked
 
 pytest: setup
 	@if compgen -G "tests/**/test_*.py" >/dev/null || compgen -G "tests/*/test_*.py" >/dev/null; then \
@@ -66,3 +69,24 @@ package: setup ## cargo lambda build (profile lambda): target/lambda/<name>/boot
 deploy: package ## sam deploy of the packaged functions (needs AWS credentials and the SAM CLI)
 	$(CARGO) run -q -p tripline-cli -- infra render --check
 	sam deploy --template-file infra/template.yaml --guided --capabilities CAPABILITY_IAM
+
+# Fuzzing (not part of `make test`). cargo-fuzz goes to .tools/ (git-ignored), installed on first
+# use; nightly when rustup has it, else the default toolchain with RUSTC_BOOTSTRAP=1.
+# `make fuzz FUZZ_SECONDS=600` runs the end-to-end ingest target (raw bytes → normalize → the
+# embedded store in RAM → queries); FUZZ_TARGETS="store:ingest normalize:cloudtrail
+# normalize:vpcflow normalize:guardduty dsl:query_string" runs those one after another.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= store:ingest
+CARGO_FUZZ   := $(CURDIR)/.tools/bin/cargo-fuzz
+FUZZ_CARGO   ?= $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo '$(CARGO) +nightly' || echo 'RUSTC_BOOTSTRAP=1 $(CARGO)')
+
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --locked --version 0.13.2 --root $(CURDIR)/.tools
+
+fuzz: $(CARGO_FUZZ) ## fuzz FUZZ_TARGETS (store:ingest) for FUZZ_SECONDS (600) s each, one job
+	@for t in $(FUZZ_TARGETS); do \
+		crate=$${t%%:*}; target=$${t#*:}; \
+		echo "make fuzz: crates/$$crate/fuzz $$target, $(FUZZ_SECONDS) s"; \
+		(cd crates/$$crate && PATH="$(CURDIR)/.tools/bin:$$PATH" $(FUZZ_CARGO) fuzz run $$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1); \
+	done

@@ -1,4 +1,4 @@
-//! The ingest Lambda's handler, called with canned events, against moto S3 and osmem-server.
+//! The ingest Lambda's handler, called with canned events, against moto S3 and a real OpenSearch node.
 
 use std::sync::Arc;
 use std::time::Duration;

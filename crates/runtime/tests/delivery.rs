@@ -1,4 +1,4 @@
-//! Delivery against the stand-ins: alerts to osmem-server (the OpenSearch API), SNS and Step
+//! Delivery against the stand-ins: alerts to a real OpenSearch node, SNS and Step
 //! Functions to moto. Read back from the servers, never from our own bookkeeping.
 
 mod common;
@@ -28,14 +28,14 @@ fn unique(what: &str) -> String {
 }
 
 fn os_config(tag: &str) -> OpenSearchConfig {
-    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("osmem url");
+    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("OpenSearch url");
     c.events_prefix = format!("{tag}-events-");
     c.alerts_index = format!("{tag}-alerts");
     c
 }
 
 async fn os_store() -> OpenSearchStore {
-    OpenSearchStore::connect(os_config(&unique("os"))).await.expect("connect to osmem-server")
+    OpenSearchStore::connect(os_config(&unique("os"))).await.expect("connect to OpenSearch")
 }
 
 async fn sdk_config() -> aws_config::SdkConfig {

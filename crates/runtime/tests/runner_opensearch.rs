@@ -1,4 +1,4 @@
-//! The runner against the OpenSearch store (osmem-server, or `TRIPLINE_OPENSEARCH_URL`): the same
+//! The runner against the OpenSearch store (a real OpenSearch node: make test's, or `TRIPLINE_OPENSEARCH_URL`): the same
 //! checks as on the embedded store.
 
 mod common;

@@ -1,11 +1,11 @@
-//! The conformance suite (`tests/conformance/*.json`) against the OpenSearch store: osmem-server
-//! started for this test process, or the cluster `TRIPLINE_OPENSEARCH_URL` points at.
+//! The conformance suite (`tests/conformance/*.json`) against the OpenSearch store: the real node
+//! make test starts (or one started for this test process), or the cluster `TRIPLINE_OPENSEARCH_URL` points at.
 
 mod common;
 
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
 
-/// osmem-server, or the real cluster as the environment describes it, templates installed.
+/// The local test node, or the cluster as the environment describes it, templates installed.
 async fn store() -> OpenSearchStore {
     let url = tripline_testkit::opensearch_url();
     let config = if tripline_testkit::real_opensearch() {

@@ -1,6 +1,6 @@
 //! Fault injection for the OpenSearch client: a small local HTTP server that misbehaves on purpose
 //! (throttles, fails, hangs, truncates, reports failed shards and failed bulk items), answering
-//! canned responses. osmem-server behaves well, so these faults can only be produced here.
+//! canned responses. A real OpenSearch behaves well, so these faults can only be produced here.
 //!
 //! Each test starts its own server; it records every request it sees, so the tests can count
 //! attempts and look at what was sent.
@@ -419,7 +419,7 @@ async fn a_bulk_answer_with_missing_items_is_malformed() {
     );
 }
 
-/// osmem-server ignores authentication, so what the client sends is only observable here.
+/// The test node (no security plugin) ignores authentication, so what the client sends is only observable here.
 #[tokio::test]
 async fn sigv4_for_serverless_and_basic_auth_headers() {
     let server = FaultServer::start(|_, _| json_answer(200, one_hit())).await;

@@ -1,4 +1,4 @@
-//! The OpenSearch store against a real server: osmem-server started for this test process, or
+//! The OpenSearch store against a real server: the real node make test starts (or one started for this test process), or
 //! the cluster `TRIPLINE_OPENSEARCH_URL` points at. Each test works in its own indices (its own
 //! events prefix and alerts index), so tests run in parallel and a real cluster's data is left
 //! alone; they are deleted at the end. Against a real cluster the configuration (authentication
@@ -64,7 +64,7 @@ impl Scoped {
     }
 }
 
-/// osmem-server without authentication, or the real cluster as the environment describes it.
+/// The local test node without authentication, or the cluster as the environment describes it.
 fn base_config() -> OpenSearchConfig {
     let url = tripline_testkit::opensearch_url();
     if tripline_testkit::real_opensearch() {
@@ -384,7 +384,7 @@ async fn alerts_are_written_once_and_searched_newest_first() {
     s.cleanup().await;
 }
 
-/// osmem-server accepts any credentials: this shows that signed requests (with bodies, NDJSON,
+/// A node without the security plugin accepts any credentials: this shows that signed requests (with bodies, NDJSON,
 /// wildcard paths) go through the signing path intact. (Against a real cluster every other test
 /// here signs with the environment's credentials when `TRIPLINE_OPENSEARCH_AUTH` is
 /// `sigv4`/`aoss`; made-up credentials would rightly be refused there, so this one then signs

@@ -1,13 +1,16 @@
 //! # tripline-testkit: real stand-in servers for tests
 //!
-//! Tripline's tests talk to real programs, not mocks: `osmem-server` (an in-memory server speaking
-//! the OpenSearch REST API) and `moto` (AWS). `make setup` (run by `make test`) installs both in
-//! `.venv`; this crate starts them on a free loopback port, once per test process, and they exit
-//! with it (their stdin is a pipe this process holds; when it closes, they stop).
+//! Tripline's tests talk to real programs, not mocks: a real OpenSearch node (the minimal
+//! distribution from Maven Central, `scripts/opensearch.sh`) and `moto` (AWS, installed in `.venv`
+//! by `make setup`). `make test` starts one OpenSearch node for the whole run and hands its URL to
+//! every test process in `TRIPLINE_OPENSEARCH_URL`; a test run on its own (`cargo test -p …`)
+//! starts one for its process. moto is started once per test process. Servers started here exit
+//! with the process (their stdin is a pipe this process holds; when it closes, they stop).
 //!
 //! A missing server is a failure with instructions, never a silent skip.
 //!
-//! - [`opensearch_url`]: `TRIPLINE_OPENSEARCH_URL` when set (a real cluster), else osmem-server.
+//! - [`opensearch_url`]: `TRIPLINE_OPENSEARCH_URL` when set (make test's node, or any cluster),
+//!   else a node for this process.
 //! - [`moto_url`]: moto's server with Step Functions execution switched on.
 
 use std::io::{Read, Write};
@@ -62,23 +65,10 @@ fn venv() -> PathBuf {
     workspace_root().join(".venv")
 }
 
-fn osmem_binary() -> PathBuf {
-    let lib = venv().join("lib");
-    let found = std::fs::read_dir(&lib).ok().and_then(|dirs| {
-        dirs.flatten()
-            .map(|d| d.path().join("site-packages/osmem_server/bin/osmem-server"))
-            .find(|p| p.exists())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "osmem-server is not installed under {}. Run `make setup` (or `make test`), which installs it from PyPI",
-            lib.display()
-        )
-    })
-}
-
-/// The OpenSearch URL tests use: `TRIPLINE_OPENSEARCH_URL` when set, else an osmem-server started
-/// for this process.
+/// The OpenSearch URL tests use: `TRIPLINE_OPENSEARCH_URL` when set (`make test` starts one real
+/// node for the whole run and sets it; or any other cluster), else a real node started for this
+/// process by `scripts/opensearch.sh serve` (fetched from Maven Central on first use; it stops
+/// when this process ends).
 pub fn opensearch_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
@@ -87,19 +77,44 @@ pub fn opensearch_url() -> &'static str {
                 return url;
             }
         }
-        let port = free_port();
-        let mut cmd = Command::new(osmem_binary());
-        // Without -no-stdin-watch the server exits when its stdin closes: with this process.
-        cmd.args(["-addr", &format!("127.0.0.1:{port}")]);
-        spawn(cmd, "osmem-server");
-        wait_until_listening(port, "osmem-server");
-        format!("http://127.0.0.1:{port}")
+        serve_opensearch()
     })
 }
 
-/// Whether tests run against a real cluster (`TRIPLINE_OPENSEARCH_URL`) rather than osmem-server.
+fn serve_opensearch() -> String {
+    use std::io::BufRead;
+    let script = workspace_file("scripts/opensearch.sh");
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .arg("serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("{}: no stdout", script.display()));
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child);
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap_or_else(|e| panic!("reading {}: {e}", script.display()));
+        if let Some(url) = line.strip_prefix("url=") {
+            return url.to_owned();
+        }
+    }
+    panic!(
+        "{} serve ended without starting OpenSearch (see its messages above): it needs a JDK and Maven \
+         to fetch the distribution, or set TRIPLINE_OPENSEARCH_URL to a running cluster",
+        script.display()
+    )
+}
+
+/// Whether tests run against a cluster the environment configures (`TRIPLINE_OPENSEARCH_URL` with
+/// its `TRIPLINE_OPENSEARCH_AUTH` and credentials), rather than a throw-away local node without
+/// authentication (started by this process, or by `make test`, which sets
+/// `TRIPLINE_OPENSEARCH_LOCAL=1`).
 pub fn real_opensearch() -> bool {
-    std::env::var("TRIPLINE_OPENSEARCH_URL").map(|u| !u.is_empty()).unwrap_or(false)
+    let url = std::env::var("TRIPLINE_OPENSEARCH_URL").map(|u| !u.is_empty()).unwrap_or(false);
+    let local = std::env::var("TRIPLINE_OPENSEARCH_LOCAL").is_ok_and(|v| v == "1");
+    url && !local
 }
 
 /// The URL of a moto server started for this process, with Step Functions execution on.
@@ -147,7 +162,7 @@ fn http_post(port: u16, path: &str, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn osmem_answers() {
+    fn opensearch_answers() {
         let url = super::opensearch_url();
         let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -156,7 +171,7 @@ mod tests {
         let mut r = String::new();
         s.read_to_string(&mut r).expect("read");
         assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-        assert!(r.contains("version"), "{r}");
+        assert!(r.contains("\"distribution\" : \"opensearch\""), "a real OpenSearch answers: {r}");
     }
 
     #[test]

@@ -224,7 +224,23 @@ pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
             }
             '\\' => {
                 let n = chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?;
-                out.push_str(&regex::escape(&n.to_string()));
+                // Lucene's predefined classes (as in Lucene 9, OpenSearch 2.x); a backslash before
+                // any other letter is an error there, so it is here too.
+                match n {
+                    'd' => out.push_str("[0-9]"),
+                    'D' => out.push_str("[^0-9]"),
+                    's' => out.push_str("[ \\t\\n\\r]"),
+                    'S' => out.push_str("[^ \\t\\n\\r]"),
+                    'w' => out.push_str("[a-zA-Z_0-9]"),
+                    'W' => out.push_str("[^a-zA-Z_0-9]"),
+                    n if n.is_alphabetic() => return Err(unsupported(
+                        pattern,
+                        &format!(
+                            "\\{n}, which is not a character class (Lucene knows \\d \\D \\s \\S \\w \\W)"
+                        ),
+                    )),
+                    n => out.push_str(&regex::escape(&n.to_string())),
+                }
             }
             '@' => out.push_str("(?s:.)*"),
             '&' | '~' | '<' | '>' | '#' => {
@@ -463,7 +479,9 @@ mod tests {
         assert_eq!(lucene_regex("ab.*c").unwrap(), "ab(?s:.)*c");
         assert_eq!(lucene_regex("[a-c]+x{2,3}").unwrap(), "[a-c]+x{2,3}");
         assert_eq!(lucene_regex(r#""a.b"@"#).unwrap(), r"a\.b(?s:.)*");
-        assert_eq!(lucene_regex(r"\d^$").unwrap(), r"d\^\$");
+        assert_eq!(lucene_regex(r"\d^$").unwrap(), r"[0-9]\^\$");
+        assert_eq!(lucene_regex(r"\W\.\\").unwrap(), r"[^a-zA-Z_0-9]\.\\");
+        assert!(lucene_regex(r"\Alice").is_err(), "Lucene refuses a backslash before another letter");
         assert!(lucene_regex("a&b").is_err());
         assert!(lucene_regex("[abc").is_err());
         assert!(lucene_regex("<1-5>").is_err());

@@ -10,7 +10,7 @@ use crate::{StoreError, ALERTS_INDEX, EVENTS_PREFIX};
 /// How requests are authenticated.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub enum Auth {
-    /// No authentication (a local cluster, osmem-server).
+    /// No authentication (a local cluster without the security plugin, as the tests' node).
     #[default]
     None,
     /// HTTP basic authentication (self-managed OpenSearch with the security plugin).

@@ -39,6 +39,8 @@
 //!   (default 10000) with `expect_total`, `sort` (`newest_first`/`oldest_first`) with
 //!   `ordered: true` to compare the order too, and `expect_unindexed_candidates` (default 0): how
 //!   many more events hold a value too long to index in a field the query matches on.
+//! - `"expect_error": true`: the search must fail on every store (a construct one engine refuses
+//!   must be refused by the other too, never answered differently).
 //! - `{"$repeat": "ab", "times": n}` anywhere in a file stands for `"ab"` repeated `n` times.
 //! - An aggregation case has `aggregations` (serde JSON of `tripline_dsl::Aggregation`; `subs` may
 //!   be left out) and `expect_aggregations`: per aggregation `{"name", "buckets": [..]}` or
@@ -284,6 +286,15 @@ fn case_query(f: &CaseFile, case: &Json) -> Result<QueryAst, String> {
 
 async fn run_case(store: &dyn EventStore, f: &CaseFile, case: &Json) -> Result<(), String> {
     let query = case_query(f, case)?;
+    if case.get("expect_error").and_then(Json::as_bool) == Some(true) {
+        return match store
+            .search(&SearchRequest { query: query.clone(), size: 10, sort: Sort::NewestFirst })
+            .await
+        {
+            Err(_) => Ok(()),
+            Ok(r) => Err(format!("  query {query:?}\n  expected an error, got {} hits", r.total)),
+        };
+    }
     if let Some(aggs) = case.get("aggregations") {
         let aggs = parse_aggregations(aggs)?;
         let got = store.aggregate(&query, &aggs).await.map_err(|e| format!("  store error: {e}"))?;
