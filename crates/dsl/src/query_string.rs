@@ -73,7 +73,8 @@
 //! **Refused** (an error naming the column): fuzzy and proximity searches (`~`), boosts (`^`),
 //! wildcards in field names (`details.*:x`, `*:x`), date math in range bounds (`now-1d`, `||`; use
 //! absolute timestamps or [`SearchQuery`](crate::SearchQuery)'s window), escapes in field names,
-//! `field:` with no value, empty phrases and groups, unbalanced parentheses, brackets and quotes,
+//! `field:` with no value (whitespace after the colon is skipped, as Lucene does: `summary: test` is
+//! `summary:test`), empty phrases and groups, unbalanced parentheses, brackets and quotes,
 //! AND/OR/NOT with nothing on one side, and parentheses nested deeper than [`MAX_DEPTH`].
 //!
 //! # Printing
@@ -378,6 +379,7 @@ impl Parser {
             self.pos += 1;
             return match name.as_str() {
                 "*" => {
+                    self.skip_ws();
                     let v = self.pos;
                     let rest = self.read_term_or_empty()?;
                     if rest == [('*', false)] {
@@ -387,6 +389,7 @@ impl Parser {
                     }
                 }
                 "_exists_" => {
+                    self.skip_ws();
                     let v = self.pos;
                     if self.peek().is_none_or(|c| c.is_whitespace() || matches!(c, '(' | ')')) {
                         return Err(self
@@ -442,14 +445,15 @@ impl Parser {
 
     /// What follows `field:`.
     fn value(&mut self, field: &str) -> Result<QueryAst, DslError> {
+        let colon = self.pos - 1;
+        // Lucene skips whitespace between the colon and the value: `summary: test` is
+        // `summary:test` (MozDef's own query strings are written so).
+        self.skip_ws();
         let at = self.pos;
         match self.peek() {
-            None => return Err(self.err(at - 1, format!("{field}: has no value"))),
-            Some(c) if c.is_whitespace() || c == ')' => {
-                return Err(self.err(
-                    at - 1,
-                    format!("{field}: has no value (no space after the colon; quote values with spaces)"),
-                ))
+            None => return Err(self.err(colon, format!("{field}: has no value"))),
+            Some(')') => {
+                return Err(self.err(colon, format!("{field}: has no value (quote values with spaces)")))
             }
             Some('(') => return self.group(Some(field)),
             Some('"') => return self.phrase(field),
@@ -1058,6 +1062,30 @@ mod tests {
         assert_eq!(parse("p:true").unwrap(), term("p", true));
         assert_eq!(parse("p:\\22").unwrap(), term("p", "22"));
         assert_eq!(parse("summary:22").unwrap(), term("summary", "22"));
+    }
+
+    #[test]
+    fn whitespace_after_the_colon_is_skipped_as_lucene_does() {
+        // MozDef's QueryStringMatch('summary: test conf'): summary:test OR conf (on summary).
+        assert_eq!(parse("summary: test").unwrap(), term("summary", "test"));
+        assert_eq!(
+            parse("summary: test conf").unwrap(),
+            QueryAst::any(vec![term("summary", "test"), term("summary", "conf")])
+        );
+        assert_eq!(parse("p:  22").unwrap(), term("p", 22));
+        assert_eq!(
+            parse("hostname: /a.*/").unwrap(),
+            QueryAst::Regex { field: "hostname".into(), pattern: "a.*".into() }
+        );
+        assert_eq!(parse("x: \"a b\"").unwrap(), parse("x:\"a b\"").unwrap());
+        assert_eq!(parse("x: (a OR b)").unwrap(), parse("x:(a OR b)").unwrap());
+        assert_eq!(parse("x: [1 TO 2]").unwrap(), parse("x:[1 TO 2]").unwrap());
+        assert_eq!(parse("x:\t>=5").unwrap(), parse("x:>=5").unwrap());
+        assert_eq!(parse("_exists_: x").unwrap(), QueryAst::Exists { field: "x".into() });
+        assert_eq!(parse("*: *").unwrap(), QueryAst::MatchAll);
+        assert!(parse("x: ").is_err());
+        assert!(parse("x: AND").is_err());
+        assert!(parse("x: -y").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! | leaf | field | term | used by |
 //! |---|---|---|---|
 //! | string (except `summary` and the date fields) | `_kw` | `path\0value`, exact | term, terms, wildcard, regex, keyword ranges |
-//! | string of a date field ([`DATE_FIELDS`](tripline_dsl::DATE_FIELDS)) | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs), order-preserving | date terms and ranges (except the window fields, below) |
+//! | string of a date field ([`DATE_FIELDS`](tripline_dsl::DATE_FIELDS)) | `_date` (not `_kw`: no wildcards on dates, as in OpenSearch) | `path\0` + 16 hex digits of the UTC instant (µs, whole milliseconds as in OpenSearch), order-preserving | date terms and ranges (except the window fields, below) |
 //! | string that parses as an IP | `_ip` | `path\0` + 32 hex digits of the IPv6(-mapped) address | subnets, IP terms and ranges |
 //! | number | `_num` | `path\0` + 16 hex digits of the f64, order-preserving | numeric terms and ranges |
 //! | boolean | `_bool` | `path\0true` / `path\0false` | boolean terms |
@@ -51,7 +51,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, JsonObjectOptions, NumericOptions, Schema, TextFieldIndexing, TextOptions,
     FAST, STORED,
 };
-use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::{TantivyDocument, Term};
 use tripline_dsl::{is_date_field, is_unindexable, UNINDEXED_FIELD};
 use tripline_event::Event;
@@ -59,12 +59,184 @@ use tripline_event::Event;
 /// Separates the path from the value in a term.
 pub(crate) const SEP: char = '\u{0}';
 
-/// The analyzer of `summary`: word tokens (runs of letters and digits), lower-cased.
+/// The analyzer of `summary`: OpenSearch's `standard` analyzer (see [`StandardTokenizer`]).
 pub(crate) const TEXT_TOKENIZER: &str = "tripline_text";
 
 /// The analyzer for `summary`, registered on every opened index.
 pub(crate) fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).build()
+    TextAnalyzer::builder(StandardTokenizer).build()
+}
+
+/// The longest token, in UTF-16 code units: Lucene's `StandardTokenizer` (`max_token_length`
+/// 255) splits a longer word into pieces of this length.
+pub(crate) const MAX_TOKEN_LENGTH: usize = 255;
+
+/// The tokens of OpenSearch's `standard` analyzer (Lucene's `StandardTokenizer` and
+/// `LowerCaseFilter`): words as Unicode's word-break rules (UAX#29) find them, so that letters
+/// and digits joined by `.`, `'`, `:` or `_` stay one word (`test.mozilla.domain`,
+/// `ldap_invalid_credentials`, `o'neil`) as do numbers with `,` or `.` (`1,000.5`), while
+/// spaces, `/`, `-`, `@` and other punctuation separate words; pieces without a letter, digit,
+/// ideograph or emoji are no token. Each character is lower-cased on its own, as Java's
+/// `Character.toLowerCase` does. A word longer than [`MAX_TOKEN_LENGTH`] UTF-16 units becomes
+/// pieces of that length. `tests::standard_analyzer_agrees_with_opensearch` holds this to a real
+/// node's `_analyze`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StandardTokenizer;
+
+/// The token stream of [`StandardTokenizer`].
+pub(crate) struct StandardTokenStream<'a> {
+    /// The words still to be cut into tokens (offset, text), in order.
+    words: std::collections::VecDeque<(usize, &'a str)>,
+    token: Token,
+}
+
+impl Tokenizer for StandardTokenizer {
+    type TokenStream<'a> = StandardTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> StandardTokenStream<'a> {
+        let mut words = std::collections::VecDeque::new();
+        standard_words(text, 0, &mut words);
+        StandardTokenStream { words, token: Token::default() }
+    }
+}
+
+/// The words of `text` (at `offset` in the whole), as Lucene's `StandardTokenizer` finds them:
+/// UAX#29 segments holding a letter, digit or emoji, with two of Lucene's own rules on top.
+/// Runs of South-East Asian letters (Thai, Lao, Myanmar, Khmer), which UAX#29 leaves to a
+/// dictionary, are one word; and a zero-width joiner before an emoji that follows a word joins
+/// that word, the emoji starting a token of its own (`é\u{200d}👍` is `é\u{200d}` and `👍`).
+fn standard_words<'a>(text: &'a str, offset: usize, out: &mut std::collections::VecDeque<(usize, &'a str)>) {
+    use unicode_segmentation::UnicodeSegmentation as _;
+    let mut segments = text.split_word_bound_indices().peekable();
+    while let Some((at, segment)) = segments.next() {
+        if is_south_east_asian(segment) {
+            let mut end = at + segment.len();
+            while let Some(&(next, s)) = segments.peek() {
+                if next != end || !is_south_east_asian(s) {
+                    break;
+                }
+                end += s.len();
+                segments.next();
+            }
+            out.push_back((offset + at, &text[at..end]));
+            continue;
+        }
+        if let Some(split) = joiner_split(segment) {
+            let (left, right) = segment.split_at(split);
+            standard_words(left, offset + at, out);
+            standard_words(right, offset + at + split, out);
+            continue;
+        }
+        if is_word(segment) {
+            out.push_back((offset + at, segment));
+        }
+    }
+}
+
+/// Where Lucene splits a segment with zero-width joiners before an emoji that does not follow
+/// another emoji: after the joiners when a letter or digit precedes them, else before them.
+fn joiner_split(segment: &str) -> Option<usize> {
+    const ZWJ: char = '\u{200d}';
+    let first = segment.chars().next()?;
+    if is_emoji(first) || !segment.contains(ZWJ) {
+        return None;
+    }
+    let chars: Vec<(usize, char)> = segment.char_indices().collect();
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        if !is_emoji(c) || k == 0 || chars[k - 1].1 != ZWJ {
+            continue;
+        }
+        let mut run = k;
+        while run > 0 && chars[run - 1].1 == ZWJ {
+            run -= 1;
+        }
+        if run == 0 {
+            return None;
+        }
+        return Some(if chars[run - 1].1.is_alphanumeric() { i } else { chars[run].0 });
+    }
+    None
+}
+
+/// A segment of South-East Asian letters only (Lucene's `SOUTHEAST_ASIAN` tokens).
+fn is_south_east_asian(segment: &str) -> bool {
+    segment.chars().all(|c| {
+        matches!(u32::from(c), 0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x1950..=0x19DF | 0x1A20..=0x1AAF)
+    }) && segment.chars().any(char::is_alphabetic)
+}
+
+/// Whether a UAX#29 segment is a word the standard tokenizer emits: it holds a letter (any
+/// script; ideographs are letters), a digit or an emoji. Numbers that are not digits (`½`, `₂`,
+/// `①`) make no word.
+fn is_word(segment: &str) -> bool {
+    segment.chars().any(|c| c.is_alphabetic() || (c.is_numeric() && !is_other_number(c)) || is_emoji(c))
+}
+
+/// Unicode's "other numbers" (general category No) that logs might hold: super- and subscripts,
+/// vulgar fractions, circled and parenthesized numbers.
+fn is_other_number(c: char) -> bool {
+    matches!(u32::from(c),
+        0xB2 | 0xB3 | 0xB9 | 0xBC..=0xBE | 0x2070..=0x2089 | 0x2150..=0x215F | 0x2189 | 0x2460..=0x24FF
+        | 0x2776..=0x2793 | 0x3192..=0x3195 | 0x3220..=0x3229 | 0x3248..=0x325F | 0x3280..=0x3289
+        | 0x32B1..=0x32BF | 0x1F100..=0x1F10C)
+}
+
+/// Emoji the standard tokenizer emits as tokens of their own (the pictographic blocks; not `#`,
+/// `*` or digits, which are Emoji in Unicode's table but only as keycaps).
+fn is_emoji(c: char) -> bool {
+    matches!(u32::from(c),
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2300..=0x23FF | 0x2B00..=0x2BFF)
+}
+
+/// Java's `Character.toLowerCase` for one character: the simple mapping (`İ` becomes `i`, not
+/// `i` and a combining dot).
+fn push_lower(out: &mut String, c: char) {
+    if c == '\u{130}' {
+        out.push('i');
+        return;
+    }
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => out.push(l),
+        _ => out.push(c),
+    }
+}
+
+impl TokenStream for StandardTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some((offset, word)) = self.words.pop_front() else {
+            return false;
+        };
+        // Cut at MAX_TOKEN_LENGTH UTF-16 units (a character never splits).
+        let mut units = 0;
+        let mut end = word.len();
+        for (i, c) in word.char_indices() {
+            if units + c.len_utf16() > MAX_TOKEN_LENGTH {
+                end = i;
+                break;
+            }
+            units += c.len_utf16();
+        }
+        let (piece, more) = word.split_at(end);
+        if !more.is_empty() {
+            self.words.push_front((offset + end, more));
+        }
+        self.token.text.clear();
+        for c in piece.chars() {
+            push_lower(&mut self.token.text, c);
+        }
+        self.token.offset_from = offset;
+        self.token.offset_to = offset + end;
+        self.token.position = self.token.position.wrapping_add(1);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
 }
 
 /// The tokens the analyzer makes of `text`.
@@ -257,8 +429,16 @@ pub(crate) fn read_date_bound(s: &str) -> Option<DateReading> {
 }
 
 /// A date in any of the accepted forms, as µs since the epoch (UTC), whatever its year (chrono
-/// refuses what an i64 of µs cannot hold).
+/// refuses what an i64 of µs cannot hold), truncated to the millisecond: OpenSearch's `date`
+/// type holds milliseconds and reads a value or query bound with more digits as the millisecond
+/// it falls in (Java's `Instant::toEpochMilli`, towards the past), so both stores store and
+/// compare milliseconds. `LessThanMatch('utctimestamp', '…12.316450Z')` does not match an event
+/// at `…12.316450Z` (stored as `…12.316Z`), and a range from that instant does.
 fn parse_any_date(s: &str) -> Option<i64> {
+    parse_any_date_micros(s).map(|t| t.div_euclid(1000) * 1000)
+}
+
+fn parse_any_date_micros(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || !b[..4].iter().all(u8::is_ascii_digit) {
         return None;
@@ -798,5 +978,195 @@ mod tests {
     #[test]
     fn tokens_are_lower_cased_words() {
         assert_eq!(tokens("Failed LOGIN for user-1"), vec!["failed", "login", "for", "user", "1"]);
+    }
+
+    #[test]
+    fn tokens_follow_the_standard_analyzer() {
+        // What OpenSearch's `_analyze` with the standard analyzer says (see the differential
+        // test below): UAX#29 keeps letters joined by . ' : _ and numbers with , . together.
+        assert_eq!(tokens("test.mozilla.domain"), ["test.mozilla.domain"]);
+        assert_eq!(tokens("mozilla.test"), ["mozilla.test"]);
+        assert_eq!(tokens("LDaP_InVaLID_CREDeNTiALS"), ["ldap_invalid_credentials"]);
+        assert_eq!(tokens("/test/abc/def"), ["test", "abc", "def"]);
+        assert_eq!(
+            tokens("O'Neil paid 1,000.50 at 10.0.0.1:443"),
+            ["o'neil", "paid", "1,000.50", "at", "10.0.0.1", "443"]
+        );
+        assert_eq!(tokens("test.exe test.1234 .exe.test"), ["test.exe", "test", "1234", "exe.test"]);
+        assert_eq!(tokens("İSTANBUL"), ["istanbul"]);
+        let long = "a".repeat(600);
+        assert_eq!(tokens(&long), ["a".repeat(255), "a".repeat(255), "a".repeat(90)]);
+    }
+
+    /// The strings the differential test below analyzes on both sides.
+    fn analyzer_corpus() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "test",
+            "Test",
+            "test summary",
+            "example summary tes",
+            "testing",
+            "test.mozilla.domain",
+            "mozilla.test.domain",
+            "mozilla.test",
+            "LDAP",
+            "lDaP",
+            "LDaP_InVaLID_CREDeNTiALS",
+            "test run",
+            "this is test run source",
+            "test sample run",
+            "/test/abc",
+            "/test/abc/def",
+            "path /test/abc",
+            "test.exe",
+            "test.sh",
+            "test.exe.abcd",
+            "testexe",
+            "test.1234",
+            ".exe.test",
+            "abcteabc",
+            "abc te abc",
+            "tabs 4 spaces",
+            "we are testing",
+            "arn:aws:iam::123456789012:user/alice performed GetUser in iam.amazonaws.com",
+            "203.0.113.7 performed DescribeInstances in ec2.amazonaws.com",
+            "10.0.0.1 -> 10.0.0.2 REJECT",
+            "2001:db8::1 port 443",
+            "fe80::1%eth0",
+            "user@example.com",
+            "https://foo.bar.baz.com/somepath?x=1&y=2#frag",
+            "C:\\Windows\\System32\\cmd.exe",
+            "O'Neil's dog",
+            "rock'n'roll",
+            "don't",
+            "1,000,000",
+            "1,000.50",
+            "3.14abc",
+            "v1.2.3-beta+build.5",
+            "a_b_c",
+            "_leading",
+            "trailing_",
+            "___",
+            "snake_case_42",
+            "x:y:z",
+            "a::b",
+            "a:b:",
+            ":a",
+            "foo--bar",
+            "foo—bar",
+            "foo…bar",
+            "e-mail",
+            "#hashtag",
+            "@mention",
+            "$100",
+            "50%",
+            "a+b=c",
+            "ünïcödé Straße",
+            "İstanbul ISTANBUL ıi",
+            "ΣΊΣΥΦΟΣ σίσυφος",
+            "Ελληνικά",
+            "Привет, мир!",
+            "中文分词测试",
+            "日本語のテキスト",
+            "カタカナ テスト",
+            "ひらがな",
+            "한국어 텍스트",
+            "ภาษาไทย",
+            "עברית \"שלום\" ו'",
+            "العربية",
+            "👍 thumbs 👍🏽 up",
+            "❤️ love",
+            "🇫🇷 flag",
+            "👨‍👩‍👧 family",
+            "mixed123abc 123 abc123 123abc",
+            "0x1F 0b101 1e10 -5 +7",
+            "tab\tnew\nline",
+            "",
+            "   ",
+            "...",
+            "ALL CAPS SHOUT",
+            "camelCaseWord",
+            "file.tar.gz",
+            "192.168.1.1/24",
+            "a.b",
+            "a.b.",
+            "a..b",
+            "1.2.3.4:80",
+            "host-v2-test6.groupa.test.subdomain.domain.company.com",
+            "ab'",
+            "'ab",
+            "a'b'c",
+            "1'000",
+            "1_000",
+            "a1.b2",
+            "1.a",
+            "a.1",
+            "₂ subscript",
+            "½ fraction",
+            "Ⅻ roman",
+            "ﬁ ligature",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push("a".repeat(255));
+        v.push("b".repeat(256));
+        v.push(format!("{} tail", "c".repeat(600)));
+        v.push(format!("{}.{}", "d".repeat(200), "e".repeat(100)));
+        v.push("ü".repeat(300));
+        // Random strings over the characters word breaking turns on.
+        let alphabet: Vec<char> = "aZ9_.:,'’- /@\"(\u{301}é中カ한👍\u{200d}\u{fe0f}0١".chars().collect();
+        let mut seed: u64 = 0x7269_706c_696e_6521;
+        for _ in 0..300 {
+            let mut s = String::new();
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = (seed >> 59) as usize + 1;
+            for _ in 0..len {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            v.push(s);
+        }
+        v
+    }
+
+    /// The embedded store's `summary` tokens against a real node's standard analyzer, string by
+    /// string (`POST /_analyze`): the node make test starts, or the cluster
+    /// `TRIPLINE_OPENSEARCH_URL` names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn standard_analyzer_agrees_with_opensearch() {
+        use opensearch::http::transport::Transport;
+        use opensearch::indices::IndicesAnalyzeParts;
+        let url = tripline_testkit::opensearch_url();
+        let client = opensearch::OpenSearch::new(Transport::single_node(url).expect("transport"));
+        let mut differences = Vec::new();
+        let corpus = analyzer_corpus();
+        for text in &corpus {
+            let response = client
+                .indices()
+                .analyze(IndicesAnalyzeParts::None)
+                .body(serde_json::json!({"analyzer": "standard", "text": text}))
+                .send()
+                .await
+                .expect("_analyze");
+            let body: Json = response.json().await.expect("_analyze JSON");
+            let theirs: Vec<String> = body["tokens"]
+                .as_array()
+                .unwrap_or_else(|| panic!("_analyze answered {body}"))
+                .iter()
+                .map(|t| t["token"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let ours = tokens(text);
+            if ours != theirs {
+                differences.push(format!("{text:?}\n  opensearch: {theirs:?}\n  embedded:   {ours:?}"));
+            }
+        }
+        assert!(
+            differences.is_empty(),
+            "{} of {} strings tokenized differently:\n{}",
+            differences.len(),
+            corpus.len(),
+            differences.join("\n")
+        );
     }
 }

@@ -15,8 +15,9 @@ use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
     TermQuery,
 };
+use tantivy::query::{AutomatonWeight, EnableScoring, Explanation, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 use tripline_dsl::{is_date_field, is_text_field, lower_text_regex, Bound, QueryAst, Value};
 
 use super::mapping::{
@@ -77,7 +78,7 @@ pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
                 match terms.len() {
                     0 => Box::new(EmptyQuery),
                     1 => term_query(terms[0].clone()),
-                    _ => Box::new(PhraseQuery::new(terms)),
+                    _ => Box::new(PlainSeek(Box::new(PhraseQuery::new(terms)))),
                 }
             } else {
                 // A keyword is one token: the phrase must be the whole value.
@@ -129,9 +130,171 @@ fn regex_syntax_escape(s: &str) -> String {
 }
 
 fn regex_query(field: tantivy::schema::Field, pattern: &str) -> Result<Q, StoreError> {
-    RegexQuery::from_pattern(pattern, field)
-        .map(|q| Box::new(q) as Q)
-        .map_err(|e| StoreError::Unsupported(format!("pattern {pattern:?}: {e}")))
+    match RegexQuery::from_pattern(pattern, field) {
+        Ok(q) => Ok(Box::new(q)),
+        // tantivy-fst stops at 1,000 DFA states, far below what Lucene determinizes (10,000
+        // states of a code-point automaton): build the DFA with regex-automata instead.
+        Err(e) if e.to_string().contains("exceeds size limit") => {
+            let dfa = BigRegex::new(pattern)
+                .map_err(|e| StoreError::Unsupported(format!("pattern {pattern:?}: {e}")))?;
+            Ok(Box::new(BigRegexQuery { field, dfa: std::sync::Arc::new(dfa) }))
+        }
+        Err(e) => Err(StoreError::Unsupported(format!("pattern {pattern:?}: {e}"))),
+    }
+}
+
+/// The most memory one regular expression's DFA may take (and its determinization).
+const BIG_REGEX_LIMIT: usize = 32 << 20;
+
+/// An anchored regular expression as a DFA over bytes (regex-automata), walked over the term
+/// dictionary as tantivy walks its own regex automata: for the patterns tantivy-fst refuses.
+#[derive(Debug)]
+pub(crate) struct BigRegex {
+    dfa: regex_automata::dfa::dense::DFA<Vec<u32>>,
+    start: regex_automata::util::primitives::StateID,
+}
+
+impl BigRegex {
+    pub(crate) fn new(pattern: &str) -> Result<BigRegex, String> {
+        use regex_automata::dfa::{dense, Automaton as _, StartKind};
+        use regex_automata::util::start;
+        use regex_automata::{Anchored, MatchKind};
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .start_kind(StartKind::Anchored)
+                    // Every match, so that "the whole term matches" is "a match state at its end".
+                    .match_kind(MatchKind::All)
+                    .dfa_size_limit(Some(BIG_REGEX_LIMIT))
+                    .determinize_size_limit(Some(BIG_REGEX_LIMIT)),
+            )
+            .build(pattern)
+            .map_err(|e| e.to_string())?;
+        let start =
+            dfa.start_state(&start::Config::new().anchored(Anchored::Yes)).map_err(|e| e.to_string())?;
+        Ok(BigRegex { dfa, start })
+    }
+
+    /// Whether the whole of `text` matches (for tests).
+    #[cfg(test)]
+    pub(crate) fn matches(&self, text: &str) -> bool {
+        use tantivy_fst::Automaton as _;
+        let mut state = self.start();
+        for b in text.bytes() {
+            state = self.accept(&state, b);
+        }
+        self.is_match(&state)
+    }
+}
+
+impl tantivy_fst::Automaton for BigRegex {
+    /// `None`: no continuation can match.
+    type State = Option<regex_automata::util::primitives::StateID>;
+
+    fn start(&self) -> Self::State {
+        Some(self.start)
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        use regex_automata::dfa::Automaton as _;
+        // regex-automata reports a match one transition late: at the end of input, the EOI one.
+        state.is_some_and(|s| self.dfa.is_match_state(self.dfa.next_eoi_state(s)))
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        state.is_some()
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        use regex_automata::dfa::Automaton as _;
+        let next = self.dfa.next_state((*state)?, byte);
+        (!self.dfa.is_dead_state(next) && !self.dfa.is_quit_state(next)).then_some(next)
+    }
+}
+
+/// A [`BigRegex`] over one field's terms.
+#[derive(Clone, Debug)]
+struct BigRegexQuery {
+    field: tantivy::schema::Field,
+    dfa: std::sync::Arc<BigRegex>,
+}
+
+impl Query for BigRegexQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AutomatonWeight::<BigRegex>::new(self.field, self.dfa.clone())))
+    }
+}
+
+/// A query whose scorer answers tantivy's `seek_danger` with plain seeks.
+///
+/// tantivy 0.27's `PhraseScorer::seek_danger` leaves the scorer on `TERMINATED` when the terms
+/// occur together but not as the phrase, and the next `seek_danger` from an exclusion (`NOT
+/// summary:"test run"` over `test sample run`) trips its `target >= doc` assertion. Behind this
+/// wrapper the default `seek_danger` (seek only forward, from a valid position) is used, which
+/// gives the same documents.
+#[derive(Debug)]
+struct PlainSeek(Q);
+
+impl Clone for PlainSeek {
+    fn clone(&self) -> Self {
+        PlainSeek(self.0.box_clone())
+    }
+}
+
+impl Query for PlainSeek {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(PlainSeekWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor);
+    }
+}
+
+struct PlainSeekWeight(Box<dyn Weight>);
+
+impl Weight for PlainSeekWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(PlainSeekScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct PlainSeekScorer(Box<dyn Scorer>);
+
+impl DocSet for PlainSeekScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let doc = self.0.doc();
+        if doc >= target {
+            return doc;
+        }
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.0.cost()
+    }
+}
+
+impl Scorer for PlainSeekScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
 }
 
 /// A wildcard pattern (`*`, `?`, `\` escapes) as an anchored regex body.
@@ -233,12 +396,14 @@ pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
                     'S' => out.push_str("[^ \\t\\n\\r]"),
                     'w' => out.push_str("[a-zA-Z_0-9]"),
                     'W' => out.push_str("[^a-zA-Z_0-9]"),
-                    n if n.is_alphabetic() => return Err(unsupported(
-                        pattern,
-                        &format!(
+                    n if n.is_alphabetic() => {
+                        return Err(unsupported(
+                            pattern,
+                            &format!(
                             "\\{n}, which is not a character class (Lucene knows \\d \\D \\s \\S \\w \\W)"
                         ),
-                    )),
+                        ))
+                    }
                     n => out.push_str(&regex::escape(&n.to_string())),
                 }
             }
@@ -467,6 +632,82 @@ fn term_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embedded::mapping::{schema, text_analyzer, DocBuilder, KIND_EVENT, TEXT_TOKENIZER};
+
+    /// The ids of the summaries `query` matches, in an index holding one event per summary.
+    fn search(summaries: &[&str], query: &str) -> Vec<String> {
+        use tantivy::schema::Value as _;
+        let (schema, fields) = schema();
+        let index = tantivy::Index::create_in_ram(schema.clone());
+        index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let mut b = DocBuilder::new(&fields, &schema).unwrap();
+        for s in summaries {
+            let doc = b.build(KIND_EVENT, "events-x", s, &serde_json::json!({ "summary": s })).unwrap();
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let q = translate(&fields, &tripline_dsl::query_string::parse(query).unwrap()).unwrap();
+        let mut ids: Vec<String> = searcher
+            .search(&q, &tantivy::collector::DocSetCollector)
+            .unwrap()
+            .into_iter()
+            .map(|addr| {
+                let doc: tantivy::TantivyDocument = searcher.doc(addr).unwrap();
+                doc.get_first(fields.id).and_then(|v| v.as_str()).unwrap().to_string()
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_negated_phrase_answers_without_panicking() {
+        // tantivy's PhraseScorer under an exclusion panicked here (MozDef's PhraseMatch tests;
+        // on CloudTrail, NOT summary:"getuser in").
+        let summaries = ["test sample run", "test run", "example test running", "this is test run source"];
+        assert_eq!(
+            search(&summaries, "NOT summary:\"test run\""),
+            ["example test running", "test sample run"]
+        );
+        assert_eq!(search(&summaries, "summary:\"test run\""), ["test run", "this is test run source"]);
+        let many: Vec<String> = (0..300).map(|i| format!("getuser {} in", ["x", "in"][i % 2])).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(search(&refs, "NOT summary:\"getuser in\"").len(), 150);
+        assert_eq!(search(&refs, "summary:getuser AND NOT summary:\"getuser in\"").len(), 150);
+    }
+
+    #[test]
+    fn regexes_beyond_tantivy_fst_s_state_limit_run() {
+        // MozDef's ip_matcher: tantivy-fst refuses it ("exceeds size limit of 1000 states"),
+        // Lucene (and so OpenSearch) evaluates it.
+        let re = lucene_regex(r".*\..{1,3}\..{1,3}\..{1,3}(:.*|\/.*)").unwrap();
+        assert!(tantivy_fst::Regex::new(&re).is_err(), "tantivy-fst now takes it: drop the fallback?");
+        let big = BigRegex::new(&re).unwrap();
+        for yes in [
+            "http://1.2.3.4/somepath",
+            "1.2.3.4:443",
+            "https://foo.bar.baz.com/somepath",
+            "foo.bar.baz.com:80",
+        ] {
+            assert!(big.matches(yes), "{yes}");
+        }
+        for no in ["https://foo.bar.mozilla.com/somepath", "foo.bar.mozilla.com:80", "example.com:443", ""] {
+            assert!(!big.matches(no), "{no}");
+        }
+        // Anchored at both ends, like tantivy-fst's own automata.
+        let small = BigRegex::new("ab|abc").unwrap();
+        assert!(
+            small.matches("ab") && small.matches("abc") && !small.matches("abcd") && !small.matches("xab")
+        );
+        assert!(BigRegex::new(&"(a|b)*a(a|b){30}".to_string()).is_err(), "the memory limit holds");
+        assert_eq!(
+            search(&["db.exe", "x.y.exe.z"], "summary:/.*\\.(exe|sh)/"),
+            ["db.exe"],
+            "summary tokens are the standard analyzer's"
+        );
+    }
 
     #[test]
     fn wildcards_escape_everything_else() {
