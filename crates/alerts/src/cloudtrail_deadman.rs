@@ -4,6 +4,10 @@
 //! always produces some CloudTrail events each hour (AWS services alone call APIs), so an hour of
 //! silence means the pipeline broke (trail stopped, delivery bucket policy changed, ingest
 //! failing) or someone cut it on purpose (MITRE ATT&CK T1562.008).
+//!
+//! The runtime judges the silence over the *settled* window, the hour ending a lateness allowance
+//! before the run (30 minutes by default; the alert's `details.window`), since events of the last
+//! minutes may still be on their way: the alert speaks that much later, never for a late delivery.
 
 use tripline_dsl::prelude::*;
 
@@ -47,7 +51,7 @@ impl Alert for CloudtrailDeadman {
 
     fn on_silence(&self) -> Option<AlertDraft> {
         let summary = format!(
-            "No CloudTrail events in the last {} minutes: check the trail, its delivery and ingest",
+            "No CloudTrail events for {} minutes: check the trail, its delivery and ingest",
             self.config.window_minutes
         );
         Some(create_alert(

@@ -45,8 +45,9 @@ async fn describe_recon_raises_at_the_threshold_per_actor() {
 #[tokio::test]
 async fn describe_recon_ignores_old_calls_and_other_verbs() {
     let alert = describe_recon::DescribeRecon::default();
-    // 60 calls, but 30 minutes ago (outside the 20-minute window) ...
-    let mut events = describes("mallory", "203.0.113.66", 60, 35);
+    // 60 calls, but an hour ago (outside the 20-minute window, and outside the settled window
+    // [now − 50 min, now − 30 min] the runtime also counts for late deliveries) ...
+    let mut events = describes("mallory", "203.0.113.66", 60, 60);
     // ... and 60 List calls now.
     events.extend((0..60).map(|i| {
         cloudtrail(
@@ -426,7 +427,8 @@ async fn ssh_from_outside_ignores_inside_rejected_other_ports_and_udp() {
         flow(ago(5), "192.0.2.99", "10.0.1.25", 22, 6, 44, "REJECT"),
         flow(ago(5), "192.0.2.99", "10.0.1.25", 443, 6, 9000, "ACCEPT"),
         flow(ago(5), "192.0.2.99", "10.0.1.25", 22, 17, 9000, "ACCEPT"),
-        flow(ago(30), "192.0.2.98", "10.0.1.25", 22, 6, 9000, "ACCEPT"),
+        // Outside the 15-minute window and the settled one ([now − 45 min, now − 15 min]).
+        flow(ago(50), "192.0.2.98", "10.0.1.25", 22, 6, 9000, "ACCEPT"),
     ];
     let raised = raise(&alert, &events).await;
     assert!(raised.is_empty(), "{:?}", names(&raised));
@@ -659,9 +661,10 @@ async fn guardduty_port_probe_groups_by_the_prober() {
     let events = vec![
         probe("192.0.2.150", "i-1", 10),
         probe("192.0.2.150", "i-2", 20),
-        probe("192.0.2.150", "i-3", 30),
+        probe("192.0.2.150", "i-3", 25),
         probe("192.0.2.151", "i-1", 15),
-        probe("192.0.2.152", "i-1", 90), // outside the hour
+        // Outside the hour, and outside the settled hour [now − 90 min, now − 30 min] too.
+        probe("192.0.2.152", "i-1", 100),
         finding(
             ago(5),
             "CryptoCurrency:EC2/BitcoinTool.B!DNS",
@@ -686,10 +689,16 @@ async fn cloudtrail_deadman_fires_only_after_an_hour_of_silence() {
         flow(ago(1), "192.0.2.1", "10.0.0.1", 443, 6, 100, "ACCEPT"),
     ];
     assert!(raise(&alert, &events).await.is_empty(), "an event 50 minutes ago keeps it quiet");
-    let later = now() + chrono::TimeDelta::minutes(15);
+    // The runtime judges the settled hour, ending the lateness allowance (30 minutes) before the
+    // clock: 45 minutes on, that hour ([now − 45 min, now + 15 min]) has no CloudTrail event.
+    let quiet = now() + chrono::TimeDelta::minutes(15);
+    assert!(raise_at(&alert, &events, quiet).await.is_empty(), "an event may still be on its way");
+    let later = now() + chrono::TimeDelta::minutes(45);
     let raised = raise_at(&alert, &events, later).await;
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].classname, "cloudtrail_deadman");
     assert!(raised[0].events.is_empty());
-    assert!(raised[0].summary.contains("No CloudTrail events in the last 60 minutes"));
+    assert!(raised[0].summary.contains("No CloudTrail events for 60 minutes"));
+    assert_eq!(raised[0].details["window"]["since"], "2024-05-14T23:15:00.000Z");
+    assert_eq!(raised[0].details["window"]["until"], "2024-05-15T00:15:00.000Z");
 }

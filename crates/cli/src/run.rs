@@ -2,16 +2,20 @@
 //! clock: hunting and backtesting over archived logs, with the same runner the Lambdas use.
 //!
 //! By default a run records what it raises like a Lambda does (alerts into the store's alerts
-//! index, events tagged so the next run leaves them out); `--dry-run` only evaluates. There are no
-//! AWS sinks here: nothing is published or contained from a laptop.
+//! index, events tagged so the next run leaves them out); `--dry-run` only evaluates, and raises
+//! what a run would. There are no AWS sinks here: nothing is published or contained from a laptop.
+//!
+//! Windows are by event time (`utctimestamp`): logs ingested today but written yesterday raise
+//! nothing at today's clock, and raise at `--at` their own time what they raise there.
+//! `--lateness` is the allowance for late deliveries (the runtime's `RunOptions::lateness`).
 
 use std::path::Path;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use tripline_event::{AlertRecord, EventRef};
-use tripline_runtime::{registry, RegistryEntry, Runner};
+use tripline_runtime::{registry, RegistryEntry, RunOptions, Runner};
 use tripline_store::embedded::EmbeddedStore;
 
 /// Arguments of `tripline run`.
@@ -30,6 +34,11 @@ pub struct Args {
     /// Only evaluate: write no alerts and tag no events.
     #[arg(long)]
     pub dry_run: bool,
+    /// How late an event may arrive (after its utctimestamp) and still alert: simple alerts look
+    /// back their window plus this; aggregations also count the settled window ending this long
+    /// before the clock; deadmen judge that settled window. 0s to 24h (`0s`, `15m`, `2h`).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = tripline_runtime::runner::parse_lateness)]
+    pub lateness: TimeDelta,
 }
 
 /// The registry entries to run: all, or those named, each once (unknown names are an error
@@ -64,7 +73,8 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     let store = EmbeddedStore::open(store_dir)
         .with_context(|| format!("opening the store at {}", store_dir.display()))?;
     let now = args.at.unwrap_or_else(Utc::now);
-    let runner = Runner::new(&store);
+    let runner =
+        Runner::new(&store).with_options(RunOptions { lateness: args.lateness, ..RunOptions::default() });
     let mut raised: Vec<AlertRecord> = Vec::new();
     let mut failed = Vec::new();
     for entry in &entries {
@@ -91,10 +101,11 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
             println!("{}", table(&raised));
         }
         eprintln!(
-            "{} alert(s) from {} rule(s) at {}{}",
+            "{} alert(s) from {} rule(s) at {}, lateness {}{}",
             raised.len(),
             entries.len(),
             tripline_event::format_timestamp(now),
+            show_duration(args.lateness),
             if args.dry_run { " (dry run: nothing recorded)" } else { "" }
         );
     }
@@ -102,6 +113,17 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         anyhow::bail!("{} alert(s) failed: {}", failed.len(), failed.join(", "));
     }
     Ok(())
+}
+
+/// `1800s` → `30m`: in the largest unit that divides it.
+fn show_duration(d: TimeDelta) -> String {
+    let secs = d.num_seconds();
+    match secs {
+        0 => "0s".into(),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// When the alert's newest event happened (the alert's own time when it has no events).
@@ -142,6 +164,18 @@ mod tests {
         assert!(err.contains("--alert: no alert named \"no_such_alert\""), "{err}");
         let err = select(&["x".repeat(10_000)]).unwrap_err().to_string();
         assert!(err.len() < 2_000, "a long name is not echoed whole");
+    }
+
+    #[test]
+    fn lateness_is_0s_to_24h() {
+        use tripline_runtime::runner::parse_lateness;
+        assert_eq!(parse_lateness("30m"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(parse_lateness("0"), Ok(TimeDelta::zero()));
+        assert_eq!(parse_lateness("0s"), Ok(TimeDelta::zero()));
+        assert_eq!(parse_lateness("24h"), Ok(TimeDelta::hours(24)));
+        assert_eq!(show_duration(TimeDelta::minutes(30)), "30m");
+        assert_eq!(show_duration(TimeDelta::seconds(90)), "90s");
+        assert_eq!(show_duration(TimeDelta::hours(2)), "2h");
     }
 
     #[test]

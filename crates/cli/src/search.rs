@@ -10,6 +10,11 @@
 //!
 //! The store is opened read-only, so searching works while an ingest is running.
 //!
+//! Every time option is about when events happened (`utctimestamp`), like the alerts' windows:
+//! `--last D` is `--from` D before now `--to` now. When an event was received
+//! (`receivedtimestamp`) is searched only by name (`receivedtimestamp:[… TO …]`), so logs
+//! ingested today but written last week are found at last week.
+//!
 //! Every argument is checked before the store is touched, with a message naming the argument
 //! and what it accepts: durations (`--last`, `--histogram`) are 1s..=100 years, `--limit` is
 //! 1..=[`MAX_LIMIT`], times lie in the range the stores hold, a histogram has at most
@@ -43,14 +48,17 @@ pub struct Args {
     /// [a TO b], _exists_:field). `*` or nothing: every event.
     #[arg(default_value = "*")]
     pub query: String,
-    /// Events from this time on (RFC 3339, any offset; 1678-01-01 to 2261-12-31).
+    /// Events that happened (utctimestamp) at or after this time (RFC 3339, any offset;
+    /// 1678-01-01 to 2261-12-31).
     #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
-    /// Events up to this time (RFC 3339, any offset; 1678-01-01 to 2261-12-31).
+    /// Events that happened (utctimestamp) at or before this time (RFC 3339, any offset;
+    /// 1678-01-01 to 2261-12-31).
     #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
     pub to: Option<DateTime<Utc>>,
-    /// Events of the last DURATION (`90s`, `15m`, `24h`, `7d`; 1s to 100 years), by utctimestamp
-    /// or receivedtimestamp.
+    /// Events that happened (utctimestamp) in the last DURATION (`90s`, `15m`, `24h`, `7d`; 1s to
+    /// 100 years): the same as --from DURATION ago --to now. When events were received does not
+    /// count (search `receivedtimestamp:[A TO B]` for that).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub last: Option<TimeDelta>,
     /// Hits to show, or buckets for --count-by (1 to 10000).
@@ -162,26 +170,30 @@ pub fn build_query(args: &Args, now: DateTime<Utc>) -> anyhow::Result<QueryAst> 
             tripline_dsl::query_string::parse(text).with_context(|| format!("query {}", quote(text, 80)))?,
         );
     }
-    if let Some(last) = args.last {
-        let since = now.checked_sub_signed(last).with_context(|| {
-            format!("--last {}s reaches before the earliest time there is", last.num_seconds())
-        })?;
-        must.push(tripline_dsl::search::time_window(since, now));
-    }
-    if args.from.is_some() || args.to.is_some() {
-        if let (Some(f), Some(t)) = (args.from, args.to) {
-            if f > t {
-                bail!(
-                    "--from {} is after --to {}",
-                    tripline_event::format_timestamp(f),
-                    tripline_event::format_timestamp(t)
-                );
-            }
+    // `--last D` is `--from now−D --to now`: one range on the event time for all three.
+    let (from, to) = match args.last {
+        Some(last) => {
+            let since = now.checked_sub_signed(last).with_context(|| {
+                format!("--last {}s reaches before the earliest time there is", last.num_seconds())
+            })?;
+            (Some(since), Some(now))
         }
+        None => (args.from, args.to),
+    };
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            bail!(
+                "--from {} is after --to {}",
+                tripline_event::format_timestamp(f),
+                tripline_event::format_timestamp(t)
+            );
+        }
+    }
+    if from.is_some() || to.is_some() {
         must.push(QueryAst::Range {
-            field: "utctimestamp".into(),
-            lower: args.from.map(Bound::inclusive),
-            upper: args.to.map(Bound::inclusive),
+            field: tripline_dsl::WINDOW_FIELD.into(),
+            lower: from.map(Bound::inclusive),
+            upper: to.map(Bound::inclusive),
         });
     }
     Ok(QueryAst::all(must))

@@ -20,10 +20,11 @@
 //! Strings are keywords: exact and case-sensitive. `summary` is the one analyzed text field
 //! ([`TEXT_FIELDS`]): matching there is per lower-cased token. An array field matches when any of
 //! its elements does. A `should` list, when present, requires at least one clause
-//! (`minimum_should_match: 1`). A time window keeps events whose `utctimestamp` **or**
-//! `receivedtimestamp` lies in `[now − window, now]`. Subnets are ranges over `ip` fields, never
-//! text. Query strings are parsed here (see [`query_string`]) and never concatenated into engine
-//! query text.
+//! (`minimum_should_match: 1`). A time window keeps events whose `utctimestamp` (when the event
+//! happened) lies in `[now − window, now]`; when an event was received (`receivedtimestamp`) never
+//! places it in a window, so a backfill is found at the events' own time. Subnets are ranges over
+//! `ip` fields, never text. Query strings are parsed here (see [`query_string`]) and never
+//! concatenated into engine query text.
 //!
 //! ## The workshop scenarios, as queries
 //!
@@ -178,7 +179,7 @@ pub use matchers::{
     SubnetMatch, TermMatch, TermsMatch, WildcardMatch,
 };
 pub use query_string::to_query_string;
-pub use search::{validate_aggregations, CompiledQuery, SearchQuery, WINDOW_FIELDS};
+pub use search::{validate_aggregations, CompiledQuery, SearchQuery, WINDOW_FIELD};
 
 /// Fields mapped as analyzed text (standard analyzer: lower-cased word tokens). Every other string
 /// field is a keyword.

@@ -1,4 +1,11 @@
 //! `SearchQuery`: a time window, boolean clauses and aggregations, compiled against a clock.
+//!
+//! A window is by **event time**: it keeps events whose [`WINDOW_FIELD`] (`utctimestamp`, when the
+//! event happened) lies in it. When an event was received (`receivedtimestamp`) never widens a
+//! window, so logs ingested long after they were written (a backfill, a replayed archive) are
+//! found at their own time, not at the time of the ingest. A compiled query also carries its
+//! filter without the window and the window's length, so that a runner can place windows of that
+//! length elsewhere (`tripline_runtime` looks back a lateness allowance for late deliveries).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,8 +14,9 @@ use crate::ast::{Aggregation, AggregationKind, Bound, QueryAst};
 use crate::matchers::{Clauses, Matcher};
 use crate::DslError;
 
-/// The timestamp fields the time window looks at: an event is in the window if either lies in it.
-pub const WINDOW_FIELDS: [&str; 2] = ["utctimestamp", "receivedtimestamp"];
+/// The field a time window looks at: when the event happened. `receivedtimestamp` (when Tripline
+/// received it) stays stored and searchable but never places an event in a window.
+pub const WINDOW_FIELD: &str = "utctimestamp";
 
 /// A search over the last N seconds/minutes/hours/days, in the spirit of MozDef's `SearchQuery`.
 ///
@@ -37,7 +45,7 @@ pub struct SearchQuery {
 /// A query resolved against a clock: what a store executes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompiledQuery {
-    /// The filter, time window included.
+    /// The filter, time window included: `utctimestamp` in `[since, now]` when there is a window.
     pub query: QueryAst,
     /// Aggregations to compute over the matching events.
     pub aggregations: Vec<Aggregation>,
@@ -45,6 +53,42 @@ pub struct CompiledQuery {
     pub since: Option<DateTime<Utc>>,
     /// The clock reading the query was compiled at.
     pub now: DateTime<Utc>,
+    /// The query's clauses without the time window: [`QueryAst::MatchAll`] when it has none,
+    /// else one boolean query of its `must`, `should` and `must_not` clauses as written (not
+    /// simplified, so that [`between`](Self::between) rebuilds `query`'s exact shape).
+    #[serde(default = "match_all")]
+    pub filter: QueryAst,
+    /// The window's length (`now − since`), if there is one.
+    #[serde(default)]
+    pub window: Option<TimeDelta>,
+}
+
+fn match_all() -> QueryAst {
+    QueryAst::MatchAll
+}
+
+impl CompiledQuery {
+    /// The same clauses over another event-time window: `utctimestamp` in `[since, until]`
+    /// (inclusive) and [`filter`](Self::filter). `query` is `between(since, now)`.
+    pub fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> QueryAst {
+        assemble(&self.filter, Some(time_window(since, until)))
+    }
+}
+
+/// The window (first) and the filter's clauses, simplified: a plain conjunction when there is no
+/// `should` or `must_not`, a single clause as itself.
+fn assemble(filter: &QueryAst, window: Option<QueryAst>) -> QueryAst {
+    let (must, should, must_not) = match filter {
+        QueryAst::MatchAll => (vec![], vec![], vec![]),
+        QueryAst::Bool { must, should, must_not } => (must.clone(), should.clone(), must_not.clone()),
+        other => (vec![other.clone()], vec![], vec![]),
+    };
+    let must: Vec<QueryAst> = window.into_iter().chain(must).collect();
+    if should.is_empty() && must_not.is_empty() {
+        QueryAst::all(must)
+    } else {
+        QueryAst::Bool { must, should, must_not }
+    }
 }
 
 impl SearchQuery {
@@ -105,10 +149,10 @@ impl SearchQuery {
         self
     }
 
-    /// Check every clause and resolve the window against `now`.
+    /// Check every clause and resolve the window against `now`: `query` keeps events whose
+    /// `utctimestamp` lies in `[now − window, now]`.
     pub fn compile(&self, now: DateTime<Utc>) -> Result<CompiledQuery, DslError> {
         let lower = |v: &[Matcher]| v.iter().map(Matcher::to_ast).collect::<Result<Vec<_>, _>>();
-        let mut must = Vec::with_capacity(self.must.len() + 1);
         if let Some(w) = &self.window_overflow {
             return Err(DslError::Invalid {
                 matcher: "SearchQuery",
@@ -122,41 +166,40 @@ impl SearchQuery {
                     reason: "the time window must be longer than zero".into(),
                 })
             }
-            Some(w) => {
-                let since = now.checked_sub_signed(w).ok_or_else(|| DslError::Invalid {
-                    matcher: "SearchQuery",
-                    reason: format!("the time window ({w}) reaches before the earliest representable time"),
-                })?;
-                must.push(time_window(since, now));
-                Some(since)
-            }
+            Some(w) => Some(now.checked_sub_signed(w).ok_or_else(|| DslError::Invalid {
+                matcher: "SearchQuery",
+                reason: format!("the time window ({w}) reaches before the earliest representable time"),
+            })?),
             None => None,
         };
-        must.extend(lower(&self.must)?);
+        let must = lower(&self.must)?;
         let should = lower(&self.should)?;
         let must_not = lower(&self.must_not)?;
-        let query = if should.is_empty() && must_not.is_empty() {
-            QueryAst::all(must)
+        let filter = if must.is_empty() && should.is_empty() && must_not.is_empty() {
+            QueryAst::MatchAll
         } else {
             QueryAst::Bool { must, should, must_not }
         };
         validate_aggregations(&self.aggregations)?;
-        Ok(CompiledQuery { query, aggregations: self.aggregations.clone(), since, now })
+        let query = assemble(&filter, since.map(|since| time_window(since, now)));
+        Ok(CompiledQuery {
+            query,
+            aggregations: self.aggregations.clone(),
+            since,
+            now,
+            filter,
+            window: self.window,
+        })
     }
 }
 
-/// `utctimestamp` or `receivedtimestamp` within `[since, now]`.
-pub fn time_window(since: DateTime<Utc>, now: DateTime<Utc>) -> QueryAst {
-    QueryAst::any(
-        WINDOW_FIELDS
-            .iter()
-            .map(|f| QueryAst::Range {
-                field: (*f).to_string(),
-                lower: Some(Bound::inclusive(since)),
-                upper: Some(Bound::inclusive(now)),
-            })
-            .collect(),
-    )
+/// `utctimestamp` within `[since, until]` (both inclusive): an event-time window.
+pub fn time_window(since: DateTime<Utc>, until: DateTime<Utc>) -> QueryAst {
+    QueryAst::Range {
+        field: WINDOW_FIELD.to_string(),
+        lower: Some(Bound::inclusive(since)),
+        upper: Some(Bound::inclusive(until)),
+    }
 }
 
 impl Aggregation {
@@ -308,4 +351,40 @@ fn check_sibling_names(aggs: &[Aggregation]) -> Result<(), DslError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use crate::matchers::{BooleanMatch, TermMatch};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        crate::parse_timestamp(s).expect("time")
+    }
+
+    #[test]
+    fn windows_are_by_event_time_and_can_be_moved() {
+        let now = t("2026-11-23T12:00:00Z");
+        let q = SearchQuery::minutes(20)
+            .must(BooleanMatch::new().should((TermMatch("a", 1), TermMatch("b", 2))))
+            .must_not(TermMatch("c", 3));
+        let c = q.compile(now).expect("valid");
+        assert_eq!(c.window, Some(TimeDelta::minutes(20)));
+        assert_eq!(c.since, Some(t("2026-11-23T11:40:00Z")));
+        assert!(!c.query.fields().contains(&"receivedtimestamp"), "{:?}", c.query);
+        assert_eq!(c.between(t("2026-11-23T11:40:00Z"), now), c.query);
+        // Another window: the same clauses, the bounds moved, still only utctimestamp.
+        let settled = c.between(t("2026-11-23T11:10:00Z"), t("2026-11-23T11:30:00Z"));
+        let QueryAst::Bool { must, must_not, .. } = &settled else { panic!("{settled:?}") };
+        assert_eq!(must[0], time_window(t("2026-11-23T11:10:00Z"), t("2026-11-23T11:30:00Z")));
+        assert_eq!(must.len(), 2, "the window and the user's own boolean clause, unfolded");
+        assert_eq!(must_not.len(), 1);
+        // No clauses at all: the window alone; no window: the clauses alone.
+        let bare = SearchQuery::hours(1).compile(now).expect("valid");
+        assert_eq!(bare.filter, QueryAst::MatchAll);
+        assert_eq!(bare.query, time_window(t("2026-11-23T11:00:00Z"), now));
+        let forever = SearchQuery::all_time().must(TermMatch("a", 1)).compile(now).expect("valid");
+        assert_eq!((forever.window, forever.since), (None, None));
+        assert_eq!(forever.query, QueryAst::Term { field: "a".into(), value: crate::Value::Int(1) });
+    }
 }

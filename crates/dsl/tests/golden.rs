@@ -200,10 +200,20 @@ fn time_window_from_the_injected_clock() {
         .compile(parse_timestamp("2027-01-01T00:00:00Z").expect("valid"))
         .expect("valid");
     let body = search_body(&later, 0);
+    assert_eq!(body["query"]["bool"]["must"][0]["range"]["utctimestamp"]["gte"], "2026-12-31T23:40:00.000Z");
+    // The window is by event time only: when an event was received never places it in one.
+    assert!(!body.to_string().contains("receivedtimestamp"), "{body}");
+    // The filter without the window, and the window's length, are there for runners.
+    assert_eq!(later.window, Some(chrono::TimeDelta::minutes(20)));
     assert_eq!(
-        body["query"]["bool"]["must"][0]["bool"]["should"][0]["range"]["utctimestamp"]["gte"],
-        "2026-12-31T23:40:00.000Z"
+        later.filter,
+        tripline_dsl::QueryAst::Bool {
+            must: vec![to_ast(TermMatch("source", "cloudtrail")).expect("valid")],
+            should: vec![],
+            must_not: vec![],
+        }
     );
+    assert_eq!(later.between(later.since.expect("a window"), later.now), later.query);
 }
 
 #[test]

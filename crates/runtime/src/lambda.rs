@@ -15,13 +15,14 @@
 //! | `TRIPLINE_SNS_TOPIC_ARN` | where alerts are published | unset: no SNS |
 //! | `TRIPLINE_STATE_MACHINE_ARN` | the remediation workflow | required for alerts whose policy is `contain` |
 //! | `TRIPLINE_RUNBOOK_URL` | runbook link per alert, `{name}` replaced by the alert's name | unset: no link |
+//! | `TRIPLINE_LATENESS` | how late an event may arrive and still alert (`0s`, `15m`, `2h`; 0s to 24h; see [`passes`](crate::runner::passes)) | `30m` |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, … | the AWS SDK's own settings (a local moto works through `AWS_ENDPOINT_URL`) | |
 //! | `RUST_LOG` | log filter | `info` |
 
 use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -29,7 +30,7 @@ use tripline_alerts::{registry, Alert, RegistryEntry, Remediation};
 use tripline_store::opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
 use tripline_store::{EventStore, StoreError};
 
-use crate::runner::{RunError, RunOptions, RunReport, Runner};
+use crate::runner::{parse_lateness, RunError, RunOptions, RunReport, Runner, DEFAULT_LATENESS};
 use crate::sinks::{Sinks, Sns, StepFunctions};
 
 /// The scheduled event a function receives.
@@ -46,6 +47,8 @@ pub struct Config {
     pub state_machine_arn: Option<String>,
     /// Runbook URL pattern.
     pub runbook_url: Option<String>,
+    /// How late an event may arrive and still alert ([`RunOptions::lateness`]).
+    pub lateness: TimeDelta,
 }
 
 /// Configuration that cannot work.
@@ -88,11 +91,20 @@ impl Config {
                 other => Ok(other),
             }
         };
+        let lateness = match get("TRIPLINE_LATENESS") {
+            None => DEFAULT_LATENESS,
+            Some(v) => parse_lateness(&v).map_err(|_| ConfigError::Invalid {
+                variable: "TRIPLINE_LATENESS",
+                value: v,
+                reason: "expected a lateness of 0s to 24h: a whole number and a unit s, m or h (e.g. 30m)",
+            })?,
+        };
         Ok(Config {
             opensearch: OpenSearchConfig::from_lookup(&get)?,
             sns_topic_arn: arn("TRIPLINE_SNS_TOPIC_ARN")?,
             state_machine_arn: arn("TRIPLINE_STATE_MACHINE_ARN")?,
             runbook_url: get("TRIPLINE_RUNBOOK_URL"),
+            lateness,
         })
     }
 }
@@ -185,7 +197,11 @@ impl Handler {
                 .state_machine_arn
                 .map(|arn| StepFunctions::new(aws_sdk_sfn::Client::new(sdk), arn)),
         };
-        let options = RunOptions { runbook_url: config.runbook_url, ..RunOptions::default() };
+        let options = RunOptions {
+            runbook_url: config.runbook_url,
+            lateness: config.lateness,
+            ..RunOptions::default()
+        };
         Ok(Handler::new((entry.build)(), entry.remediation, store, sinks, options))
     }
 
@@ -228,4 +244,28 @@ pub async fn run_alert(name: &str) -> Result<(), lambda_runtime::Error> {
     tracing::info!(alert = name, schedule = entry.schedule, "ready");
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| handler.invoke(event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(lateness: Option<&str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| match k {
+            "TRIPLINE_OPENSEARCH_URL" => Some("http://127.0.0.1:9200".into()),
+            "TRIPLINE_LATENESS" => lateness.map(str::to_string),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn lateness_comes_from_the_environment_checked() {
+        assert_eq!(config(None).unwrap().lateness, DEFAULT_LATENESS);
+        assert_eq!(config(Some("15m")).unwrap().lateness, TimeDelta::minutes(15));
+        assert_eq!(config(Some("0s")).unwrap().lateness, TimeDelta::zero());
+        for bad in ["25h", "soon", "-1m"] {
+            let err = config(Some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with("TRIPLINE_LATENESS=") && err.contains("0s to 24h"), "{err}");
+        }
+    }
 }

@@ -20,13 +20,46 @@
 //! - [`lambda`]: the glue each alert's Lambda uses — configuration from the environment (read once),
 //!   JSON logs, the EventBridge scheduled-event handler.
 //!
+//! ## Time windows: by event time, with a lateness allowance
+//!
+//! A window is by **event time** (`utctimestamp`, when the call was made), never by when the event
+//! reached the store (`receivedtimestamp`, still stored and searchable). A day of old logs ingested
+//! now is therefore found at its own time: running the alerts now raises nothing for it, and
+//! running them at the logs' time (`tripline run --at`) raises what those logs raise there.
+//!
+//! Logs also arrive late (CloudTrail delivers typically 5 to 15 minutes after the call), so a run
+//! looks back a **lateness allowance** `L` ([`RunOptions::lateness`], default 30 minutes,
+//! `TRIPLINE_LATENESS` in a Lambda, `tripline run --lateness`, 0s to 24h). For an alert whose
+//! query has a window of length `w`, at clock `now` ([`runner::passes`]):
+//!
+//! - **Simple** alerts match their filter over `[now − w − L, now]`. Tags make each event raise
+//!   the alert exactly once, however late (up to `L`) it arrives.
+//! - **Aggregations** count by event time over windows of exactly `w`, never `w + L`: each run
+//!   first evaluates the **settled** window `[now − L − w, now − L]`, where late events have
+//!   arrived, and delivers and tags what it raises; then the **current** window `[now − w, now]`,
+//!   which leaves out the events the settled pass raised. With `L = 0` there is one pass.
+//! - **Deadman** alerts check the settled window `[now − L − w, now − L]`: silence is only known
+//!   once late events had time to arrive.
+//!
+//! The trade-off: an aggregation whose threshold is crossed only thanks to late events alerts
+//! from the settled pass, up to `L` after the events; on-time bursts still alert from the current
+//! pass at once. A deadman speaks `L` later than it would without the allowance. An event
+//! arriving more than `L` late may be missed: a simple alert no longer looks back that far, and an
+//! aggregation counts it only in the windows of runs that still hold its time (up to `L + w`
+//! after it). Each alert records the window it
+//! looked at in `details.window` (`since`, `until`).
+//!
+//! [`Runner::evaluate`] (dry runs) makes the same passes without side effects: the current pass
+//! leaves out the raised groups' events of the settled window, the events the settled pass's tags
+//! would have excluded, so a dry run raises what a run would.
+//!
 //! ## Why no alert is lost and none is sent twice
 //!
 //! A run does its side effects in this order, and a failure at any step returns an error (so
 //! Lambda retries the invocation with the same scheduled event, hence the same clock):
 //!
-//! 1. **Evaluate.** Events that already raised this alert carry its name in `alert_names` and are
-//!    left out. Alert ids are hashes of the alert name, its key and its events: the same input and
+//! 1. **Evaluate** (once per pass, steps 2–6 following each). Events that already raised this
+//!    alert carry its name in `alert_names` and are left out. Alert ids are hashes of the alert name, its key and its events: the same input and
 //!    clock give the same ids.
 //! 2. **Read the delivery markers** of alerts with these ids already in the alerts index.
 //! 3. **Write the alerts** to the alerts index (replacing by id: never a duplicate), keeping the
@@ -50,7 +83,7 @@ pub mod lambda;
 pub mod runner;
 pub mod sinks;
 
-pub use runner::{Raised, RunError, RunOptions, RunReport, Runner};
+pub use runner::{Pass, Raised, RunError, RunOptions, RunReport, Runner, Step, Window};
 pub use sinks::{Sinks, Sns, StepFunctions};
 pub use tripline_alerts::{
     create_alert, registry, resource, Alert, AlertDraft, Group, Plan, RegistryEntry, Remediation, Severity,

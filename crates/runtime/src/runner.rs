@@ -1,19 +1,21 @@
 //! Run one alert against a store at a given clock: evaluate, deliver, tag.
 //!
-//! [`Runner::evaluate`] has no side effects: it compiles the alert's query at `now`, leaves out
-//! events that already raised this alert (`must_not alert_names = name`, MozDef's dedup), executes
-//! the alert's [`Plan`] and turns what the alert says into [`AlertRecord`]s with deterministic ids.
-//! [`Runner::run`] then delivers them in the order the [crate docs](crate) explain and tags the
-//! events last.
+//! [`Runner::evaluate`] has no side effects: it compiles the alert's query at `now`, places its
+//! event-time windows ([`passes`]: the lateness allowance of [`RunOptions::lateness`] decides
+//! where), leaves out events that already raised this alert (`must_not alert_names = name`,
+//! MozDef's dedup), executes the alert's [`Plan`] over each window and turns what the alert says
+//! into [`AlertRecord`]s with deterministic ids. [`Runner::run`] does the same passes, and after
+//! each one delivers what it raised in the order the [crate docs](crate) explain and tags the
+//! events last, so the next pass (and the next run) leaves them out.
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tracing::{info, warn};
 use tripline_alerts::{Alert, AlertDraft, Group, Plan, Remediation};
-use tripline_dsl::{Aggregation, DslError, QueryAst, Value};
+use tripline_dsl::{Aggregation, CompiledQuery, DslError, QueryAst, Value};
 use tripline_event::{AlertRecord, EventRef};
 use tripline_store::{AggregationValue, DocRef, EventStore, Hit, SearchRequest, Sort, StoreError};
 
@@ -75,7 +77,43 @@ pub enum RunError {
     },
 }
 
-/// How records are dressed and how much is tagged.
+/// How late an event may arrive by default and still alert: 30 minutes. CloudTrail delivers
+/// typically 5 to 15 minutes after the call; the margin covers a slow delivery or a retried
+/// ingest.
+pub const DEFAULT_LATENESS: TimeDelta = TimeDelta::minutes(30);
+
+/// The largest lateness allowance: 24 hours.
+pub const MAX_LATENESS: TimeDelta = TimeDelta::hours(24);
+
+const LATENESS_FORMAT: &str = "a whole number and a unit s, m or h (e.g. 0s, 15m, 2h), 0s to 24h";
+
+/// A lateness allowance as `tripline run --lateness` and `TRIPLINE_LATENESS` take it: `30m`,
+/// `900s`, `2h`, `0` (or `0s`: no allowance); 0s to [`MAX_LATENESS`].
+pub fn parse_lateness(text: &str) -> Result<TimeDelta, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "" if digits.bytes().all(|b| b == b'0') && !digits.is_empty() => 1,
+        _ => return Err(format!("{text:?} is not a lateness: expected {LATENESS_FORMAT}")),
+    };
+    if digits.is_empty() {
+        return Err(format!("{text:?} is not a lateness: expected {LATENESS_FORMAT}"));
+    }
+    let out_of_range = || format!("{text:?} is out of range: the lateness is 0s to 24h");
+    let secs = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+        .filter(|s| *s <= MAX_LATENESS.num_seconds().unsigned_abs())
+        .ok_or_else(out_of_range)?;
+    i64::try_from(secs).ok().and_then(TimeDelta::try_seconds).ok_or_else(out_of_range)
+}
+
+/// How records are dressed, how much is tagged, and how late an event may arrive.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Runbook URL of each alert: `{name}` in it is replaced by the alert's name; without a
@@ -84,11 +122,15 @@ pub struct RunOptions {
     /// Aggregation alerts tag every event of a group that raised, up to this many per group (the
     /// rest stays a candidate for the next run).
     pub max_tagged_per_group: usize,
+    /// How long after it happened (`utctimestamp`) an event may reach the store and still raise
+    /// the alert ([`DEFAULT_LATENESS`]; 0 to [`MAX_LATENESS`], larger values are clamped, negative
+    /// ones count as 0). Where it moves the windows: see [`passes`].
+    pub lateness: TimeDelta,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { runbook_url: None, max_tagged_per_group: 10_000 }
+        RunOptions { runbook_url: None, max_tagged_per_group: 10_000, lateness: DEFAULT_LATENESS }
     }
 }
 
@@ -101,6 +143,81 @@ impl RunOptions {
             Some(u) => format!("{u}{name}"),
         }
     }
+
+    /// The lateness allowance, within 0..=[`MAX_LATENESS`].
+    pub fn lateness(&self) -> TimeDelta {
+        self.lateness.clamp(TimeDelta::zero(), MAX_LATENESS)
+    }
+}
+
+/// Which of a run's windows a pass looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    /// The window ending a lateness allowance ago: the events in it have all arrived.
+    Settled,
+    /// The window ending now (for simple alerts, reaching back the allowance too).
+    Current,
+}
+
+/// An event-time window: `utctimestamp` in `[since, until]`, both inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// First instant in the window.
+    #[serde(with = "tripline_event::ts")]
+    pub since: DateTime<Utc>,
+    /// Last instant in the window.
+    #[serde(with = "tripline_event::ts")]
+    pub until: DateTime<Utc>,
+}
+
+/// One pass of a run: which window, placed where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Settled or current.
+    pub pass: Pass,
+    /// The event-time window (`None`: the query has no window, all time).
+    pub window: Option<Window>,
+}
+
+/// The passes a run of an alert with this plan makes at `now`, in order: each is the plan
+/// executed over one event-time window (`None`: the query has no window, one pass over all
+/// time). With a window of length `w` and a lateness allowance `L`:
+///
+/// - [`Plan::Simple`]: one pass, `[now − w − L, now]`. Tags make each event raise once, however
+///   late (up to `L`) it arrives.
+/// - [`Plan::Aggregation`]: counted over windows of exactly `w`, never `w + L`: first the
+///   **settled** window `[now − L − w, now − L]` (late events have arrived by now), then the
+///   **current** one `[now − w, now]`, which leaves out what the settled pass raised. With
+///   `L = 0`, the current window alone.
+/// - [`Plan::Deadman`]: the settled window alone: silence is known once late events had time to
+///   arrive.
+pub fn passes(
+    plan: &Plan,
+    window: Option<TimeDelta>,
+    lateness: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, DslError> {
+    let Some(w) = window else { return Ok(vec![Step { pass: Pass::Current, window: None }]) };
+    let before = |t: DateTime<Utc>, d: TimeDelta| {
+        t.checked_sub_signed(d).ok_or_else(|| DslError::Invalid {
+            matcher: "SearchQuery",
+            reason: format!(
+                "the time window ({w}) with a lateness of {lateness} reaches before the earliest representable time"
+            ),
+        })
+    };
+    let settled = Window { since: before(before(now, lateness)?, w)?, until: before(now, lateness)? };
+    let current = Window { since: before(now, w)?, until: now };
+    let step = |pass, window| Step { pass, window: Some(window) };
+    Ok(match plan {
+        Plan::Simple { .. } => vec![step(Pass::Current, Window { since: settled.since, until: now })],
+        Plan::Aggregation { .. } if lateness > TimeDelta::zero() => {
+            vec![step(Pass::Settled, settled), step(Pass::Current, current)]
+        }
+        Plan::Aggregation { .. } => vec![step(Pass::Current, current)],
+        Plan::Deadman => vec![step(Pass::Settled, settled)],
+    })
 }
 
 /// One alert a run raised, and the events to tag once it is delivered.
@@ -110,6 +227,10 @@ pub struct Raised {
     pub record: AlertRecord,
     /// The events it stands for (for aggregations: every event of the group, not only samples).
     pub tag: Vec<DocRef>,
+    /// The pass that raised it.
+    pub pass: Pass,
+    /// The event-time window that pass looked at (`None`: all time).
+    pub window: Option<Window>,
 }
 
 /// What a run did.
@@ -120,8 +241,11 @@ pub struct RunReport {
     /// The clock the run used.
     #[serde(with = "tripline_event::ts")]
     pub now: DateTime<Utc>,
-    /// Alerts raised (as written to the alerts index, delivery markers included).
+    /// Alerts raised (as written to the alerts index, delivery markers included), the settled
+    /// pass's first.
     pub raised: Vec<AlertRecord>,
+    /// How many of `raised` the settled pass raised (aggregations over late events, deadmen).
+    pub raised_settled: usize,
     /// SNS messages published by this run.
     pub sns_published: usize,
     /// Alerts whose SNS message an earlier (failed) attempt had already published.
@@ -139,6 +263,14 @@ pub struct Runner<'a> {
     store: &'a dyn EventStore,
     sinks: Sinks,
     options: RunOptions,
+}
+
+/// What one pass found: the alerts, and what later passes of the same run must leave out.
+struct PassResult {
+    raised: Vec<Raised>,
+    /// The events the pass's alerts will tag, as a query (aggregation groups in its window), so
+    /// that the next pass leaves them out in a dry run (no tags) exactly as in a run (tags).
+    exclude: Option<QueryAst>,
 }
 
 impl<'a> Runner<'a> {
@@ -163,18 +295,62 @@ impl<'a> Runner<'a> {
         move |source| RunError::Store { alert: alert.to_string(), during, source }
     }
 
-    /// What the alert raises at `now`, without writing, sending or tagging anything.
-    pub async fn evaluate(&self, alert: &dyn Alert, now: DateTime<Utc>) -> Result<Vec<Raised>, RunError> {
+    /// The alert's query compiled at `now`, and the passes a run at `now` makes.
+    fn prepare(&self, alert: &dyn Alert, now: DateTime<Utc>) -> Result<(CompiledQuery, Vec<Step>), RunError> {
         let name = alert.name();
-        let compiled = alert
-            .query()
-            .compile(now)
-            .map_err(|source| RunError::Query { alert: name.to_string(), source })?;
+        let query_err = |source| RunError::Query { alert: name.to_string(), source };
+        let compiled = alert.query().compile(now).map_err(query_err)?;
         if !compiled.aggregations.is_empty() {
             warn!(alert = name, "the query's own aggregations are ignored: the plan says how to aggregate");
         }
-        let query = exclude_raised(compiled.query, name);
+        let passes =
+            passes(&alert.plan(), compiled.window, self.options.lateness(), now).map_err(query_err)?;
+        Ok((compiled, passes))
+    }
+
+    /// What the alert raises at `now`, without writing, sending or tagging anything: the same
+    /// alerts [`Runner::run`] raises at `now` over the same store (each pass leaves out what the
+    /// pass before raised, as the tags would).
+    pub async fn evaluate(&self, alert: &dyn Alert, now: DateTime<Utc>) -> Result<Vec<Raised>, RunError> {
+        let (compiled, passes) = self.prepare(alert, now)?;
+        let mut exclude = Vec::new();
+        let mut out: Vec<Raised> = Vec::new();
+        for Step { pass, window } in passes {
+            let found = self.evaluate_pass(alert, &compiled, pass, window, now, &exclude).await?;
+            exclude.extend(found.exclude);
+            for r in found.raised {
+                if !out.iter().any(|o| o.record.id == r.record.id) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One pass: the plan over one window, minus tagged events and what earlier passes raised.
+    async fn evaluate_pass(
+        &self,
+        alert: &dyn Alert,
+        compiled: &CompiledQuery,
+        pass: Pass,
+        window: Option<Window>,
+        now: DateTime<Utc>,
+        exclude: &[QueryAst],
+    ) -> Result<PassResult, RunError> {
+        let name = alert.name();
+        let windowed = match window {
+            Some(w) => compiled.between(w.since, w.until),
+            None => compiled.filter.clone(),
+        };
+        let query = match exclude_raised(windowed, name) {
+            QueryAst::Bool { must, should, mut must_not } => {
+                must_not.extend(exclude.iter().cloned());
+                QueryAst::Bool { must, should, must_not }
+            }
+            other => other,
+        };
         let mut out: Vec<(AlertDraft, Vec<DocRef>)> = Vec::new();
+        let mut excluded = None;
         match alert.plan() {
             Plan::Simple { limit } => {
                 let request = SearchRequest { query, size: limit, sort: Sort::NewestFirst };
@@ -213,6 +389,9 @@ impl<'a> Runner<'a> {
                         })
                     }
                 };
+                // The alert judges a group at the end of the window it was counted in.
+                let clock = window.map_or(now, |w| w.until);
+                let mut raised_groups = Vec::new();
                 for bucket in buckets.into_iter().filter(|b| b.count >= threshold) {
                     let group = Group {
                         value: bucket.key.clone(),
@@ -232,10 +411,18 @@ impl<'a> Runner<'a> {
                             })
                             .collect(),
                     };
-                    let Some(draft) = alert.on_aggregation_at(&group, now) else { continue };
+                    let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
                     let mut tag = refs(&draft.events);
                     tag.extend(self.group_members(name, &query, &field, &group).await?);
+                    raised_groups.extend(json_to_value(&group.value));
                     out.push((draft, tag));
+                }
+                // What this pass tags: the raised groups' events in its window.
+                if let (Some(w), false) = (window, raised_groups.is_empty()) {
+                    excluded = Some(QueryAst::all(vec![
+                        QueryAst::Terms { field: field.clone(), values: raised_groups },
+                        tripline_dsl::search::time_window(w.since, w.until),
+                    ]));
                 }
             }
             Plan::Deadman => {
@@ -247,11 +434,11 @@ impl<'a> Runner<'a> {
                         if draft.key.is_empty() {
                             // One deadman alert per silent window: a retry at the same clock
                             // repeats it, the next scheduled run raises its own.
-                            let since = compiled.since.unwrap_or(now);
+                            let w = window.unwrap_or(Window { since: now, until: now });
                             draft.key = format!(
                                 "{}/{}",
-                                tripline_event::format_timestamp(since),
-                                tripline_event::format_timestamp(now)
+                                tripline_event::format_timestamp(w.since),
+                                tripline_event::format_timestamp(w.until)
                             );
                         }
                         let tag = refs(&draft.events);
@@ -263,15 +450,15 @@ impl<'a> Runner<'a> {
         let mut seen = HashSet::new();
         let mut raised = Vec::with_capacity(out.len());
         for (draft, mut tag) in out {
-            let record = self.record(name, draft, now);
+            let record = self.record(name, draft, now, window);
             if !seen.insert(record.id.clone()) {
                 continue;
             }
             let mut unique = HashSet::new();
             tag.retain(|r| unique.insert(r.clone()));
-            raised.push(Raised { record, tag });
+            raised.push(Raised { record, tag, pass, window });
         }
-        Ok(raised)
+        Ok(PassResult { raised, exclude: excluded })
     }
 
     /// Every event of an aggregation group (up to the cap), for tagging.
@@ -301,7 +488,19 @@ impl<'a> Runner<'a> {
         Ok(found.hits.iter().map(|h| DocRef { index: h.index.clone(), id: h.id.clone() }).collect())
     }
 
-    fn record(&self, name: &str, draft: AlertDraft, now: DateTime<Utc>) -> AlertRecord {
+    fn record(
+        &self,
+        name: &str,
+        draft: AlertDraft,
+        now: DateTime<Utc>,
+        window: Option<Window>,
+    ) -> AlertRecord {
+        let mut details = draft.details;
+        // The event-time window the alert looked at: an alert raised by the settled pass is about
+        // events up to the lateness allowance older than the alert.
+        if let Some(w) = window {
+            details.entry("window").or_insert_with(|| serde_json::to_value(w).unwrap_or(Json::Null));
+        }
         AlertRecord {
             id: AlertRecord::compute_id(name, &draft.key, &draft.events),
             utctimestamp: now,
@@ -313,13 +512,14 @@ impl<'a> Runner<'a> {
             classname: name.to_string(),
             url: self.options.url_for(name),
             notify: true,
-            details: draft.details,
+            details,
         }
     }
 
     /// Evaluate at `now`, deliver what was raised (alerts index, SNS, Step Functions when
     /// `remediation` is [`Remediation::Contain`] and a state machine is configured), then tag the
-    /// events. Any failure returns an error before the events are tagged, so a retry delivers
+    /// events, once per pass ([`passes`]: an aggregation's settled window, then its current
+    /// one). Any failure returns an error before the events are tagged, so a retry delivers
     /// what is missing and repeats nothing (see the [crate docs](crate)).
     pub async fn run(
         &self,
@@ -328,11 +528,45 @@ impl<'a> Runner<'a> {
         now: DateTime<Utc>,
     ) -> Result<RunReport, RunError> {
         let name = alert.name();
-        let raised = self.evaluate(alert, now).await?;
+        let (compiled, passes) = self.prepare(alert, now)?;
         let mut report = RunReport { alert: name.to_string(), now, ..RunReport::default() };
-        if raised.is_empty() {
+        let mut exclude = Vec::new();
+        for Step { pass, window } in passes {
+            let found = self.evaluate_pass(alert, &compiled, pass, window, now, &exclude).await?;
+            exclude.extend(found.exclude);
+            let delivered = self.deliver(alert, remediation, &found.raised, &mut report).await?;
+            if pass == Pass::Settled {
+                report.raised_settled += delivered.len();
+            }
+            report.raised.extend(delivered);
+        }
+        if report.raised.is_empty() {
             info!(alert = name, "nothing raised");
-            return Ok(report);
+        } else {
+            info!(
+                alert = name,
+                raised = report.raised.len(),
+                raised_settled = report.raised_settled,
+                sns_published = report.sns_published,
+                executions_started = report.executions_started,
+                events_tagged = report.events_tagged,
+                "run delivered"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Deliver one pass's alerts and tag their events; the records as written.
+    async fn deliver(
+        &self,
+        alert: &dyn Alert,
+        remediation: Remediation,
+        raised: &[Raised],
+        report: &mut RunReport,
+    ) -> Result<Vec<AlertRecord>, RunError> {
+        let name = alert.name();
+        if raised.is_empty() {
+            return Ok(Vec::new());
         }
         let index = AlertsIndex::new(self.store);
         let refused = |during: &'static str| {
@@ -402,7 +636,7 @@ impl<'a> Runner<'a> {
             }
         }
 
-        for r in &raised {
+        for r in raised {
             if r.tag.is_empty() {
                 continue;
             }
@@ -419,16 +653,7 @@ impl<'a> Runner<'a> {
             }
             report.events_tagged += done.written;
         }
-        info!(
-            alert = name,
-            raised = records.len(),
-            sns_published = report.sns_published,
-            executions_started = report.executions_started,
-            events_tagged = report.events_tagged,
-            "run delivered"
-        );
-        report.raised = records;
-        Ok(report)
+        Ok(records)
     }
 }
 
@@ -464,5 +689,80 @@ fn json_to_value(v: &Json) -> Option<Value> {
         Json::Bool(b) => Some(Value::Bool(*b)),
         Json::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        tripline_dsl::parse_timestamp(s).expect("time")
+    }
+
+    fn window(since: &str, until: &str) -> Option<Window> {
+        Some(Window { since: t(since), until: t(until) })
+    }
+
+    #[test]
+    fn passes_place_windows_of_the_alert_length_by_event_time() {
+        let now = t("2026-11-23T12:00:00Z");
+        let (w, l) = (Some(TimeDelta::minutes(20)), TimeDelta::minutes(30));
+        let simple = Plan::Simple { limit: 1 };
+        let agg = Plan::Aggregation {
+            field: "f".into(),
+            threshold: 1,
+            samples: 1,
+            max_groups: 1,
+            per_bucket: vec![],
+        };
+        let step = |pass, since, until| Step { pass, window: window(since, until) };
+        assert_eq!(
+            passes(&simple, w, l, now).unwrap(),
+            [step(Pass::Current, "2026-11-23T11:10:00Z", "2026-11-23T12:00:00Z")]
+        );
+        assert_eq!(
+            passes(&agg, w, l, now).unwrap(),
+            [
+                step(Pass::Settled, "2026-11-23T11:10:00Z", "2026-11-23T11:30:00Z"),
+                step(Pass::Current, "2026-11-23T11:40:00Z", "2026-11-23T12:00:00Z"),
+            ]
+        );
+        assert_eq!(
+            passes(&Plan::Deadman, w, l, now).unwrap(),
+            [step(Pass::Settled, "2026-11-23T11:10:00Z", "2026-11-23T11:30:00Z")]
+        );
+        // No allowance: one window [now − w, now] for every plan.
+        for plan in [&simple, &agg, &Plan::Deadman] {
+            let only = passes(plan, w, TimeDelta::zero(), now).unwrap();
+            assert_eq!(only.len(), 1);
+            assert_eq!(only[0].window, window("2026-11-23T11:40:00Z", "2026-11-23T12:00:00Z"));
+        }
+        // No window: one pass over all time.
+        assert_eq!(passes(&agg, None, l, now).unwrap(), [Step { pass: Pass::Current, window: None }]);
+        // Near the clock's edge: an error, not a panic.
+        assert!(passes(&agg, w, l, DateTime::<Utc>::MIN_UTC + TimeDelta::minutes(25)).is_err());
+    }
+
+    #[test]
+    fn lateness_is_parsed_and_range_checked() {
+        assert_eq!(parse_lateness("30m"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(parse_lateness("900s"), Ok(TimeDelta::minutes(15)));
+        assert_eq!(parse_lateness("24h"), Ok(MAX_LATENESS));
+        assert_eq!(parse_lateness("0"), Ok(TimeDelta::zero()));
+        assert_eq!(parse_lateness("0m"), Ok(TimeDelta::zero()));
+        for bad in ["", "m", "30", "-5m", "1.5h", "5 m", "30M", "1d", "1h30m"] {
+            let err = parse_lateness(bad).unwrap_err();
+            assert!(err.contains("not a lateness") && err.contains("0s to 24h"), "{bad:?}: {err}");
+        }
+        for far in ["25h", "86401s", "1441m", "99999999999999999999h"] {
+            let err = parse_lateness(far).unwrap_err();
+            assert!(err.contains("out of range") && err.contains("0s to 24h"), "{far}: {err}");
+        }
+        let clamped = RunOptions { lateness: TimeDelta::days(3), ..RunOptions::default() };
+        assert_eq!(clamped.lateness(), MAX_LATENESS);
+        let negative = RunOptions { lateness: TimeDelta::minutes(-5), ..RunOptions::default() };
+        assert_eq!(negative.lateness(), TimeDelta::zero());
+        assert_eq!(RunOptions::default().lateness(), DEFAULT_LATENESS);
     }
 }

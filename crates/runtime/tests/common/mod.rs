@@ -162,7 +162,8 @@ pub async fn simple(store: &dyn EventStore) {
         &[
             ct("CreateUser", "arn:aws:iam::1:user/a", "198.51.100.1", n - TimeDelta::minutes(5)),
             ct("CreateUser", "arn:aws:iam::1:user/b", "198.51.100.2", n - TimeDelta::minutes(10)),
-            ct("CreateUser", "arn:aws:iam::1:user/old", "198.51.100.3", n - TimeDelta::minutes(45)),
+            // Beyond the 30-minute window and the 30-minute lateness allowance.
+            ct("CreateUser", "arn:aws:iam::1:user/old", "198.51.100.3", n - TimeDelta::minutes(65)),
             ct("DeleteUser", "arn:aws:iam::1:user/a", "198.51.100.1", n - TimeDelta::minutes(5)),
         ],
     )
@@ -234,8 +235,9 @@ pub async fn aggregation(store: &dyn EventStore) {
             n - TimeDelta::minutes(i),
         ));
     }
-    // Outside the window, would push "quiet" over the threshold if counted.
-    for i in 0..5 {
+    // Outside the 20-minute window, would push "quiet" over the threshold if counted with it (a
+    // window of w + lateness); too few to raise in the settled window [now − 50, now − 30] alone.
+    for i in 0..4 {
         events.push(ct(
             &format!("DescribeSubnets{i}"),
             "arn:aws:iam::1:user/quiet",
