@@ -2,8 +2,11 @@
 //!
 //! Files and folders (walked recursively, hidden entries skipped, in name order), plain or gzip,
 //! any format `tripline-normalize` recognises. Reading and normalizing run on a blocking thread;
-//! batches of events go through a small bounded channel to the store writer, so memory stays
-//! bounded by a couple of batches however large the input.
+//! events go to the store writer in chunks of [`CHUNK`] through a bounded channel of
+//! [`CHUNKS_IN_FLIGHT`], and each batch of `--batch` events is streamed into one commit
+//! ([`EmbeddedStore::index_event_chunks`]), so no batch of events is ever held whole: memory is
+//! bounded by a few chunks plus the commit's documents in the writer, however large the input
+//! (under 256 MiB peak RSS with the defaults: docs/performance.md, "Ingest memory").
 //!
 //! Exit status: 0 when at least one event was stored, or when there was nothing to read; an error
 //! (status 1) when records were found but every one of them failed, or when the store refused a
@@ -31,15 +34,18 @@ use tripline_normalize::{
     read_path_numbered, read_reader_numbered, FlowFormat, NormalizeError, Options, Stats,
 };
 use tripline_store::embedded::EmbeddedStore;
-use tripline_store::EventStore;
 
 /// How many error messages of each kind the summary shows.
 const SHOWN_PER_KIND: usize = 3;
 /// The range of `--batch`.
 const BATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=1_000_000;
-/// The most events a batch allocates room for in advance, whatever `--batch` says (it grows as
-/// events arrive).
-const PREALLOCATED: usize = 4096;
+/// Events per chunk sent from the reading thread to the writer. An `Event` of a CloudTrail record
+/// is ≈ 6.5 KB on the heap, so a chunk is ≈ 3 MB; whole 20,000-event batches in flight were most
+/// of the memory of an ingest (docs/performance.md).
+const CHUNK: usize = 512;
+/// Chunks waiting in the channel between the reading thread and the writer (besides the one
+/// being read and the one being indexed).
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// Arguments of `tripline ingest`.
 #[derive(clap::Args, Debug)]
@@ -105,16 +111,16 @@ struct Origin {
     record: u64,
 }
 
-/// A batch on its way to the store: the events and, position by position, where each came from.
-struct Batch {
+/// Events on their way to the store, at most [`CHUNK`] and never across a batch's end: the events
+/// and, position by position, where each came from.
+struct Chunk {
     events: Vec<Event>,
     origins: Vec<Origin>,
 }
 
-impl Batch {
-    fn with_capacity(n: usize) -> Self {
-        let n = n.min(PREALLOCATED);
-        Batch { events: Vec::with_capacity(n), origins: Vec::with_capacity(n) }
+impl Chunk {
+    fn new() -> Self {
+        Chunk { events: Vec::with_capacity(CHUNK), origins: Vec::with_capacity(CHUNK) }
     }
 }
 
@@ -171,20 +177,36 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let batch_size = args.batch.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let reader_bar = bar.clone();
     let opts = Options { flow_format, ..Options::default() };
     let reader = tokio::task::spawn_blocking(move || read_all(files, &opts, batch_size, &reader_bar, tx));
 
     let mut written = WriteOutcome::default();
     let mut store_error = None;
-    while let Some(batch) = rx.recv().await {
-        match store.index_events(&batch.events).await {
+    // One commit per batch: its chunks are streamed to the store as they arrive (the reading
+    // thread cuts chunks at batch ends), only their origins are kept until the commit.
+    while let Some(first) = rx.recv().await {
+        let (chunks, commit_rx) = tokio::sync::mpsc::channel::<Vec<Event>>(1);
+        let mut origins: Vec<Origin> = Vec::new();
+        let forward = async {
+            let mut next = Some(first);
+            while let Some(Chunk { events, origins: from }) = next.take() {
+                origins.extend(from);
+                if chunks.send(events).await.is_err() || origins.len() >= batch_size {
+                    break; // the store stopped (its error is the result), or the batch is full
+                }
+                next = rx.recv().await;
+            }
+            drop(chunks); // the end of the batch: commit
+        };
+        let (result, ()) = tokio::join!(store.index_event_chunks(commit_rx), forward);
+        match result {
             Ok(report) => {
                 written.written += report.written;
                 for f in report.failed {
                     // The document costs only itself: named by its file and record.
-                    written.refused(f.reason, batch.origins.get(f.position));
+                    written.refused(f.reason, origins.get(f.position));
                 }
             }
             Err(e) => {
@@ -323,17 +345,20 @@ fn collect_files(paths: &[PathBuf]) -> Walked {
     w.out
 }
 
-/// The blocking side: read every file, send full batches (with their events' origins), keep a few
-/// error messages per kind.
+/// The blocking side: read every file, send full chunks (with their events' origins; a chunk ends
+/// at [`CHUNK`] events or at the end of a batch of `batch_size`), keep a few error messages per
+/// kind.
 fn read_all(
     files: Vec<(PathBuf, u64)>,
     opts: &Options,
     batch_size: usize,
     bar: &ProgressBar,
-    tx: tokio::sync::mpsc::Sender<Batch>,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
 ) -> ReadOutcome {
     let mut out = ReadOutcome::default();
-    let mut batch = Batch::with_capacity(batch_size);
+    let mut chunk = Chunk::new();
+    // Events of the current batch in the chunks sent so far.
+    let mut in_batch = 0usize;
     let mut closed = false;
     for (path, size) in files {
         if closed {
@@ -348,10 +373,12 @@ fn read_all(
                 if closed {
                     return;
                 }
-                batch.events.push(e);
-                batch.origins.push(Origin { file: file.clone(), record });
-                if batch.events.len() >= batch_size {
-                    let full = std::mem::replace(&mut batch, Batch::with_capacity(batch_size));
+                chunk.events.push(e);
+                chunk.origins.push(Origin { file: file.clone(), record });
+                let batch_full = in_batch + chunk.events.len() >= batch_size;
+                if chunk.events.len() >= CHUNK || batch_full {
+                    in_batch = if batch_full { 0 } else { in_batch + chunk.events.len() };
+                    let full = std::mem::replace(&mut chunk, Chunk::new());
                     closed = tx.blocking_send(full).is_err();
                 }
             }
@@ -377,8 +404,8 @@ fn read_all(
         out.bytes = out.bytes.saturating_add(size);
         out.stats.merge(&stats);
     }
-    if !batch.events.is_empty() && !closed {
-        let _ = tx.blocking_send(batch);
+    if !chunk.events.is_empty() && !closed {
+        let _ = tx.blocking_send(chunk);
     }
     out
 }

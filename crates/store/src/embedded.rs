@@ -74,13 +74,73 @@ pub struct EmbeddedOptions {
     /// Indexing threads (default 1).
     pub writer_threads: usize,
     /// Memory for buffered documents before a segment is flushed, over all threads
-    /// (default 256 MiB).
+    /// (default [`WRITER_MEMORY_BYTES`]). A batch larger than this is flushed as several segments
+    /// (still published by its one commit).
     pub writer_memory_bytes: usize,
 }
 
+/// The default indexing budget: 64 MiB, which holds a 20,000-event batch (`tripline ingest`'s
+/// default) in one segment (≈ 3 KB per event) and bounds the writer's arena for any batch. It was
+/// 256 MiB, the whole memory target of an ingest by itself (docs/performance.md).
+pub const WRITER_MEMORY_BYTES: usize = 64 << 20;
+
+/// No background merge produces a segment of more than this many documents. tantivy's default
+/// policy merges ever larger segments (8 × 160,000 documents at about 1.3 million), and a merge
+/// maps every page of its inputs: the file-backed pages count in the process's RSS, so merges
+/// made peak memory grow with the store. Capped, a merge maps at most ≈ 80 MB (≈ 400 bytes per
+/// event on disk) and a store of N events has about N / 160,000 segments.
+pub const MAX_MERGED_DOCS: u32 = 200_000;
+
+/// Background merge threads (tantivy's default is 4): merges one at a time, so that their memory
+/// does not add up, and the second core stays with indexing.
+const MERGE_THREADS: usize = 1;
+
 impl Default for EmbeddedOptions {
     fn default() -> Self {
-        EmbeddedOptions { writer_threads: 1, writer_memory_bytes: 256 << 20 }
+        EmbeddedOptions { writer_threads: 1, writer_memory_bytes: WRITER_MEMORY_BYTES }
+    }
+}
+
+/// tantivy's `LogMergePolicy` (segments of similar sizes, eight at a time) with merges capped at
+/// [`MAX_MERGED_DOCS`]: of each merge it proposes, the smallest segments that fit are merged.
+#[derive(Debug)]
+struct BoundedMerges(tantivy::indexer::LogMergePolicy);
+
+impl BoundedMerges {
+    fn new() -> Self {
+        let mut log = tantivy::indexer::LogMergePolicy::default();
+        // A segment over half the cap could never be merged with another.
+        log.set_max_docs_before_merge(MAX_MERGED_DOCS as usize / 2);
+        BoundedMerges(log)
+    }
+}
+
+impl tantivy::indexer::MergePolicy for BoundedMerges {
+    fn compute_merge_candidates(
+        &self,
+        segments: &[tantivy::index::SegmentMeta],
+    ) -> Vec<tantivy::indexer::MergeCandidate> {
+        self.0
+            .compute_merge_candidates(segments)
+            .into_iter()
+            .filter_map(|candidate| {
+                let mut sized: Vec<_> = candidate
+                    .0
+                    .into_iter()
+                    .filter_map(|id| segments.iter().find(|s| s.id() == id).map(|s| (s.max_doc(), id)))
+                    .collect();
+                sized.sort_unstable_by_key(|(docs, _)| *docs);
+                let (mut total, mut kept) = (0u64, Vec::new());
+                for (docs, id) in sized {
+                    if total + u64::from(docs) > u64::from(MAX_MERGED_DOCS) {
+                        break;
+                    }
+                    total += u64::from(docs);
+                    kept.push(id);
+                }
+                (kept.len() >= 2).then_some(tantivy::indexer::MergeCandidate(kept))
+            })
+            .collect()
     }
 }
 
@@ -360,13 +420,19 @@ impl EmbeddedStore {
             Some(options) => {
                 let threads = options.writer_threads.max(1);
                 let memory = options.writer_memory_bytes.max(threads * (16 << 20));
-                let writer = index.writer_with_num_threads(threads, memory).map_err(|e| match e {
+                let writer_options = tantivy::indexer::IndexWriterOptions::builder()
+                    .num_worker_threads(threads)
+                    .memory_budget_per_thread(memory / threads)
+                    .num_merge_threads(MERGE_THREADS)
+                    .build();
+                let writer = index.writer_with_options(writer_options).map_err(|e| match e {
                     tantivy::TantivyError::LockFailure(..) => StoreError::Index(format!(
                         "{}: another process is writing to this store",
                         path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
                     )),
                     e => index_err(e),
                 })?;
+                writer.set_merge_policy(Box::new(BoundedMerges::new()));
                 Some(Mutex::new(Writer { writer, known: None }))
             }
         };
@@ -430,6 +496,89 @@ impl EmbeddedStore {
     pub async fn verify(&self) -> Result<Verification, StoreError> {
         self.blocking(|inner| inner.verify()).await
     }
+}
+
+impl EmbeddedStore {
+    /// [`EventStore::index_events`] over events that arrive in chunks: everything received until
+    /// `chunks` closes is written in one commit, exactly as if it had been one slice (failure
+    /// positions count from the first event received). The caller never needs to hold all of a
+    /// large commit's events at once: `tripline ingest` commits every 20,000 events but keeps only
+    /// a few chunks of them in memory (an `Event` is ≈ 6.5 KB on the heap). If this future is
+    /// dropped before `chunks` closes, the batch is rolled back.
+    pub async fn index_event_chunks(
+        &self,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<Event>>,
+    ) -> Result<BulkReport, StoreError> {
+        let (tx, writer) = self.batch_writer();
+        let inner = self.inner.clone();
+        let build = async move {
+            let mut builder = DocBuilder::new(&inner.fields, &inner.schema).map_err(StoreError::Index)?;
+            while let Some(events) = chunks.recv().await {
+                if !send_docs(&mut builder, &events, &tx).await {
+                    return Ok(());
+                }
+            }
+            let _ = tx.send(Batch::Done);
+            Ok::<(), StoreError>(())
+        };
+        let (written, built) = tokio::join!(writer, build);
+        built?;
+        written
+    }
+
+    /// The writer side of a batch: a blocking task that hands the documents sent on the channel
+    /// to tantivy as they come and commits at [`Batch::Done`]; the channel closing before it
+    /// rolls the batch back.
+    fn batch_writer(
+        &self,
+    ) -> (
+        std::sync::mpsc::Sender<Batch>,
+        impl std::future::Future<Output = Result<BulkReport, StoreError>> + '_,
+    ) {
+        let (tx, rx) = std::sync::mpsc::channel::<Batch>();
+        let writer = self.blocking(move |s| {
+            let mut chunk = Vec::new().into_iter();
+            let items = std::iter::from_fn(|| loop {
+                if let Some(prepared) = chunk.next() {
+                    return Some(Ok(prepared));
+                }
+                match rx.recv() {
+                    Ok(Batch::Docs(docs)) => chunk = docs.into_iter(),
+                    Ok(Batch::Done) => return None,
+                    Err(_) => {
+                        return Some(Err(StoreError::Index("the batch was abandoned before its end".into())))
+                    }
+                }
+            });
+            s.write_prepared(items)
+        });
+        (tx, writer)
+    }
+}
+
+/// Build the documents of `events` and send them to a batch's writer [`CHUNK`] at a time,
+/// yielding between chunks (building is CPU work on the caller's task). `false`: the writer
+/// stopped (its error is the batch's result).
+async fn send_docs(
+    builder: &mut DocBuilder<'_>,
+    events: &[Event],
+    tx: &std::sync::mpsc::Sender<Batch>,
+) -> bool {
+    for events in events.chunks(CHUNK) {
+        let chunk = events
+            .iter()
+            .map(|event| {
+                let (index, id) = (event_index(event.utctimestamp), event.id());
+                let doc = builder.build_event(&index, &id, event);
+                Prepared { index, id, doc }
+            })
+            .collect();
+        if tx.send(Batch::Docs(chunk)).is_err() {
+            return false;
+        }
+        tokio::task::yield_now().await;
+    }
+    true
 }
 
 /// What [`EmbeddedStore::verify`] found.
@@ -730,43 +879,13 @@ impl EventStore for EmbeddedStore {
         // writer thread as they are made, so building and indexing overlap. Only a `Done` at the
         // end commits: if this future is dropped half-way, the writer sees the channel close first
         // and rolls the batch back.
-        let (tx, rx) = std::sync::mpsc::channel::<Batch>();
-        let writer = self.blocking(move |s| {
-            let mut chunk = Vec::new().into_iter();
-            let items = std::iter::from_fn(|| loop {
-                if let Some(prepared) = chunk.next() {
-                    return Some(Ok(prepared));
-                }
-                match rx.recv() {
-                    Ok(Batch::Docs(docs)) => chunk = docs.into_iter(),
-                    Ok(Batch::Done) => return None,
-                    Err(_) => {
-                        return Some(Err(StoreError::Index("the batch was abandoned before its end".into())))
-                    }
-                }
-            });
-            s.write_prepared(items)
-        });
+        let (tx, writer) = self.batch_writer();
         let inner = self.inner.clone();
         let build = async move {
             let mut builder = DocBuilder::new(&inner.fields, &inner.schema).map_err(StoreError::Index)?;
-            for events in events.chunks(CHUNK) {
-                let chunk = events
-                    .iter()
-                    .map(|event| {
-                        let (index, id) = (event_index(event.utctimestamp), event.id());
-                        let doc = builder.build_event(&index, &id, event);
-                        Prepared { index, id, doc }
-                    })
-                    .collect();
-                if tx.send(Batch::Docs(chunk)).is_err() {
-                    // The writer stopped (its error is the result).
-                    return Ok(());
-                }
-                // Building is CPU work on the caller's task: let others run between chunks.
-                tokio::task::yield_now().await;
+            if send_docs(&mut builder, events, &tx).await {
+                let _ = tx.send(Batch::Done);
             }
-            let _ = tx.send(Batch::Done);
             Ok::<(), StoreError>(())
         };
         let (written, built) = tokio::join!(writer, build);
