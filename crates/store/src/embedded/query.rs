@@ -445,10 +445,17 @@ fn term_node(f: &Fields, field: &str, value: &Value) -> Result<Q, StoreError> {
         // An instant (any offset); anything else, or an instant no store holds, matches nothing.
         return Ok(match value {
             Value::Str(s) => match read_date_bound(s) {
+                // As OpenSearch: the instants the value names, to its precision (a day, a second
+                // or a millisecond).
                 Some(DateReading::At(t)) if is_window_field(field) => {
-                    window_range(f, field, StdBound::Included(t), StdBound::Included(t))
+                    window_range(f, field, StdBound::Included(t), StdBound::Included(round_up(s, t)))
                 }
-                Some(DateReading::At(t)) => term_query(term(f.date, field, &encode_date(t))),
+                Some(DateReading::At(t)) => term_range(
+                    f.date,
+                    field,
+                    Some((encode_date(t), true)),
+                    Some((encode_date(round_up(s, t)), true)),
+                ),
                 _ => Box::new(EmptyQuery),
             },
             _ => Box::new(EmptyQuery),
@@ -515,6 +522,20 @@ fn readings(v: &Value) -> Readings {
     }
 }
 
+/// The last millisecond (µs) a date value names, to the precision it is written with: a day
+/// (`2026-11-23`), a second (no fraction) or a millisecond. OpenSearch reads an inclusive upper
+/// bound, an exclusive lower bound and a term so (its `roundUp` date parsing).
+fn round_up(text: &str, t: i64) -> i64 {
+    let last = if text.len() == 10 {
+        t + 86_400_000_000 - 1000
+    } else if text.as_bytes().get(19) != Some(&b'.') {
+        t + 999_000
+    } else {
+        t
+    };
+    last.min(MAX_MICROS / 1000 * 1000)
+}
+
 /// A range on a date field. A bound before or after every instant a store holds (year 1600,
 /// 9999) is met by every stored instant or by none, without converting it; a bound that is not a
 /// date at all is an error, as OpenSearch refuses it.
@@ -524,10 +545,16 @@ fn date_range(
     lower: Option<&Bound>,
     upper: Option<&Bound>,
 ) -> Result<Q, StoreError> {
-    let read = |b: Option<&Bound>| -> Result<Option<(DateReading, bool)>, StoreError> {
+    let read = |b: Option<&Bound>, upper: bool| -> Result<Option<(DateReading, bool)>, StoreError> {
         let Some(b) = b else { return Ok(None) };
         let reading = match &b.value {
-            Value::Str(s) => read_date_bound(s),
+            // An inclusive upper or exclusive lower bound is rounded up to its precision, as
+            // OpenSearch does: `lte 2026-11-23` takes the whole day, `gt …T10:00:00Z` excludes
+            // the whole second.
+            Value::Str(s) => read_date_bound(s).map(|r| match r {
+                DateReading::At(t) if b.inclusive == upper => DateReading::At(round_up(s, t)),
+                r => r,
+            }),
             _ => None,
         };
         match reading {
@@ -538,7 +565,7 @@ fn date_range(
             ))),
         }
     };
-    let (lo, hi) = (read(lower)?, read(upper)?);
+    let (lo, hi) = (read(lower, false)?, read(upper, true)?);
     // Each bound as an inclusive/exclusive instant in the stored range, or "nothing matches".
     let lo = match lo {
         None | Some((DateReading::Before, _)) => StdBound::Included(MIN_MICROS),
