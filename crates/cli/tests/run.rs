@@ -93,3 +93,50 @@ fn unknown_alerts_and_bad_times_fail_with_a_reason() {
     assert!(!missing.status.success());
     assert!(text(&missing.stderr).contains("no store at"), "{}", text(&missing.stderr));
 }
+
+/// (b) on the command line: yesterday's CreateUser calls ingested just now raise nothing at
+/// today's clock (`tripline run` without `--at`), and raise at `--at` their own time what they
+/// raise there. `--lateness` is range-checked.
+#[tokio::test]
+async fn a_backfill_raises_at_its_own_time_only() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    let now = chrono::Utc::now();
+    let yesterday = now - chrono::TimeDelta::days(1);
+    let mut events = Vec::new();
+    for (user, minutes) in [("mallory", 10), ("trent", 5)] {
+        let mut e = create_user(user, 0);
+        e.utctimestamp = yesterday - chrono::TimeDelta::minutes(minutes);
+        e.timestamp = e.utctimestamp;
+        e.receivedtimestamp = now - chrono::TimeDelta::minutes(1);
+        events.push(e);
+    }
+    {
+        let store = EmbeddedStore::open(&dir).expect("open store");
+        let r = store.index_events(&events).await.expect("index");
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+    }
+
+    let today = tripline(&dir, &["--alert", "iam_create_user", "--json", "--dry-run"]);
+    assert!(today.status.success(), "{}", text(&today.stderr));
+    assert_eq!(
+        text(&today.stdout).lines().count(),
+        0,
+        "received now, happened yesterday: {}",
+        text(&today.stdout)
+    );
+
+    let at = tripline_event::format_timestamp(yesterday);
+    let then = tripline(&dir, &["--alert", "iam_create_user", "--at", &at, "--json", "--lateness", "0s"]);
+    assert!(then.status.success(), "{}", text(&then.stderr));
+    let lines: Vec<Value> =
+        text(&then.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().any(|a| a["summary"].as_str().unwrap_or("").contains("mallory")), "{lines:?}");
+
+    for bad in ["25h", "-5m", "soon"] {
+        let out = tripline(&dir, &[&format!("--lateness={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("0s to 24h"), "{bad}: {}", text(&out.stderr));
+    }
+}

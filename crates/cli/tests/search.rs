@@ -183,3 +183,57 @@ async fn a_search_that_could_match_an_unindexed_value_says_so() {
     assert_eq!(source["unindexed"], json!(["details.requestparameters"]));
     assert!(source["details"]["requestparameters"].as_str().is_some_and(|p| p.len() > 9000));
 }
+
+/// (c) `--last` and `--from/--to` mean the same thing: when events happened. A store holding
+/// recent events and a backfill (last week's events, received a minute ago) answers `--last 1h`
+/// and `--from <an hour ago> --to <now>` with the same recent events, and neither with the
+/// backfill; the backfill is found by its receipt time only when asked by name.
+#[tokio::test]
+async fn last_and_from_to_agree_on_event_time() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    let now = chrono::Utc::now();
+    let ts = tripline_event::format_timestamp;
+    let ago = |m: i64| now - chrono::TimeDelta::minutes(m);
+    let mut events = Vec::new();
+    for (m, user) in [(50, "alice"), (30, "bob"), (10, "carol")] {
+        events.push(event(&ts(ago(m)), user));
+    }
+    for (m, user) in [(7 * 1440, "old-alice"), (7 * 1440 + 5, "old-bob")] {
+        let mut e = event(&ts(ago(m)), user);
+        e.receivedtimestamp = ago(1);
+        events.push(e);
+    }
+    {
+        let store = EmbeddedStore::open(&dir).expect("open store");
+        let r = store.index_events(&events).await.expect("index");
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+    }
+    let users = |args: &[&str]| -> Vec<String> {
+        let out = search(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let mut u: Vec<String> = v["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h["source"]["details"]["user"].as_str().unwrap_or_default().to_string())
+            .collect();
+        u.sort();
+        u
+    };
+    let last = users(&["*", "--last", "1h", "--json"]);
+    let (from, to) = (ts(ago(60)), ts(now));
+    let range = users(&["*", "--from", &from, "--to", &to, "--json"]);
+    assert_eq!(last, ["alice", "bob", "carol"]);
+    assert_eq!(last, range, "--last 1h is --from {from} --to {to}");
+    // The backfill is in the store, at its own time, and by receipt time when asked by name.
+    let week = users(&["*", "--last", "8d", "--json"]);
+    assert_eq!(week.len(), 5, "{week:?}");
+    let received = format!("receivedtimestamp:[{} TO {}]", ts(ago(2)), ts(now));
+    assert_eq!(users(&[&received, "--json"]), ["old-alice", "old-bob"]);
+
+    let help = search(&dir, &["--help"]);
+    let help = text(&help.stdout);
+    assert!(help.contains("the same as --from DURATION ago --to now"), "{help}");
+}

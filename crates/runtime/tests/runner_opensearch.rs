@@ -41,3 +41,23 @@ async fn both_stores_raise_the_same_alerts() {
     assert_eq!(os.len(), 2, "{os:?}");
     assert_eq!(os, local, "same summaries over the same events on both stores");
 }
+
+#[tokio::test]
+async fn a_late_burst_raises_an_aggregation_once_from_the_settled_pass() {
+    common::late_aggregation(&store().await).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_leaves_out_what_the_settled_pass_raised() {
+    common::dry_run_dedups_like_tags(&store().await).await;
+}
+
+#[tokio::test]
+async fn a_late_event_raises_a_simple_alert_exactly_once() {
+    common::late_simple(&store().await, &store().await).await;
+}
+
+#[tokio::test]
+async fn aggregations_never_count_beyond_a_window_of_their_length() {
+    common::aggregation_windows_are_w_long(&store().await).await;
+}
