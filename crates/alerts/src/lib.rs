@@ -217,8 +217,10 @@ pub trait Alert: Send + Sync {
         None
     }
     /// Aggregation alerts that need the run's clock (to tell "in the last minutes" from "earlier
-    /// in the window", e.g. a bucket created shortly before it was exposed). Runners call this;
-    /// the default forwards to [`Alert::on_aggregation`].
+    /// in the window", e.g. a bucket created shortly before it was exposed). Runners call this
+    /// with the end of the event-time window the group was counted in: the run's clock for the
+    /// current window, the clock minus the lateness allowance for the settled one. The default
+    /// forwards to [`Alert::on_aggregation`].
     fn on_aggregation_at(&self, group: &Group, _now: chrono::DateTime<chrono::Utc>) -> Option<AlertDraft> {
         self.on_aggregation(group)
     }
