@@ -212,6 +212,24 @@ async fn search_counts_all_returns_size_in_order_and_matches_by_type() {
     s.cleanup().await;
 }
 
+/// Before its first event a deployment has no events index: the engine answers over zero shards
+/// and without aggregations, which is an empty answer (no buckets), not a malformed one.
+#[tokio::test]
+async fn aggregations_before_the_first_event_are_empty_not_an_error() {
+    let s = Scoped::new().await;
+    let aggs = [
+        Aggregation::terms("details.useridentity.arn").named("users"),
+        Aggregation::cardinality("details.sourceipaddress").named("ips"),
+    ];
+    let r = s.store.aggregate(&QueryAst::MatchAll, &aggs).await.expect("an empty answer");
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].value, AggregationValue::Buckets(vec![]));
+    assert_eq!(r[1].value, AggregationValue::Count(0));
+    let hits = s.store.search(&all(10, Sort::NewestFirst)).await.expect("search");
+    assert_eq!(hits.total, 0);
+    s.cleanup().await;
+}
+
 #[tokio::test]
 async fn aggregations_are_counted_by_the_engine() {
     let s = Scoped::new().await;

@@ -142,9 +142,24 @@ pub(crate) fn parse_aggregations(
     if aggs.is_empty() {
         return Ok(Vec::new());
     }
+    // No index matched the pattern (a new deployment before its first event): OpenSearch then
+    // answers over zero shards without an `aggregations` key. That is a true empty answer, not a
+    // malformed one; anything else without aggregations is.
+    if v.get("aggregations").is_none() && v["_shards"]["total"].as_u64() == Some(0) {
+        return Ok(aggs.iter().map(empty_aggregation).collect());
+    }
     let all =
         v.get("aggregations").ok_or_else(|| StoreError::Malformed(format!("{what}: no aggregations")))?;
     aggs.iter().map(|a| parse_aggregation(&format!("{what}: aggregations"), all, a)).collect()
+}
+
+/// What an aggregation over no events is: no buckets, or a count of 0.
+fn empty_aggregation(a: &Aggregation) -> AggregationResult {
+    let value = match a.kind {
+        AggregationKind::Cardinality { .. } => AggregationValue::Count(0),
+        _ => AggregationValue::Buckets(Vec::new()),
+    };
+    AggregationResult { name: a.name.clone(), value }
 }
 
 fn parse_aggregation(what: &str, parent: &Json, a: &Aggregation) -> Result<AggregationResult, StoreError> {
@@ -319,6 +334,13 @@ mod tests {
         let e = check_complete("search", &json!({"hits": {}})).unwrap_err();
         assert!(matches!(e, StoreError::Malformed(_)), "{e}");
         let aggs = [Aggregation::terms("source")];
+        let none = json!({"timed_out": false, "_shards": {"total": 0, "successful": 0, "failed": 0},
+            "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}});
+        let empty = parse_aggregations("search", &none, &aggs).expect("zero shards: an empty answer");
+        assert!(empty.iter().all(|r| r.value == AggregationValue::Buckets(vec![])), "{empty:?}");
+        let shards = json!({"timed_out": false, "_shards": {"total": 3, "successful": 3, "failed": 0}});
+        let e = parse_aggregations("search", &shards, &aggs).unwrap_err();
+        assert!(e.to_string().contains("no aggregations"), "{e}");
         let e = parse_aggregations("search", &json!({"aggregations": {}}), &aggs).unwrap_err();
         assert!(e.to_string().contains("aggregations.source is missing"), "{e}");
     }
