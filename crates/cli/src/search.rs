@@ -80,26 +80,21 @@ const DURATION_FORMAT: &str = "a whole number and a unit s, m, h or d (e.g. 90s,
 
 /// `15m` → 15 minutes; 1s..=100 years ([`MAX_DURATION_SECS`]).
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ if digits.is_empty() || unit.is_empty() => {
+    use tripline_dsl::duration::{parse_secs, DurationError, UNITS_SMHD};
+    let out_of_range = || format!("{text:?} is out of range: a duration is 1s to 100 years (36525d)");
+    let secs = match parse_secs(text, &UNITS_SMHD, false) {
+        Ok(secs) => secs,
+        Err(DurationError::TooLarge) => return Err(out_of_range()),
+        Err(DurationError::Unit) => {
+            return Err(format!("{text:?}: the unit must be s, m, h or d (e.g. 15m, 24h, 7d)"))
+        }
+        Err(DurationError::Syntax) => {
             return Err(format!("{text:?} is not a duration: expected {DURATION_FORMAT}"))
         }
-        _ => return Err(format!("{text:?}: the unit must be s, m, h or d (e.g. 15m, 24h, 7d)")),
     };
-    if digits.is_empty() {
-        return Err(format!("{text:?} is not a duration: expected {DURATION_FORMAT}"));
+    if !(1..=MAX_DURATION_SECS).contains(&secs) {
+        return Err(out_of_range());
     }
-    let out_of_range = || format!("{text:?} is out of range: a duration is 1s to 100 years (36525d)");
-    // More digits than a u64 holds is out of range too, not a syntax error.
-    let n: u64 = digits.parse().map_err(|_| out_of_range())?;
-    let secs =
-        n.checked_mul(unit_secs).filter(|s| (1..=MAX_DURATION_SECS).contains(s)).ok_or_else(out_of_range)?;
     i64::try_from(secs).ok().and_then(TimeDelta::try_seconds).ok_or_else(out_of_range)
 }
 

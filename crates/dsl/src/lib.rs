@@ -168,6 +168,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod duration;
 pub mod matchers;
 pub mod opensearch;
 pub mod query_string;

@@ -90,27 +90,18 @@ const LATENESS_FORMAT: &str = "a whole number and a unit s, m or h (e.g. 0s, 15m
 /// A lateness allowance as `tripline run --lateness` and `TRIPLINE_LATENESS` take it: `30m`,
 /// `900s`, `2h`, `0` (or `0s`: no allowance); 0s to [`MAX_LATENESS`].
 pub fn parse_lateness(text: &str) -> Result<TimeDelta, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "" if digits.bytes().all(|b| b == b'0') && !digits.is_empty() => 1,
-        _ => return Err(format!("{text:?} is not a lateness: expected {LATENESS_FORMAT}")),
+    use tripline_dsl::duration::{parse_secs, DurationError, UNITS_SMHD};
+    let out_of_range = || format!("{:?} is out of range: the lateness is 0s to 24h", text.trim());
+    let secs = match parse_secs(text, &UNITS_SMHD[..3], true) {
+        Ok(secs) => secs,
+        Err(DurationError::TooLarge) => return Err(out_of_range()),
+        Err(_) => return Err(format!("{:?} is not a lateness: expected {LATENESS_FORMAT}", text.trim())),
     };
-    if digits.is_empty() {
-        return Err(format!("{text:?} is not a lateness: expected {LATENESS_FORMAT}"));
-    }
-    let out_of_range = || format!("{text:?} is out of range: the lateness is 0s to 24h");
-    let secs = digits
-        .parse::<u64>()
+    i64::try_from(secs)
         .ok()
-        .and_then(|n| n.checked_mul(unit_secs))
-        .filter(|s| *s <= MAX_LATENESS.num_seconds().unsigned_abs())
-        .ok_or_else(out_of_range)?;
-    i64::try_from(secs).ok().and_then(TimeDelta::try_seconds).ok_or_else(out_of_range)
+        .and_then(TimeDelta::try_seconds)
+        .filter(|d| *d <= MAX_LATENESS)
+        .ok_or_else(out_of_range)
 }
 
 /// How records are dressed, how much is tagged, and how late an event may arrive.
