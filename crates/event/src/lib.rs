@@ -118,6 +118,20 @@ impl Event {
         short_hex(h)
     }
 
+    /// The top-level string fields and their values, `summary` first (the one analyzed as text;
+    /// the others are keywords): what a store walks besides the timestamps, lists and `details`.
+    pub fn top_level_strings(&self) -> [(&'static str, &str); 7] {
+        [
+            ("summary", &self.summary),
+            ("category", &self.category),
+            ("source", &self.source),
+            ("type", &self.event_type),
+            ("hostname", &self.hostname),
+            ("processname", &self.processname),
+            ("severity", &self.severity),
+        ]
+    }
+
     /// The event as a JSON document, the shape stores index.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

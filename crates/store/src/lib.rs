@@ -92,14 +92,8 @@ pub struct SearchResult {
 pub fn unindexed_paths(event: &Event) -> Vec<String> {
     use tripline_dsl::is_unindexable;
     let mut out = Vec::new();
-    for (name, text) in [
-        ("category", &event.category),
-        ("source", &event.source),
-        ("type", &event.event_type),
-        ("hostname", &event.hostname),
-        ("processname", &event.processname),
-        ("severity", &event.severity),
-    ] {
+    // `summary` (the first) is analyzed text, which has no such limit.
+    for (name, text) in event.top_level_strings().into_iter().skip(1) {
         if is_unindexable(text) {
             out.push(name.to_owned());
         }

@@ -577,15 +577,7 @@ impl<'a> DocBuilder<'a> {
         self.path.push_str("timestamp");
         let micros = event_micros("timestamp", &event.timestamp)?;
         self.add(&mut doc, f.date, |s| write_date(s, micros));
-        for (name, text) in [
-            ("category", &event.category),
-            ("source", &event.source),
-            ("type", &event.event_type),
-            ("summary", &event.summary),
-            ("hostname", &event.hostname),
-            ("processname", &event.processname),
-            ("severity", &event.severity),
-        ] {
+        for (name, text) in event.top_level_strings() {
             self.path.clear();
             self.path.push_str(name);
             self.string_leaf(&mut doc, text)?;
