@@ -13,3 +13,6 @@ done
 echo "asl-validator: ${#asl[@]} state machine(s) valid"
 
 .venv/bin/python scripts/sam_lint.py infra/template.yaml
+
+# Every role grants exactly what its state machine's states or its function's code call.
+.venv/bin/python scripts/iam_check.py infra/template.yaml

@@ -2,8 +2,10 @@
 //!
 //! Every alert in `tripline_alerts::registry` becomes one `AWS::Serverless::Function` with its
 //! schedule, memory, timeout, reserved concurrency 1 and least-privilege policy (read events and
-//! write alerts on the OpenSearch resource, publish to the alerts topic, and start the remediation
-//! workflow only for alerts whose policy is `contain`). `render` rewrites the block between the
+//! write alerts on the OpenSearch resource with the HTTP verbs the store sends, POST for `_search`,
+//! `_bulk` and `_mget` and PUT for `_index_template`; publish to the alerts topic; and start the
+//! remediation workflow only for alerts whose policy is `contain`). `scripts/iam_check.py` (`make
+//! lint`) checks these grants against the code. `render` rewrites the block between the
 //! markers in `infra/template.yaml`; `render --check` fails when the committed template has drifted
 //! from the registry (a test runs the same check).
 
@@ -155,7 +157,7 @@ pub fn render(entries: &[RegistryEntry]) -> String {
         - Statement:
             - Sid: ReadEventsWriteAlerts
               Effect: Allow
-              Action: !If [Serverless, ["aoss:APIAccessAll"], ["es:ESHttpGet", "es:ESHttpPost"]]
+              Action: !If [Serverless, ["aoss:APIAccessAll"], ["es:ESHttpPost", "es:ESHttpPut"]]
               Resource: !If [Serverless, !Ref OpenSearchResourceArn, !Sub "${{OpenSearchResourceArn}}/*"]
             - Sid: PublishAlerts
               Effect: Allow
