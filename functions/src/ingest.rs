@@ -15,17 +15,27 @@
 //!
 //! A malformed record is logged (JSON tracing, with the object and record ordinal), counted in the
 //! returned [`IngestReport`], and the rest goes on: retrying would fail the same way. A document
-//! the store refuses for good (a mapping conflict) costs only itself: it is logged with the object
-//! (or `event`) and the record number it came from, counted in `refused`, listed in `refusals`
-//! (the first few hundred), and the rest of its bulk request is committed; the invocation
-//! succeeds. The
-//! invocation returns an error (so that AWS retries it: twice for asynchronous S3 invocations,
-//! until the record expires for CloudWatch Logs) only for failures a retry can fix: the store
-//! unreachable or throttling after its own retries, a document refused as retryable, S3
-//! throttling or a broken download. Retries are safe: event ids are deterministic, so a re-run
-//! replaces what the first run wrote, and events keep the alert names alerts have given them
-//! meanwhile (no alert fires twice on a replayed object). An object that no longer exists, or a request the store
-//! rejects for good (a mapping conflict), is reported and not retried.
+//! the store refuses for good (a mapping conflict, or a document too large for any request) costs
+//! only itself: it is logged with the object (or `event`) and the record number it came from,
+//! counted in `refused`, listed in `refusals` (the first few hundred), and the rest of its bulk
+//! request is committed; the invocation succeeds.
+//!
+//! Everything else fails the invocation ([`IngestError`]), so that AWS retries it (twice for
+//! asynchronous S3 invocations, until the record expires for CloudWatch Logs) and then hands it
+//! to the function's on-failure destination; an event is never dropped silently:
+//!
+//! - [`IngestError::Retryable`]: the store unreachable or throttling after its own retries, a
+//!   document refused as retryable, S3 throttling or a broken download;
+//! - [`IngestError::Refused`]: the store refused a whole request (401, 403, any 4xx other than
+//!   per-document failures inside a bulk answer; a 413 is first split by the store down to single
+//!   documents), including the index template installation before the first write, or its
+//!   configuration cannot work. A retry may not fix it (a missing permission), but the failure is
+//!   visible and the events are kept by the on-failure destination until it is fixed.
+//!
+//! Retries are safe: event ids are deterministic, so a re-run replaces what the first run wrote,
+//! and events keep the alert names alerts have given them meanwhile (no alert fires twice on a
+//! replayed object). Only an S3 object that no longer exists (or is otherwise refused for good by
+//! S3) is reported in `dropped` and not retried.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -49,10 +59,19 @@ pub const DEFAULT_BATCH: usize = 2000;
 /// At most this many per-record failures are logged one by one per invocation (all are counted).
 const LOGGED_FAILURES: u64 = 200;
 
-/// A failure worth retrying the whole invocation for.
+/// Why an invocation failed (it is retried by AWS, then goes to the on-failure destination).
 #[derive(Debug, thiserror::Error)]
-#[error("retryable: {0}")]
-pub struct Retryable(pub String);
+pub enum IngestError {
+    /// A failure a retry can fix (throttling, the store or S3 unreachable, a broken download).
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// The store refused a whole request (an HTTP status other than per-document failures:
+    /// 401, 403, a template installation refused, …) or cannot be used as configured.
+    #[error("refused by the store: {0}")]
+    Refused(String),
+}
+
+use IngestError::{Refused, Retryable};
 
 /// What one invocation did.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
@@ -71,7 +90,7 @@ pub struct IngestReport {
     pub refused: u64,
     /// The first [`LOGGED_FAILURES`] of those, each with the file and record it came from.
     pub refusals: Vec<Refusal>,
-    /// Objects or requests given up on for good (object gone, request rejected).
+    /// S3 objects given up on for good (gone, or refused by S3 other than throttling).
     pub dropped: Vec<String>,
 }
 
@@ -158,13 +177,16 @@ impl Ingest {
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<IngestReport, lambda_runtime::Error> {
-        let report = self.handle(event.payload).await?;
+        let report = self.handle(event.payload).await.inspect_err(|e| {
+            tracing::error!(error = %e, "ingest failed; the invocation is failed so that it is retried");
+        })?;
         tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "ingest done");
         Ok(report)
     }
 
-    /// Handle one invocation event. `Err` only for failures a retry can fix.
-    pub async fn handle(&self, event: Value) -> Result<IngestReport, Retryable> {
+    /// Handle one invocation event. `Err` for anything but per-record failures (see the
+    /// [module docs](self)).
+    pub async fn handle(&self, event: Value) -> Result<IngestReport, IngestError> {
         let mut report = IngestReport::default();
         for (bucket, key) in s3_objects(&event) {
             self.object(&bucket, &key, &mut report).await?;
@@ -176,7 +198,7 @@ impl Ingest {
     }
 
     /// A JSON invocation event (CloudWatch Logs, EventBridge, a record).
-    async fn value(&self, event: Value, report: &mut IngestReport) -> Result<(), Retryable> {
+    async fn value(&self, event: Value, report: &mut IngestReport) -> Result<(), IngestError> {
         let mut events = Vec::new();
         let mut origins = Vec::new();
         let mut logged = 0;
@@ -197,7 +219,7 @@ impl Ingest {
     }
 
     /// Stream one S3 object through the normalizer into the store.
-    async fn object(&self, bucket: &str, key: &str, report: &mut IngestReport) -> Result<(), Retryable> {
+    async fn object(&self, bucket: &str, key: &str, report: &mut IngestReport) -> Result<(), IngestError> {
         let name = format!("s3://{bucket}/{key}");
         let resp = match self.s3.get_object().bucket(bucket).key(key).send().await {
             Ok(r) => r,
@@ -296,7 +318,7 @@ impl Ingest {
         events: &[Event],
         origins: &[Origin],
         report: &mut IngestReport,
-    ) -> Result<(), Retryable> {
+    ) -> Result<(), IngestError> {
         match self.store.index_events(events).await {
             Ok(r) => {
                 report.written += r.written;
@@ -327,10 +349,13 @@ impl Ingest {
                     None => Ok(()),
                 }
             }
-            Err(e @ (StoreError::Rejected { .. } | StoreError::Config(_) | StoreError::Unsupported(_))) => {
-                tracing::error!(error = %e, events = events.len(), "bulk request rejected; not retried");
-                report.dropped.push(e.to_string());
-                Ok(())
+            // A whole request refused (401, 403, a template the role may not install, …):
+            // fail the invocation, never drop the batch. Per-document refusals are above.
+            Err(StoreError::Rejected { status, reason }) => {
+                Err(Refused(format!("HTTP {status} for {} events: {reason}", events.len())))
+            }
+            Err(e @ (StoreError::Config(_) | StoreError::Unsupported(_))) => {
+                Err(Refused(format!("{e} ({} events)", events.len())))
             }
             Err(e) => Err(Retryable(format!("store: {e}"))),
         }

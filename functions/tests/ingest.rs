@@ -181,7 +181,7 @@ async fn s3_unreachable_is_retryable() {
     let s3 = s3_client("http://127.0.0.1:9").await;
     let ingest = Ingest::new(store, s3, options());
     let err = ingest.handle(s3_event_for("tripline-logs")).await.unwrap_err();
-    assert!(err.0.contains("tripline-logs"), "{err}");
+    assert!(err.to_string().contains("tripline-logs"), "{err}");
 }
 
 #[test]

@@ -26,7 +26,10 @@
 //!   a body that is truncated, not JSON or missing a part is [`StoreError::Malformed`]. None of
 //!   them ever comes back as an empty result.
 //! - **Bulk writes** report each refused document ([`BulkFailure`]); items refused with 429 or
-//!   5xx are sent again, alone, with backoff, before being reported as retryable.
+//!   5xx are sent again, alone, with backoff, before being reported as retryable. A request the
+//!   cluster answers 413 (too large) is sent again in halves, down to one document; a document
+//!   too large on its own is reported as that document's failure (413, not retryable). Any other
+//!   refusal of a whole request (401, 403, …) is [`StoreError::Rejected`] for the whole call.
 //! - **Visibility.** Writes use `refresh=true`, so they are searchable when the call returns
 //!   (Serverless has no refresh: there, writes become visible within seconds).
 //! - **Tagging** reads each event's `alert_names` (`_mget`) and writes the extended list back
@@ -38,7 +41,7 @@ mod config;
 mod response;
 mod transport;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use async_trait::async_trait;
 use opensearch::auth::Credentials;
@@ -248,14 +251,21 @@ impl OpenSearchStore {
     }
 
     /// Send bulk items in requests of at most `bulk_max_bytes`, sending items refused with 429 or
-    /// 5xx again (alone, with backoff) up to the attempt limit. Returns each item's last outcome.
+    /// 5xx again (alone, with backoff) up to the attempt limit, and a request answered 413 again
+    /// in halves (a single document answered 413 is that item's failure, status 413, not
+    /// retryable). Returns each item's last outcome.
     async fn bulk(&self, items: &[BulkItem]) -> Result<Vec<ItemOutcome>, StoreError> {
         let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
         let mut pending: Vec<usize> = (0..items.len()).collect();
         let rounds = self.transport.max_attempts();
         let params = self.write_params();
         for round in 1..=rounds {
-            for chunk in chunks(items, &pending, self.config.bulk_max_bytes) {
+            // A request the cluster finds too large (413: its `http.max_content_length`, or a
+            // proxy's limit, below `bulk_max_bytes`) is split in halves, each sent on its own,
+            // down to single documents; a document refused alone is that document's failure.
+            // Each split halves a request, so a batch of n items costs at most 2n − 1 requests.
+            let mut queue: VecDeque<Vec<usize>> = chunks(items, &pending, self.config.bulk_max_bytes).into();
+            while let Some(chunk) = queue.pop_front() {
                 let mut body = String::with_capacity(chunk.iter().map(|&i| items[i].lines.len()).sum());
                 for &i in &chunk {
                     body.push_str(&items[i].lines);
@@ -264,6 +274,28 @@ impl OpenSearchStore {
                     .transport
                     .send(Method::Post, "_bulk", &params, Some((BodyKind::NdJson, body.as_bytes())))
                     .await?;
+                if reply.status == 413 {
+                    if chunk.len() > 1 {
+                        tracing::debug!(
+                            items = chunk.len(),
+                            bytes = body.len(),
+                            "bulk request too large for the cluster; sending it in halves"
+                        );
+                        let (first, second) = chunk.split_at(chunk.len() / 2);
+                        queue.push_front(second.to_vec());
+                        queue.push_front(first.to_vec());
+                    } else {
+                        let reason = format!(
+                            "the document alone ({} bytes of bulk NDJSON) is larger than the cluster accepts in one request: {}",
+                            body.len(),
+                            response::error_reason_bytes(&reply.body)
+                        );
+                        for &i in &chunk {
+                            outcomes[i] = Some(ItemOutcome::Failed { status: 413, reason: reason.clone() });
+                        }
+                    }
+                    continue;
+                }
                 let v = ok_json("POST _bulk", reply)?;
                 let answers = response::parse_bulk("POST _bulk", &v, chunk.len())?;
                 for (&i, outcome) in chunk.iter().zip(answers) {

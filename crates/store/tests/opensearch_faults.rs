@@ -406,6 +406,64 @@ async fn throttled_bulk_items_are_sent_again_alone() {
     assert!(reqs[1].body.contains(&events[2].id()));
 }
 
+/// A server that answers 413 to any request body over `limit` bytes (as `http.max_content_length`
+/// or a proxy would) and accepts every document of the others.
+async fn size_limited(limit: usize) -> FaultServer {
+    FaultServer::start(move |_, req| {
+        if req.body.len() > limit {
+            return json_answer(
+                413,
+                json!({"error": {"type": "content_too_long_exception", "reason": "request too large"}, "status": 413}),
+            );
+        }
+        let count = req.body.lines().count() / 2;
+        let items: Vec<Json> = (0..count).map(|_| json!({"create": {"_id": "x", "status": 201}})).collect();
+        json_answer(200, json!({"errors": false, "items": items}))
+    })
+    .await
+}
+
+/// A bulk request answered 413 is sent again in halves until each part fits; a document too large
+/// on its own is that document's failure (413, not retryable), named by position, and the rest is
+/// written. Before, the 413 was a `Rejected` of the whole batch: nothing written.
+#[tokio::test]
+async fn a_request_too_large_is_split_in_halves_and_a_document_too_large_alone_is_its_failure() {
+    const LIMIT: usize = 1500;
+    let server = size_limited(LIMIT).await;
+    let mut events: Vec<Event> = (0..8).map(event).collect();
+    let t = events[0].utctimestamp;
+    events.insert(5, Event::new("cloudtrail", "AwsApiCall", "y".repeat(4 * LIMIT), t, t));
+    let report = store(&server.url).await.index_events(&events).await.expect("bulk");
+    assert_eq!(report.written, 8, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let f = &report.failed[0];
+    assert_eq!((f.position, f.id.as_str(), f.retryable), (5, events[5].id().as_str(), false));
+    assert!(f.reason.contains("413") && f.reason.contains("request too large"), "{}", f.reason);
+    let reqs = server.requests();
+    let docs = |r: &Seen| r.body.lines().count() / 2;
+    assert_eq!(docs(&reqs[0]), 9, "one request first (bulk_max_bytes is far above the limit)");
+    assert!(reqs.len() < 2 * 9, "bounded by 2n - 1: {} requests", reqs.len());
+    let accepted: Vec<&Seen> = reqs.iter().filter(|r| r.body.len() <= LIMIT).collect();
+    assert_eq!(accepted.iter().map(|r| docs(r)).sum::<usize>(), 8, "each small event sent once accepted");
+    assert!(accepted.iter().any(|r| docs(r) > 1), "halves, not one request per document: {reqs:?}");
+    let alone = reqs.iter().rfind(|r| r.body.contains(&events[5].id())).expect("the large one");
+    assert_eq!(docs(alone), 1, "the large document was finally sent alone");
+}
+
+/// A whole request refused (401, 403) is the call's error with its status, not an empty report.
+#[tokio::test]
+async fn a_bulk_refused_as_a_whole_is_rejected_with_its_status() {
+    for status in [401u16, 403] {
+        let server = FaultServer::start(move |_, _| {
+            json_answer(status, json!({"error": {"type": "security_exception", "reason": "no permissions"}, "status": status}))
+        })
+        .await;
+        let err = store(&server.url).await.index_events(&[event(0), event(1)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Rejected { status: s, .. } if s == status), "{err}");
+        assert_eq!(server.requests().len(), 1, "not retried, not split");
+    }
+}
+
 #[tokio::test]
 async fn a_bulk_answer_with_missing_items_is_malformed() {
     let server = FaultServer::start(|_, _| {
