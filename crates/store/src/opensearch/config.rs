@@ -1,4 +1,23 @@
 //! Where the cluster is, how to authenticate, how hard to try: [`OpenSearchConfig`].
+//!
+//! ## Credentials in the URL
+//!
+//! Secrets are never printed: every error and `Debug` output shows a URL's userinfo (user and
+//! password) as `***`, including the text of a URL that does not parse (redacted on the raw
+//! text, conservatively: everything between `scheme://` and the **last** `@`), and
+//! [`Auth::Basic`]'s password as `<redacted>`.
+//!
+//! The URL the store connects to never carries userinfo (the HTTP client would send it as basic
+//! auth whatever [`Auth`] says), so [`OpenSearchConfig::validate`] refuses a URL with userinfo.
+//! In [`OpenSearchConfig::from_lookup`] (the environment):
+//!
+//! - `TRIPLINE_OPENSEARCH_AUTH=none` (the default), `sigv4`, `aoss`: a URL with userinfo is
+//!   refused (credentials the operator believes unused would be sent, or sent beside a SigV4
+//!   signature);
+//! - `TRIPLINE_OPENSEARCH_AUTH=basic`: the URL's user and password (percent-decoded) are the
+//!   basic auth credentials, and are taken out of the URL. `TRIPLINE_OPENSEARCH_USER` and
+//!   `TRIPLINE_OPENSEARCH_PASSWORD` may supply what the URL does not; if both give one, they
+//!   must agree, or the configuration is refused (which one was meant cannot be known).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -125,7 +144,7 @@ impl RetryPolicy {
 ///
 /// AWS credentials come from the default chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`,
 /// `AWS_PROFILE`, SSO, a Lambda's role), read when the store connects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OpenSearchConfig {
     /// The cluster's base URL (`http` for a local cluster, `https` otherwise).
     pub url: Url,
@@ -151,6 +170,91 @@ pub struct OpenSearchConfig {
     pub insecure_tls: bool,
 }
 
+// Hand-written so that neither the URL's userinfo nor the password ends up in a log line.
+impl std::fmt::Debug for OpenSearchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenSearchConfig")
+            .field("url", &redacted(&self.url))
+            .field("auth", &self.auth)
+            .field("events_prefix", &self.events_prefix)
+            .field("alerts_index", &self.alerts_index)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("refresh", &self.refresh)
+            .field("install_templates", &self.install_templates)
+            .field("bulk_max_bytes", &self.bulk_max_bytes)
+            .field("ca_cert", &self.ca_cert)
+            .field("insecure_tls", &self.insecure_tls)
+            .finish()
+    }
+}
+
+/// `url` as text with its userinfo, if any, replaced by `***`.
+pub(crate) fn redacted(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut clean = url.clone();
+    // Cannot fail for a URL that has userinfo (it has a host); fall back to the raw redaction.
+    if clean.set_password(None).is_err() || clean.set_username("").is_err() {
+        return redact_text(url.as_str());
+    }
+    let text = clean.to_string();
+    match text.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://***@{rest}"),
+        None => redact_text(url.as_str()),
+    }
+}
+
+/// Raw URL text (which may not parse) with anything that may be userinfo replaced by `***`:
+/// everything between `scheme://` (or the start, without one) and the last `@`. Conservative: an
+/// `@` in a path redacts more than needed, never less.
+pub(crate) fn redact_text(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    match raw[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_string(),
+    }
+}
+
+/// The URL's user and password, percent-decoded (`None` when absent or empty).
+fn userinfo(url: &Url) -> Result<(Option<String>, Option<String>), StoreError> {
+    let decode = |part: &str, what: &str| -> Result<Option<String>, StoreError> {
+        if part.is_empty() {
+            return Ok(None);
+        }
+        String::from_utf8(percent_decode(part)).map(Some).map_err(|_| {
+            StoreError::Config(format!("OpenSearch URL {}: the {what} is not UTF-8", redacted(url)))
+        })
+    };
+    Ok((decode(url.username(), "user name")?, decode(url.password().unwrap_or(""), "password")?))
+}
+
+/// `%XX` escapes decoded (as the URL parser leaves them in userinfo); anything else as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 impl OpenSearchConfig {
     /// A configuration for `url` with no authentication and the defaults.
     pub fn new(url: Url) -> Self {
@@ -171,13 +275,16 @@ impl OpenSearchConfig {
 
     /// Parse `url` and build a configuration with the defaults.
     pub fn for_url(url: &str) -> Result<Self, StoreError> {
+        let shown = redact_text(url);
         let parsed =
-            Url::parse(url).map_err(|e| StoreError::Config(format!("OpenSearch URL {url:?}: {e}")))?;
+            Url::parse(url).map_err(|e| StoreError::Config(format!("OpenSearch URL {shown:?}: {e}")))?;
         match parsed.scheme() {
             "http" | "https" => Ok(Self::new(parsed)),
-            other => Err(StoreError::Config(format!(
-                "OpenSearch URL {url:?}: scheme {other:?} is not http or https"
+            // Without `://`, what parses as the scheme may be a user name (`admin:pw@host`).
+            other if url.starts_with(&format!("{other}://")) => Err(StoreError::Config(format!(
+                "OpenSearch URL {shown:?}: scheme {other:?} is not http or https"
             ))),
+            _ => Err(StoreError::Config(format!("OpenSearch URL {shown:?}: not an http:// or https:// URL"))),
         }
     }
 
@@ -193,18 +300,40 @@ impl OpenSearchConfig {
         let mut c = Self::for_url(&url)?;
         let auth = get("TRIPLINE_OPENSEARCH_AUTH").unwrap_or_else(|| "none".into());
         let region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
-        c.auth = match auth.to_ascii_lowercase().as_str() {
+        let (url_user, url_password) = userinfo(&c.url)?;
+        let auth = auth.to_ascii_lowercase();
+        if auth != "basic" && (url_user.is_some() || url_password.is_some()) {
+            return Err(StoreError::Config(format!(
+                "OpenSearch URL {}: the URL carries credentials but TRIPLINE_OPENSEARCH_AUTH is {auth}: \
+                 use TRIPLINE_OPENSEARCH_AUTH=basic with TRIPLINE_OPENSEARCH_USER/TRIPLINE_OPENSEARCH_PASSWORD, \
+                 or remove them from the URL",
+                redacted(&c.url)
+            )));
+        }
+        c.auth = match auth.as_str() {
             "none" => Auth::None,
             "basic" => {
-                let need = |k: &str| {
-                    get(k).ok_or_else(|| {
-                        StoreError::Config(format!("TRIPLINE_OPENSEARCH_AUTH=basic needs {k}"))
-                    })
+                // The URL's userinfo or the variables; both given must agree (module docs).
+                let pick = |from_url: Option<String>, k: &str| -> Result<String, StoreError> {
+                    match (from_url, get(k)) {
+                        (Some(u), Some(v)) if u != v => Err(StoreError::Config(format!(
+                            "OpenSearch URL {}: its credentials differ from {k}: give them once, \
+                             in TRIPLINE_OPENSEARCH_USER/TRIPLINE_OPENSEARCH_PASSWORD",
+                            redacted(&c.url)
+                        ))),
+                        (Some(u), _) => Ok(u),
+                        (None, Some(v)) => Ok(v),
+                        (None, None) => {
+                            Err(StoreError::Config(format!("TRIPLINE_OPENSEARCH_AUTH=basic needs {k}")))
+                        }
+                    }
                 };
-                Auth::Basic {
-                    user: need("TRIPLINE_OPENSEARCH_USER")?,
-                    password: need("TRIPLINE_OPENSEARCH_PASSWORD")?,
-                }
+                let user = pick(url_user, "TRIPLINE_OPENSEARCH_USER")?;
+                let password = pick(url_password, "TRIPLINE_OPENSEARCH_PASSWORD")?;
+                // They are the configured credentials now: out of the URL (see `validate`).
+                let _ = c.url.set_password(None);
+                let _ = c.url.set_username("");
+                Auth::Basic { user, password }
             }
             "sigv4" | "es" => Auth::SigV4 { service: SigV4Service::Es, region },
             "aoss" => {
@@ -271,6 +400,16 @@ impl OpenSearchConfig {
 
     /// Check what can be checked without a network.
     pub fn validate(&self) -> Result<(), StoreError> {
+        if !self.url.username().is_empty() || self.url.password().is_some() {
+            let hint = match self.auth {
+                Auth::None => "the URL carries credentials but TRIPLINE_OPENSEARCH_AUTH is none: use \
+                     TRIPLINE_OPENSEARCH_AUTH=basic with TRIPLINE_OPENSEARCH_USER/TRIPLINE_OPENSEARCH_PASSWORD \
+                     (Auth::Basic), or remove them from the URL",
+                Auth::Basic { .. } => "the URL carries credentials: give them in Auth::Basic only",
+                Auth::SigV4 { .. } => "the URL carries credentials, which SigV4 does not use: remove them",
+            };
+            return Err(StoreError::Config(format!("OpenSearch URL {}: {hint}", redacted(&self.url))));
+        }
         if self.events_prefix.is_empty() || self.events_prefix.contains(['*', ',', ' ', '/']) {
             return Err(StoreError::Config(format!(
                 "events prefix {:?}: must be non-empty, without * , / or spaces",
@@ -357,6 +496,90 @@ mod tests {
         let a = Auth::Basic { user: "admin".into(), password: "hunter2".into() };
         let s = format!("{a:?}");
         assert!(s.contains("admin") && !s.contains("hunter2"), "{s}");
+    }
+
+    /// A URL that does not parse is quoted in the error with its userinfo redacted. Before, the
+    /// error was `OpenSearch URL "http://admin:s3cr3t@[::1": invalid IPv6 address`.
+    #[test]
+    fn a_malformed_url_does_not_print_its_password() {
+        for raw in [
+            "http://admin:s3cr3t@[::1",
+            "http://admin:s3cr3t@h:99999",
+            "admin:s3cr3t@h:9200",
+            "ftp://admin:s3cr3t@h",
+        ] {
+            let e = OpenSearchConfig::from_lookup(env(&[("TRIPLINE_OPENSEARCH_URL", raw)]))
+                .expect_err(raw)
+                .to_string();
+            assert!(!e.contains("s3cr3t") && !e.contains("admin"), "{e}");
+            assert!(e.contains("***@"), "{e}");
+        }
+        assert_eq!(redact_text("http://u:p@ss@h/x"), "http://***@h/x");
+        assert_eq!(redact_text("http://u:p/w@h"), "http://***@h", "a '/' in the password");
+        assert_eq!(redact_text("http://h:9200/"), "http://h:9200/");
+    }
+
+    /// Neither the password of basic auth nor a URL's userinfo is in the config's `Debug`.
+    /// Before, the derived `Debug` printed the `Url`, password included.
+    #[test]
+    fn debug_of_a_config_prints_no_password() {
+        let mut c = OpenSearchConfig::new(Url::parse("http://admin:s3cr3t@h:9200").unwrap());
+        c.auth = Auth::Basic { user: "admin".into(), password: "hunter2".into() };
+        let s = format!("{c:?}");
+        assert!(!s.contains("s3cr3t") && !s.contains("hunter2"), "{s}");
+        assert!(s.contains("***@h:9200"), "{s}");
+        let e = c.validate().unwrap_err().to_string();
+        assert!(!e.contains("s3cr3t") && e.contains("Auth::Basic"), "{e}");
+    }
+
+    /// With AUTH=none (also by default), userinfo in the URL is refused, not sent as basic auth;
+    /// the same for SigV4. Before, it was accepted and the HTTP client sent it.
+    #[test]
+    fn userinfo_without_basic_auth_is_refused() {
+        for auth in [None, Some("none"), Some("sigv4")] {
+            let mut pairs = vec![("TRIPLINE_OPENSEARCH_URL", "http://admin:s3cr3t@h:9200")];
+            pairs.extend(auth.map(|a| ("TRIPLINE_OPENSEARCH_AUTH", a)));
+            let e = OpenSearchConfig::from_lookup(env(&pairs)).unwrap_err().to_string();
+            assert!(e.contains("the URL carries credentials but TRIPLINE_OPENSEARCH_AUTH is"), "{e}");
+            assert!(e.contains("TRIPLINE_OPENSEARCH_USER") && !e.contains("s3cr3t"), "{e}");
+        }
+        // Built by hand: the store refuses it when it connects (`build` validates).
+        let c = OpenSearchConfig::for_url("http://admin:s3cr3t@h:9200").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("TRIPLINE_OPENSEARCH_AUTH is none") && !e.contains("s3cr3t"), "{e}");
+    }
+
+    /// With AUTH=basic the URL's userinfo is the credentials (decoded, taken out of the URL), the
+    /// variables may complete it, and a disagreement is refused.
+    #[test]
+    fn userinfo_with_basic_auth_is_the_credentials_or_refused() {
+        let c = OpenSearchConfig::from_lookup(env(&[
+            ("TRIPLINE_OPENSEARCH_URL", "https://admin:s3%40cr3t@h:9200/"),
+            ("TRIPLINE_OPENSEARCH_AUTH", "basic"),
+        ]))
+        .unwrap();
+        assert_eq!(c.auth, Auth::Basic { user: "admin".into(), password: "s3@cr3t".into() });
+        assert_eq!(c.url.as_str(), "https://h:9200/");
+        let c = OpenSearchConfig::from_lookup(env(&[
+            ("TRIPLINE_OPENSEARCH_URL", "https://admin@h:9200"),
+            ("TRIPLINE_OPENSEARCH_AUTH", "basic"),
+            ("TRIPLINE_OPENSEARCH_USER", "admin"),
+            ("TRIPLINE_OPENSEARCH_PASSWORD", "pw"),
+        ]))
+        .unwrap();
+        assert_eq!(c.auth, Auth::Basic { user: "admin".into(), password: "pw".into() });
+        let e = OpenSearchConfig::from_lookup(env(&[
+            ("TRIPLINE_OPENSEARCH_URL", "https://admin:s3cr3t@h:9200"),
+            ("TRIPLINE_OPENSEARCH_AUTH", "basic"),
+            ("TRIPLINE_OPENSEARCH_USER", "admin"),
+            ("TRIPLINE_OPENSEARCH_PASSWORD", "other"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("TRIPLINE_OPENSEARCH_PASSWORD") && !e.contains("s3cr3t") && !e.contains("other"),
+            "{e}"
+        );
     }
 
     #[test]
