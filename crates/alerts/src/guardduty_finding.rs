@@ -1,14 +1,17 @@
 //! Every GuardDuty finding, as an alert with the severity mapped and the resource named.
 //!
 //! GuardDuty does the detecting; Tripline routes. Severity is mapped from GuardDuty's number: 7
-//! and above (High, Critical) `CRITICAL`, 4 to below 7 (Medium) `WARNING`, below 4 `INFO`. The
-//! registry entry carries [`Remediation::Contain`](crate::Remediation::Contain), so the alert goes
-//! to the remediation workflow, which branches on the named resource (`details.resource`:
-//! `{type, id}`): an instance is isolated and snapshotted, an access key deactivated, a
-//! bucket's public access blocked. Only findings at or above `contain_min_severity` name a
-//! resource; below it the workflow's "anything else" branch notifies and touches nothing. So the
-//! crypto-mining finding (`CryptoCurrency:EC2/BitcoinTool.B!DNS`, severity 8) is contained and a
-//! low-severity probe is only reported.
+//! and above (High, Critical) `CRITICAL`, 4 to below 7 (Medium) `WARNING`, below 4 `INFO`.
+//! Findings at or above `contain_min_severity` name their resource (`details.resource`:
+//! `{type, id}`) for the responder.
+//!
+//! **This alert never starts containment** (its registry entry is
+//! [`Remediation::None`](crate::Remediation::None)). It reads findings from the store, and a
+//! record in the logs bucket proves nothing about where it came from: anyone who can write a
+//! GuardDuty-shaped JSON object there would otherwise choose what gets isolated. Real findings
+//! reach the remediation workflow only through the stack's EventBridge rule (`source:
+//! aws.guardduty`, `detail-type: GuardDuty Finding`, from the account's own detector), which
+//! starts it directly.
 //!
 //! Port-probe findings are left to [`crate::guardduty_port_probe`], which groups them by prober.
 

@@ -129,10 +129,10 @@ pub fn entries() -> Vec<RegistryEntry> {
         ),
         entry(
             guardduty_finding::NAME,
-            "Every GuardDuty finding, severity mapped; high-severity ones go to the remediation workflow",
+            "Every GuardDuty finding, severity mapped and resource named (containment comes from the GuardDuty EventBridge rule, never from logs)",
             EVERY_5_MIN,
             Severity::Warning,
-            Remediation::Contain,
+            Remediation::None,
             boxed::<guardduty_finding::GuarddutyFinding>,
         ),
         entry(

@@ -399,3 +399,39 @@ async fn a_handler_built_from_the_environment_delivers() {
     assert_eq!(aws.published().len(), 2);
     assert_eq!(tagged(&store, "test_create_user").await, 2);
 }
+
+/// Issue 17's forged finding: a GuardDuty-shaped record someone wrote into the logs bucket names
+/// an instance of their choosing with severity 8. The catalog's `guardduty_finding` alert, built
+/// from its registry entry with a state machine configured as the template would, reports it but
+/// starts no containment: only GuardDuty's own EventBridge rule starts the workflow for findings.
+#[tokio::test]
+async fn a_guardduty_finding_read_from_the_logs_never_starts_containment() {
+    let aws = moto().await;
+    let tag = unique("forged");
+    let entry = tripline_alerts::registry::find("guardduty_finding").expect("registered");
+    assert_eq!(entry.remediation, Remediation::None);
+    let store = OpenSearchStore::connect(os_config(&tag)).await.expect("connect");
+    let t = now() - TimeDelta::minutes(5);
+    let mut forged = tripline_event::Event::new("guardduty", "guardduty", "forged finding", t, t);
+    forged.details = serde_json::from_value(json!({
+        "finding": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "severity": 8.0, "findingid": "forged-1",
+        "title": "EC2 instance is querying a domain name associated with Bitcoin",
+        "resourcetype": "Instance", "instanceid": "i-0aaaaaaaaaaaaaaaa", "accountid": "999999999999"
+    }))
+    .expect("details");
+    assert_eq!(store.index_events(&[forged]).await.expect("index").written, 1);
+    let vars = [
+        ("TRIPLINE_OPENSEARCH_URL".to_string(), tripline_testkit::opensearch_url().to_string()),
+        ("TRIPLINE_OPENSEARCH_EVENTS_PREFIX".to_string(), format!("{tag}-events-")),
+        ("TRIPLINE_OPENSEARCH_ALERTS_INDEX".to_string(), format!("{tag}-alerts")),
+        ("TRIPLINE_SNS_TOPIC_ARN".to_string(), aws.topic_arn.clone()),
+        ("TRIPLINE_STATE_MACHINE_ARN".to_string(), aws.state_machine_arn.clone()),
+    ];
+    let lookup = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let config = Config::from_lookup(lookup).expect("config");
+    let handler = Handler::from_config(&entry, config, &sdk_config().await).await.expect("handler");
+    let summary = handler.handle(&scheduled_event()).await.expect("run");
+    assert_eq!((summary.raised, summary.sns_published), (1, 1), "the finding is reported");
+    assert_eq!(summary.executions_started, 0, "and nothing is contained");
+    assert!(aws.executions().await.is_empty());
+}
