@@ -40,10 +40,7 @@ fn every_entry_builds_an_alert_of_its_name_whose_query_compiles() {
     );
     // A finding read from the store proves nothing about its origin: only GuardDuty's own
     // EventBridge rule starts containment for findings, never this alert.
-    assert_eq!(
-        registry::find("guardduty_finding").map(|e| e.remediation),
-        Some(registry::Remediation::None)
-    );
+    assert_eq!(registry::find("guardduty_finding").map(|e| e.remediation), Some(registry::Remediation::None));
     assert!(registry::find("no_such_alert").is_none());
 }
 

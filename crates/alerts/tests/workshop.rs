@@ -155,10 +155,7 @@ async fn the_workshop_data_set_raises_exactly_the_expected_alerts() {
     let crypto = again.iter().find(|a| a.classname == "guardduty_finding").expect("crypto");
     assert_eq!(crypto.details["resource"]["type"], "Instance");
     assert_eq!(crypto.details["resource"]["id"], "i-0a1b2c3d4e5f60718");
-    assert_eq!(
-        registry::find("guardduty_finding").map(|e| e.remediation),
-        Some(registry::Remediation::None)
-    );
+    assert_eq!(registry::find("guardduty_finding").map(|e| e.remediation), Some(registry::Remediation::None));
     // Deterministic: the same clock gives the same alert ids.
     let mut ids: Vec<&str> = again.iter().map(|a| a.id.as_str()).collect();
     let first = evaluate_all(&store, at).await;
