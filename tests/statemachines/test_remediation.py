@@ -289,6 +289,153 @@ def test_access_key_finding_deactivates_key_and_denies_all(moto, sfn, sns_captur
     assert summary["DenyAllToUser"]["status"] == "SUCCEEDED"
 
 
+def access_key_finding(key: str, user: str, account: str = "123456789012") -> dict:
+    event = load_event("credential-exfiltration-access-key.json")
+    event["detail"]["accountId"] = account
+    event["detail"]["resource"]["accessKeyDetails"].update(accessKeyId=key, userName=user)
+    return event
+
+
+def key_status(iam, user: str) -> dict[str, str]:
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def scheduled_calls(ex) -> list[str]:
+    return [e["taskScheduledEventDetails"]["resourceType"] + ":" + e["taskScheduledEventDetails"]["resource"]
+            for e in ex.history if e["type"] == "TaskScheduled"]
+
+
+def test_forged_finding_from_another_account_is_refused(moto, sfn, sns_capture):
+    """The reported hole: account 999999999999 names local user alice and a key she does not own.
+    Before: DeactivateAccessKey failed, DenyAllToUser ran anyway, SUCCEEDED with DenyAll on alice."""
+    iam = moto.client("iam")
+    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=alice)
+    iam.create_user(UserName=bob)
+    alice_key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
+    bob_key = iam.create_access_key(UserName=bob)["AccessKey"]["AccessKeyId"]
+    fid = finding_id()
+    event = access_key_finding(bob_key, alice, account="999999999999")
+    event["detail"]["id"] = fid
+
+    ex = execute(sfn, machine(sfn, sns_capture), event, name=f"forged-{fid[:12]}")
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause, timeline(ex))
+    assert ex.cause.startswith("finding is for account 999999999999, this workflow runs in 123456789012"), ex.cause
+    # Nothing but the notice was called: no IAM call at all.
+    assert scheduled_calls(ex) == ["sns:publish"], scheduled_calls(ex)
+    assert iam.list_user_policies(UserName=alice)["PolicyNames"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_user_policy(UserName=alice, PolicyName="DenyAll")
+    assert key_status(iam, alice) == {alice_key: "Active"}
+    assert key_status(iam, bob) == {bob_key: "Active"}
+    assert iam.list_user_policies(UserName=bob)["PolicyNames"] == []
+    msgs = sns_capture.messages()
+    assert len(msgs) == 1, msgs
+    assert msgs[0]["subject"] == "Tripline: finding refused, it is for another account"
+    assert "999999999999" in msgs[0]["message"] and "123456789012" in msgs[0]["message"]
+    assert fid in msgs[0]["message"] and "Nothing was changed" in msgs[0]["message"]
+    order = ex.entered_states()
+    assert "NotifyFinding" not in order and "DeactivateAccessKey" not in order and "DenyAllToUser" not in order
+
+
+def test_instance_finding_from_another_account_is_refused(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    event = crypto_finding(victim.instance_id, finding_id())
+    event["detail"]["accountId"] = "999999999999"
+    ex = execute(sfn, machine(sfn, sns_capture), event, name=f"forged-instance-{uuid.uuid4().hex[:12]}")
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause)
+    assert scheduled_calls(ex) == ["sns:publish"]
+    inst = instance(ec2, victim.instance_id)
+    assert inst["State"]["Name"] == "running"
+    assert {g["GroupId"] for g in inst["SecurityGroups"]} == {victim.web_sg}
+    assert "tripline:finding-id" not in tags_of(inst)
+    assert quarantine_groups(ec2, victim.vpc_id) == []
+
+
+def test_key_of_another_user_in_this_account_is_refused(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=alice)
+    iam.create_user(UserName=bob)
+    alice_key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
+    bob_key = iam.create_access_key(UserName=bob)["AccessKey"]["AccessKeyId"]
+    fid = finding_id()
+    event = access_key_finding(bob_key, alice)
+    event["detail"]["id"] = fid
+
+    ex = execute(sfn, machine(sfn, sns_capture), event, name=f"not-owned-{fid[:12]}")
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause, timeline(ex))
+    assert f"access key {bob_key} is not proven to belong to IAM user {alice}" in ex.cause, ex.cause
+    assert alice_key in ex.cause  # the keys alice does own are quoted
+    # The only IAM call is the read that proves (or here disproves) ownership.
+    assert scheduled_calls(ex) == ["sns:publish", "aws-sdk:iam:listAccessKeys", "sns:publish"], scheduled_calls(ex)
+    for user, key in ((alice, alice_key), (bob, bob_key)):
+        assert key_status(iam, user) == {key: "Active"}, user
+        assert iam.list_user_policies(UserName=user)["PolicyNames"] == [], user
+    msgs = sns_capture.messages()
+    assert len(msgs) == 2, msgs
+    assert msgs[1]["subject"] == "Tripline: finding refused, access key not proven to belong to the user"
+    assert bob_key in msgs[1]["message"] and alice in msgs[1]["message"]
+    assert "DeactivateAccessKey" not in ex.entered_states()
+
+
+def test_key_of_a_user_that_does_not_exist_is_refused(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    bob = f"bob-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=bob)
+    bob_key = iam.create_access_key(UserName=bob)["AccessKey"]["AccessKeyId"]
+    ghost = f"ghost-{uuid.uuid4().hex[:6]}"
+    ex = execute(sfn, machine(sfn, sns_capture), access_key_finding(bob_key, ghost),
+                 name=f"no-user-{uuid.uuid4().hex[:12]}")
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause, timeline(ex))
+    assert "ListAccessKeys failed" in ex.cause, ex.cause
+    assert key_status(iam, bob) == {bob_key: "Active"}
+    assert iam.list_user_policies(UserName=bob)["PolicyNames"] == []
+    assert len(sns_capture.messages()) == 2
+
+
+def test_own_key_in_this_account_is_deactivated_then_denied(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    alice = f"alice-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=alice)
+    key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
+    ex = execute(sfn, machine(sfn, sns_capture), access_key_finding(key, alice),
+                 name=f"own-key-{uuid.uuid4().hex[:12]}")
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    assert key_status(iam, alice) == {key: "Inactive"}
+    assert iam.list_user_policies(UserName=alice)["PolicyNames"] == ["DenyAll"]
+    order = ex.entered_states()
+    assert order.index("ProveAccount") < order.index("NotifyFinding")
+    assert order.index("ListUserAccessKeys") < order.index("KeyOwnedByUser") < order.index("DeactivateAccessKey") \
+        < order.index("DenyAllToUser")
+    assert ex.output["steps"]["DeactivateAccessKey"]["status"] == "SUCCEEDED"
+    assert ex.output["steps"]["DenyAllToUser"]["status"] == "SUCCEEDED"
+    assert [m["subject"] for m in sns_capture.messages()] == [
+        "Tripline: security finding received, remediation started", "Tripline: remediation finished"]
+
+
+def test_failed_deactivation_fails_and_never_denies_all(moto, sfn, sns_capture):
+    """DeactivateAccessKey itself fails: notify, FAIL, no DenyAll. moto cannot make UpdateAccessKey
+    fail once ownership is proven, so this definition skips the proof and names a deleted key."""
+    iam = moto.client("iam")
+    alice = f"alice-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=alice)
+    key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName=alice, AccessKeyId=key)
+    d = json.loads(remediation_definition(sns_capture.topic_arn))
+    d["States"]["AccessKeyUserType"]["Choices"][0]["Next"] = "DeactivateAccessKey"
+    arn = create_state_machine(sfn, json.dumps(d), "remediation-noproof")
+    ex = execute(sfn, arn, access_key_finding(key, alice), name=f"deactivate-fails-{uuid.uuid4().hex[:12]}")
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ActionFailed"), (ex.error, ex.cause, timeline(ex))
+    assert "DenyAllToUser was not attempted" in ex.cause
+    assert "DenyAllToUser" not in ex.entered_states()
+    assert iam.list_user_policies(UserName=alice)["PolicyNames"] == []
+    msgs = sns_capture.messages()
+    assert msgs[-1]["subject"] == "Tripline: remediation step failed"
+    assert "DeactivateAccessKey" in msgs[-1]["message"]
+
+
 def test_access_key_with_malformed_id_is_refused(moto, sfn, sns_capture):
     event = load_event("credential-exfiltration-access-key.json")
     event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = "AKIA-not-a-key"
