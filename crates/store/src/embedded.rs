@@ -650,27 +650,28 @@ impl Inner {
     ) -> Result<SearchResult, StoreError> {
         let q = self.kind_query(kind, query::translate(&self.fields, query)?);
         let searcher = self.reader.searcher();
-        // Events a keyword condition could not see: values too long to index.
+        let (total, hits) = if size == 0 {
+            (searcher.search(&q, &Count).map_err(index_err)?, Vec::new())
+        } else {
+            let order = match sort {
+                Sort::NewestFirst => Order::Desc,
+                Sort::OldestFirst => Order::Asc,
+            };
+            let top = TopDocs::with_limit(size).order_by_fast_field::<i64>(UTC, order);
+            let (total, docs) = searcher.search(&q, &(Count, top)).map_err(index_err)?;
+            let hits =
+                docs.into_iter().map(|(_, addr)| self.hit(&searcher, addr)).collect::<Result<_, _>>()?;
+            (total, hits)
+        };
+        // Events a keyword condition could not see (values too long to index): what the widened
+        // query matches beyond this answer.
         let unindexed_candidates = match query.widened_for_unindexed() {
             Some(wide) => {
                 let wide = self.kind_query(kind, query::translate(&self.fields, &wide)?);
-                let n = searcher.search(&wide, &Count).map_err(index_err)?;
-                let total = searcher.search(&q, &Count).map_err(index_err)?;
-                n.saturating_sub(total) as u64
+                searcher.search(&wide, &Count).map_err(index_err)?.saturating_sub(total) as u64
             }
             None => 0,
         };
-        if size == 0 {
-            let total = searcher.search(&q, &Count).map_err(index_err)?;
-            return Ok(SearchResult { total: total as u64, hits: vec![], unindexed_candidates });
-        }
-        let order = match sort {
-            Sort::NewestFirst => Order::Desc,
-            Sort::OldestFirst => Order::Asc,
-        };
-        let top = TopDocs::with_limit(size).order_by_fast_field::<i64>(UTC, order);
-        let (total, docs) = searcher.search(&q, &(Count, top)).map_err(index_err)?;
-        let hits = docs.into_iter().map(|(_, addr)| self.hit(&searcher, addr)).collect::<Result<_, _>>()?;
         Ok(SearchResult { total: total as u64, hits, unindexed_candidates })
     }
 
