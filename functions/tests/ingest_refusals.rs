@@ -2,91 +2,22 @@
 //! install, 413): a hand-written HTTP server answering as OpenSearch with the security plugin or
 //! a size limit would, since the tests' real node has neither. No OpenSearch or moto needed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tripline_functions::ingest::{Ingest, IngestError};
 use tripline_normalize::Options;
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore, RetryPolicy};
+use tripline_testkit::fault::{json_answer, FaultServer, Seen};
 
-/// A request as the server saw it: method, target, body.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    target: String,
-    body: String,
-}
-
-type Script = dyn Fn(&Seen) -> (u16, Value) + Send + Sync;
-
-/// A local server answering each request with `script(request)`, recording what it saw.
-struct FakeOpenSearch {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl FakeOpenSearch {
-    async fn start(script: impl Fn(&Seen) -> (u16, Value) + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Script> = Arc::new(script);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, log.clone(), script.clone()));
-            }
-        });
-        FakeOpenSearch { url, seen }
-    }
-
-    fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().expect("log").clone()
-    }
-}
-
-async fn serve(mut socket: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Arc<Script>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
-    let method = first.next().unwrap_or_default().to_string();
-    let target = first.next().unwrap_or_default().to_string();
-    let length: usize = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
-    let seen = Seen { method, target, body };
-    log.lock().expect("log").push(seen.clone());
-    let (status, answer) = script(&seen);
-    let answer = answer.to_string();
-    let out = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-        answer.len()
-    );
-    let _ = socket.write_all(out.as_bytes()).await;
-    let _ = socket.shutdown().await;
+/// The shared fault server, answering each request with `script(request)`.
+async fn fake_opensearch(script: impl Fn(&Seen) -> (u16, Value) + Send + Sync + 'static) -> FaultServer {
+    FaultServer::start(move |_, req| {
+        let (status, body) = script(req);
+        json_answer(status, body)
+    })
+    .await
 }
 
 fn acknowledged() -> (u16, Value) {
@@ -154,14 +85,17 @@ fn two_records() -> Value {
 #[tokio::test]
 async fn a_bulk_refused_with_401_or_403_fails_the_invocation() {
     for status in [401u16, 403] {
-        let server = FakeOpenSearch::start(move |req| {
-            if req.method == "PUT" {
-                acknowledged()
-            } else {
-                security_refusal(status)
-            }
-        })
-        .await;
+        let server =
+            fake_opensearch(
+                move |req| {
+                    if req.method == "PUT" {
+                        acknowledged()
+                    } else {
+                        security_refusal(status)
+                    }
+                },
+            )
+            .await;
         let ingest = ingest_against(&server.url).await;
         let err = ingest.handle(two_records()).await.expect_err("a refused bulk fails the invocation");
         assert!(matches!(err, IngestError::Refused(_)), "{err:?}");
@@ -176,10 +110,8 @@ async fn a_bulk_refused_with_401_or_403_fails_the_invocation() {
 #[tokio::test]
 async fn a_template_installation_refused_with_403_fails_the_invocation() {
     let server =
-        FakeOpenSearch::start(
-            |req| if req.method == "PUT" { security_refusal(403) } else { all_created(req) },
-        )
-        .await;
+        fake_opensearch(|req| if req.method == "PUT" { security_refusal(403) } else { all_created(req) })
+            .await;
     let ingest = ingest_against(&server.url).await;
     let err = ingest.handle(two_records()).await.expect_err("a refused template fails the invocation");
     let text = err.to_string();
@@ -195,7 +127,7 @@ async fn a_template_installation_refused_with_403_fails_the_invocation() {
 #[tokio::test]
 async fn a_document_too_large_alone_is_a_refusal_named_by_its_origin() {
     const LIMIT: usize = 6000;
-    let server = FakeOpenSearch::start(|req| match req.method.as_str() {
+    let server = fake_opensearch(|req| match req.method.as_str() {
         "PUT" => acknowledged(),
         _ if req.body.len() > LIMIT => {
             (413, json!({"error": {"type": "content_too_long_exception", "reason": "request too large"}, "status": 413}))

@@ -2,132 +2,17 @@
 //! (throttles, fails, hangs, truncates, reports failed shards and failed bulk items), answering
 //! canned responses. A real OpenSearch behaves well, so these faults can only be produced here.
 //!
-//! Each test starts its own server; it records every request it sees, so the tests can count
-//! attempts and look at what was sent.
+//! Each test starts its own server (`tripline_testkit::fault`); it records every request it sees,
+//! so the tests can count attempts and look at what was sent.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tripline_dsl::QueryAst;
 use tripline_event::Event;
 use tripline_store::opensearch::{Auth, OpenSearchConfig, OpenSearchStore, RetryPolicy, SigV4Service};
 use tripline_store::{EventStore, SearchRequest, Sort, StoreError};
-
-/// A request as the server saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// What the server does with request number `n` (from 0).
-enum Answer {
-    /// A complete response.
-    Http { status: u16, headers: Vec<(&'static str, String)>, body: String },
-    /// These bytes, then close the connection.
-    Raw(Vec<u8>),
-    /// Never answer (keep the connection open).
-    Hang,
-}
-
-fn json_answer(status: u16, body: Json) -> Answer {
-    Answer::Http { status, headers: vec![], body: body.to_string() }
-}
-
-type Script = dyn Fn(usize, &Seen) -> Answer + Send + Sync;
-
-struct FaultServer {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl FaultServer {
-    async fn start(script: impl Fn(usize, &Seen) -> Answer + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Script> = Arc::new(script);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, log.clone(), script.clone()));
-            }
-        });
-        FaultServer { url, seen }
-    }
-
-    fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().expect("log").clone()
-    }
-}
-
-async fn serve(mut socket: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Arc<Script>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
-    let method = first.next().unwrap_or_default().to_string();
-    let target = first.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize =
-        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + length {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
-    let seen = Seen { method, target, headers, body };
-    let n = {
-        let mut log = log.lock().expect("log");
-        log.push(seen.clone());
-        log.len() - 1
-    };
-    match script(n, &seen) {
-        Answer::Http { status, headers, body } => {
-            let mut out = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                body.len()
-            );
-            for (k, v) in headers {
-                out.push_str(&format!("{k}: {v}\r\n"));
-            }
-            out.push_str("\r\n");
-            out.push_str(&body);
-            let _ = socket.write_all(out.as_bytes()).await;
-        }
-        Answer::Raw(bytes) => {
-            let _ = socket.write_all(&bytes).await;
-        }
-        Answer::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
-    }
-    let _ = socket.shutdown().await;
-}
+use tripline_testkit::fault::{json_answer, Answer, FaultServer, Seen};
 
 fn config(url: &str) -> OpenSearchConfig {
     let mut c = OpenSearchConfig::for_url(url).expect("url");

@@ -12,6 +12,9 @@
 //! - [`opensearch_url`]: `TRIPLINE_OPENSEARCH_URL` when set (make test's node, or any cluster),
 //!   else a node for this process.
 //! - [`moto_url`]: moto's server with Step Functions execution switched on.
+//! - [`fault::FaultServer`]: a hand-written server that misbehaves on purpose (fault injection).
+
+pub mod fault;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
