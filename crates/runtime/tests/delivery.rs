@@ -354,6 +354,20 @@ async fn the_handler_runs_at_the_scheduled_events_time() {
     assert_eq!(json["ids"].as_array().map(Vec::len), Some(2));
 }
 
+/// The Lambda's configuration as the template's environment would give it, for the stores and
+/// sinks of `tag` and `aws`.
+fn env_config(aws: &Aws, tag: &str) -> Config {
+    let vars = [
+        ("TRIPLINE_OPENSEARCH_URL".to_string(), tripline_testkit::opensearch_url().to_string()),
+        ("TRIPLINE_OPENSEARCH_EVENTS_PREFIX".to_string(), format!("{tag}-events-")),
+        ("TRIPLINE_OPENSEARCH_ALERTS_INDEX".to_string(), format!("{tag}-alerts")),
+        ("TRIPLINE_SNS_TOPIC_ARN".to_string(), aws.topic_arn.clone()),
+        ("TRIPLINE_STATE_MACHINE_ARN".to_string(), aws.state_machine_arn.clone()),
+    ];
+    let lookup = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    Config::from_lookup(lookup).expect("config")
+}
+
 fn build_create_user() -> Box<dyn tripline_alerts::Alert> {
     Box::new(CreateUser)
 }
@@ -375,15 +389,7 @@ fn entry(remediation: Remediation) -> tripline_alerts::RegistryEntry {
 async fn a_handler_built_from_the_environment_delivers() {
     let aws = moto().await;
     let tag = unique("env");
-    let vars = [
-        ("TRIPLINE_OPENSEARCH_URL".to_string(), tripline_testkit::opensearch_url().to_string()),
-        ("TRIPLINE_OPENSEARCH_EVENTS_PREFIX".to_string(), format!("{tag}-events-")),
-        ("TRIPLINE_OPENSEARCH_ALERTS_INDEX".to_string(), format!("{tag}-alerts")),
-        ("TRIPLINE_SNS_TOPIC_ARN".to_string(), aws.topic_arn.clone()),
-        ("TRIPLINE_STATE_MACHINE_ARN".to_string(), aws.state_machine_arn.clone()),
-    ];
-    let lookup = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let config = Config::from_lookup(lookup).expect("config");
+    let config = env_config(&aws, &tag);
     let sdk = sdk_config().await;
 
     let no_machine = Config { state_machine_arn: None, ..config.clone() };
@@ -420,15 +426,7 @@ async fn a_guardduty_finding_read_from_the_logs_never_starts_containment() {
     }))
     .expect("details");
     assert_eq!(store.index_events(&[forged]).await.expect("index").written, 1);
-    let vars = [
-        ("TRIPLINE_OPENSEARCH_URL".to_string(), tripline_testkit::opensearch_url().to_string()),
-        ("TRIPLINE_OPENSEARCH_EVENTS_PREFIX".to_string(), format!("{tag}-events-")),
-        ("TRIPLINE_OPENSEARCH_ALERTS_INDEX".to_string(), format!("{tag}-alerts")),
-        ("TRIPLINE_SNS_TOPIC_ARN".to_string(), aws.topic_arn.clone()),
-        ("TRIPLINE_STATE_MACHINE_ARN".to_string(), aws.state_machine_arn.clone()),
-    ];
-    let lookup = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let config = Config::from_lookup(lookup).expect("config");
+    let config = env_config(&aws, &tag);
     let handler = Handler::from_config(&entry, config, &sdk_config().await).await.expect("handler");
     let summary = handler.handle(&scheduled_event()).await.expect("run");
     assert_eq!((summary.raised, summary.sns_published), (1, 1), "the finding is reported");
