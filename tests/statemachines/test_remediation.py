@@ -272,18 +272,24 @@ def test_access_key_finding_deactivates_key_and_denies_all(moto, sfn, sns_captur
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
     other = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    event = load_event("credential-exfiltration-access-key.json")
-    event["detail"]["resource"]["accessKeyDetails"].update(accessKeyId=key, userName=user)
-
-    ex = execute(sfn, machine(sfn, sns_capture), event)
-    assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
-    status = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
-    assert status == {key: "Inactive", other: "Active"}
+    ex = execute(sfn, machine(sfn, sns_capture), access_key_finding(key, user))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    assert key_status(iam, user) == {key: "Inactive", other: "Active"}
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == ["DenyAll"]
+    # The account and the key's owner are proven before anything is changed.
+    order = ex.entered_states()
+    assert order.index("ProveAccount") < order.index("NotifyFinding")
+    assert order.index("ListUserAccessKeys") < order.index("KeyOwnedByUser") < order.index("DeactivateAccessKey") \
+        < order.index("DenyAllToUser")
+    assert ex.output["steps"]["DeactivateAccessKey"]["status"] == "SUCCEEDED"
+    assert ex.output["steps"]["DenyAllToUser"]["status"] == "SUCCEEDED"
     doc = iam.get_user_policy(UserName=user, PolicyName="DenyAll")["PolicyDocument"]
     doc = json.loads(doc) if isinstance(doc, str) else doc
     assert doc["Statement"] == [{"Sid": "TriplineDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}]
     msgs = sns_capture.messages()
-    assert len(msgs) == 2 and key in msgs[0]["message"]
+    assert [m["subject"] for m in msgs] == [
+        "Tripline: security finding received, remediation started", "Tripline: remediation finished"]
+    assert key in msgs[0]["message"]
     summary = json.loads(msgs[1]["message"].split("Steps:\n", 1)[1])
     assert summary["DeactivateAccessKey"]["status"] == "SUCCEEDED"
     assert summary["DenyAllToUser"]["status"] == "SUCCEEDED"
@@ -393,26 +399,6 @@ def test_key_of_a_user_that_does_not_exist_is_refused(moto, sfn, sns_capture):
     assert key_status(iam, bob) == {bob_key: "Active"}
     assert iam.list_user_policies(UserName=bob)["PolicyNames"] == []
     assert len(sns_capture.messages()) == 2
-
-
-def test_own_key_in_this_account_is_deactivated_then_denied(moto, sfn, sns_capture):
-    iam = moto.client("iam")
-    alice = f"alice-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=alice)
-    key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
-    ex = execute(sfn, machine(sfn, sns_capture), access_key_finding(key, alice),
-                 name=f"own-key-{uuid.uuid4().hex[:12]}")
-    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
-    assert key_status(iam, alice) == {key: "Inactive"}
-    assert iam.list_user_policies(UserName=alice)["PolicyNames"] == ["DenyAll"]
-    order = ex.entered_states()
-    assert order.index("ProveAccount") < order.index("NotifyFinding")
-    assert order.index("ListUserAccessKeys") < order.index("KeyOwnedByUser") < order.index("DeactivateAccessKey") \
-        < order.index("DenyAllToUser")
-    assert ex.output["steps"]["DeactivateAccessKey"]["status"] == "SUCCEEDED"
-    assert ex.output["steps"]["DenyAllToUser"]["status"] == "SUCCEEDED"
-    assert [m["subject"] for m in sns_capture.messages()] == [
-        "Tripline: security finding received, remediation started", "Tripline: remediation finished"]
 
 
 def test_failed_deactivation_fails_and_never_denies_all(moto, sfn, sns_capture):
