@@ -314,7 +314,10 @@ fn verify_index(index: &Index, cache: Option<&Path>) -> Result<Verification, Sto
             }
         }
     }
-    if let Some(d) = cache {
+    // Rewritten only when it changed: a file checked now, or one remembered that is gone. An
+    // open of an unchanged store writes nothing.
+    let changed = v.checked > 0 || !seen.is_empty();
+    if let (Some(d), true) = (cache, changed) {
         // Best effort: without it the next open checks again.
         if let Ok(json) = serde_json::to_vec(&intact) {
             let tmp = d.join(format!("{VERIFIED_FILE}.{}.tmp", std::process::id()));
