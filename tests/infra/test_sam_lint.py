@@ -87,3 +87,31 @@ def test_guardduty_rule_targets_the_remediation_workflow(translated):
     assert len(rules) == 1
     targets = rules[0]["Properties"]["Targets"]
     assert targets[0]["Arn"] == {"Ref": "RemediationStateMachine"}
+    pattern = rules[0]["Properties"]["EventPattern"]
+    # Only this account's bus and region deliver; the finding is for this account or a listed member.
+    assert pattern["account"] == [{"Ref": "AWS::AccountId"}]
+    assert pattern["region"] == [{"Ref": "AWS::Region"}]
+    accounts = pattern["detail"]["accountId"]["Fn::If"]
+    assert accounts[0] == "HasTrustedAccounts" and accounts[2] == [{"Ref": "AWS::AccountId"}]
+
+
+def test_every_tripline_role_is_under_the_protected_path(translated):
+    """The remediation never contains a principal under /tripline/ (statemachines/README.md):
+    every role the stack creates must be there."""
+    roles = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert len(roles) >= 15
+    for name, role in roles.items():
+        assert role["Properties"].get("Path") == "/tripline/", name
+
+
+def test_protection_and_member_accounts_reach_the_workflow(translated):
+    sm = translated["Resources"]["RemediationStateMachine"]["Properties"]
+    subs = sm["DefinitionSubstitutions"]
+    assert subs["TrustedAccounts"] == {"Fn::Join": [",", {"Ref": "TrustedFindingAccounts"}]}
+    assert subs["ProtectedPrincipalArns"] == {"Fn::Join": [",", {"Ref": "ProtectedPrincipalArns"}]}
+    assert subs["ProtectedArnPattern"] == {"Ref": "ProtectedArnPattern"}
+    assert subs["NoticeDetail"] == {"Ref": "NoticeDetail"}
+    for name in ("RemediationStateMachine", "IrRunbookStateMachine"):
+        logging = translated["Resources"][name]["Properties"]["LoggingConfiguration"]
+        assert logging["Level"] == {"Ref": "ExecutionLogLevel"}, name
+        assert logging["IncludeExecutionData"] == {"Fn::If": ["LogExecutionData", True, False]}, name

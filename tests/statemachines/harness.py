@@ -118,12 +118,19 @@ def definition(name: str, **substitutions: str) -> str:
     return text
 
 
-def remediation_definition(topic_arn: str, final_action: str = "stop", forensics: str = "") -> str:
+def remediation_definition(topic_arn: str, final_action: str = "stop", forensics: str = "",
+                           trusted_accounts: str = "", protected_arns: str = "",
+                           protected_pattern: str = "", notice_detail: str = "full") -> str:
+    """The remediation workflow as SAM would deploy it; the defaults are the template's."""
     return definition(
         "guardduty-remediation",
         SnsTopicArn=topic_arn,
         FinalAction=final_action,
         ForensicsDocument=forensics,
+        TrustedAccounts=trusted_accounts,
+        ProtectedPrincipalArns=protected_arns,
+        ProtectedArnPattern=protected_pattern,
+        NoticeDetail=notice_detail,
     )
 
 

@@ -429,25 +429,213 @@ def test_access_key_with_malformed_id_is_refused(moto, sfn, sns_capture):
     assert (ex.status, ex.error) == ("FAILED", "Tripline.InvalidIdentifier")
 
 
-def test_assumed_role_key_revokes_the_role_sessions(moto, sfn, sns_capture):
-    iam = moto.client("iam")
-    role = f"AdminRole-{uuid.uuid4().hex[:6]}"
-    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+def make_role(iam, name: str, path: str = "/", tags: list | None = None) -> dict:
+    return iam.create_role(RoleName=name, Path=path, Tags=tags or [], AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))
+                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))["Role"]
+
+
+def session_finding(role: str, principal_id: str) -> dict:
     event = load_event("credential-exfiltration-access-key.json")
     event["detail"]["resource"]["accessKeyDetails"].update(
-        accessKeyId="ASIAQXYZ5EXAMPLE9K3M", userName=role, userType="AssumedRole")
-    ex = execute(sfn, machine(sfn, sns_capture), event)
+        accessKeyId="ASIAQXYZ5EXAMPLE9K3M", userName=role, userType="AssumedRole", principalId=principal_id)
+    return event
+
+
+def test_assumed_role_key_revokes_the_role_sessions(moto, sfn, sns_capture):
+    iam = moto.client("iam")
+    role = make_role(iam, f"AdminRole-{uuid.uuid4().hex[:6]}")
+    ex = execute(sfn, machine(sfn, sns_capture), session_finding(role["RoleName"], f"{role['RoleId']}:admin-session"))
     assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
-    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["TriplineRevokeOlderSessions"]
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == ["TriplineRevokeOlderSessions"]
+    order = ex.entered_states()
+    assert order.index("GetSessionRole") < order.index("SessionOfRole") < order.index("RoleProtected") \
+        < order.index("RevokeAssumedRoleSessions")
+
+
+@pytest.mark.parametrize("principal", ["other", "user", "missing"])
+def test_session_not_tied_to_the_named_role_is_refused(moto, sfn, sns_capture, principal):
+    """The session's principal must be ROLEID:SESSION of the role the finding names: another role's
+    session, an IAM user's principal id, or none at all proves nothing about this role."""
+    iam = moto.client("iam")
+    role = make_role(iam, f"AdminRole-{uuid.uuid4().hex[:6]}")
+    other = make_role(iam, f"OtherRole-{uuid.uuid4().hex[:6]}")
+    principal_id = {"other": f"{other['RoleId']}:s", "user": "AIDAQXYZ5EXAMPLEUSER1", "missing": ""}[principal]
+    ex = execute(sfn, machine(sfn, sns_capture), session_finding(role["RoleName"], principal_id))
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause, timeline(ex))
+    assert "is not proven to be a session of role" in ex.cause
+    for r in (role, other):
+        assert iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"] == []
+    assert "putRolePolicy" not in " ".join(scheduled_calls(ex))
+    assert sns_capture.messages()[-1]["subject"] == "Tripline: finding refused, the session is not proven to be the role's"
+
+
+# ------------------------------------------------------------------ protected principals and resources
+
+def protected_machine(sfn, capture, **kw):
+    return create_state_machine(sfn, remediation_definition(capture.topic_arn, **kw), "remediation-protected")
+
+
+def assert_protected(ex, capture, arn: str) -> None:
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.Protected"), (ex.error, ex.cause, timeline(ex))
+    assert ex.cause == f"{arn} is protected; nothing was changed", ex.cause
+    msgs = capture.messages()
+    assert msgs[-1]["subject"] == "Tripline: finding not acted on, the target is protected"
+    assert arn in msgs[-1]["message"]
+
+
+def write_calls(ex) -> list[str]:
+    """Every scheduled call except notices and reads (describe/list/get)."""
+    reads = (":describe", ":list", ":get")
+    return [c for c in scheduled_calls(ex) if c != "sns:publish" and not any(r in c for r in reads)]
+
+
+@pytest.mark.parametrize("how", ["tag", "listed", "pattern"])
+def test_protected_user_keeps_key_and_gets_no_deny_all(moto, sfn, sns_capture, how):
+    iam = moto.client("iam")
+    user = f"breakglass-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user, Path="/breakglass/",
+                    Tags=[{"Key": "tripline:protected", "Value": "break-glass admin"}] if how == "tag" else [])
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    arn = f"arn:aws:iam::123456789012:user/breakglass/{user}"
+    kw = {"listed": {"protected_arns": f"arn:aws:iam::123456789012:user/other,{arn}"},
+          "pattern": {"protected_pattern": "arn:aws:iam::*:user/breakglass/*"}, "tag": {}}[how]
+    ex = execute(sfn, protected_machine(sfn, sns_capture, **kw), access_key_finding(key, user))
+    assert_protected(ex, sns_capture, arn)
+    assert write_calls(ex) == []
+    assert key_status(iam, user) == {key: "Active"}
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
+
+
+def test_unprotected_user_next_to_a_protected_pattern_is_contained(moto, sfn, sns_capture):
+    """The rule is not "refuse everything": a user outside the pattern and list is contained."""
+    iam = moto.client("iam")
+    user = f"dev-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user, Tags=[{"Key": "team", "Value": "web"}])
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    m = protected_machine(sfn, sns_capture, protected_pattern="arn:aws:iam::*:user/breakglass/*",
+                          protected_arns="arn:aws:iam::123456789012:user/admin")
+    ex = execute(sfn, m, access_key_finding(key, user))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    assert key_status(iam, user) == {key: "Inactive"}
+
+
+def test_triplines_own_roles_are_never_contained(moto, sfn, sns_capture):
+    """Tripline's roles live under the IAM path /tripline/ (RolePath in the template)."""
+    iam = moto.client("iam")
+    role = make_role(iam, f"tripline-RemediationRole-{uuid.uuid4().hex[:6]}", path="/tripline/")
+    ex = execute(sfn, machine(sfn, sns_capture), session_finding(role["RoleName"], f"{role['RoleId']}:s"))
+    assert_protected(ex, sns_capture, role["Arn"])
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
+
+
+def test_protected_instance_is_left_alone(moto, sfn, sns_capture):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    ec2.create_tags(Resources=[victim.instance_id], Tags=[{"Key": "tripline:protected", "Value": ""}])
+    ex = execute(sfn, machine(sfn, sns_capture), crypto_finding(victim.instance_id, finding_id()))
+    assert_protected(ex, sns_capture, f"arn:aws:ec2:us-east-1:123456789012:instance/{victim.instance_id}")
+    assert write_calls(ex) == []
+    inst = instance(ec2, victim.instance_id)
+    assert inst["State"]["Name"] == "running"
+    assert {g["GroupId"] for g in inst["SecurityGroups"]} == {victim.web_sg}
+    assert quarantine_groups(ec2, victim.vpc_id) == []
+
+
+def test_protected_instance_role_keeps_its_sessions_while_the_instance_is_contained(moto, sfn, sns_capture):
+    ec2, iam = moto.client("ec2"), moto.client("iam")
+    victim = make_victim(moto)
+    iam.tag_role(RoleName=victim.role_name, Tags=[{"Key": "tripline:protected", "Value": "shared"}])
+    ex = execute(sfn, machine(sfn, sns_capture, final_action="none"), crypto_finding(victim.instance_id, finding_id()))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    assert ex.output["steps"]["RevokeRoleSessions"]["status"] == "SKIPPED"
+    assert "is protected" in ex.output["steps"]["RevokeRoleSessions"]["reason"]
+    assert iam.list_role_policies(RoleName=victim.role_name)["PolicyNames"] == []
+    inst = instance(ec2, victim.instance_id)
+    assert {g["GroupName"] for g in inst["SecurityGroups"]} == {QUARANTINE}
+
+
+def bucket_finding(bucket: str) -> dict:
+    event = load_event("s3-block-public-access-disabled.json")
+    event["detail"]["resource"]["s3BucketDetails"][0]["name"] = bucket
+    return event
+
+
+def test_protected_bucket_is_left_alone(moto, sfn, sns_capture):
+    s3 = moto.client("s3")
+    bucket = f"tripline-website-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "tripline:protected", "Value": "public site"}]})
+    ex = execute(sfn, machine(sfn, sns_capture), bucket_finding(bucket))
+    assert_protected(ex, sns_capture, f"arn:aws:s3:::{bucket}")
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.get_public_access_block(Bucket=bucket)
+
+
+def test_bucket_that_cannot_be_read_is_refused(moto, sfn, sns_capture):
+    """No such bucket here (on AWS also: another account's bucket, 403 by ExpectedBucketOwner)."""
+    ex = execute(sfn, machine(sfn, sns_capture), bucket_finding(f"not-ours-{uuid.uuid4().hex[:8]}"))
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause, timeline(ex))
+    assert "could not be read to prove it is not protected" in ex.cause
+    assert write_calls(ex) == []
+    assert sns_capture.messages()[-1]["subject"] == "Tripline: finding refused, the target could not be checked"
+
+
+# ------------------------------------------------------------------ accounts and regions
+
+def test_finding_for_a_listed_member_account_is_reported_not_acted_on(moto, sfn, sns_capture):
+    """GuardDuty delegated administrator: a member account's finding reaches this account's bus.
+    Its resource is in the member account; the same name here is someone else's."""
+    iam = moto.client("iam")
+    user = f"alice-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    m = protected_machine(sfn, sns_capture, trusted_accounts="111111111111,222222222222")
+    ex = execute(sfn, m, access_key_finding(key, user, account="222222222222"))
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    assert ex.output["steps"]["Remediate"]["status"] == "SKIPPED"
+    assert "member account 222222222222" in ex.output["steps"]["Remediate"]["reason"]
+    assert {c for c in scheduled_calls(ex)} == {"sns:publish"}
+    assert key_status(iam, user) == {key: "Active"}
+    subjects = [m["subject"] for m in sns_capture.messages()]
+    assert subjects == ["Tripline: finding for a member account, reported only", "Tripline: remediation finished"]
+    # An account that is not listed is still refused by the same definition.
+    ex = execute(sfn, m, access_key_finding(key, user, account="333333333333"))
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed")
+
+
+@pytest.mark.parametrize("field", ["detail", "envelope"])
+def test_finding_for_another_region_is_refused(moto, sfn, sns_capture, field):
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    event = crypto_finding(victim.instance_id, finding_id())
+    if field == "detail":
+        event["detail"]["region"] = "eu-west-1"
+    else:
+        event["region"] = "eu-west-1"
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause)
+    assert scheduled_calls(ex) == ["sns:publish"]
+    assert instance(ec2, victim.instance_id)["State"]["Name"] == "running"
+    assert sns_capture.messages()[-1]["subject"] == "Tripline: finding refused, it is for another region"
+
+
+def test_finding_delivered_by_another_accounts_bus_is_refused(moto, sfn, sns_capture):
+    """The envelope's account is the bus that delivered the event: it must be this account even
+    when the finding itself names this account."""
+    victim = make_victim(moto)
+    event = crypto_finding(victim.instance_id, finding_id())
+    event["account"] = "999999999999"
+    ex = execute(sfn, machine(sfn, sns_capture), event)
+    assert (ex.status, ex.error) == ("FAILED", "Tripline.ProofFailed"), (ex.error, ex.cause)
+    assert "delivered by account 999999999999" in ex.cause
+    assert scheduled_calls(ex) == ["sns:publish"]
 
 
 def test_s3_bucket_finding_blocks_public_access(moto, sfn, sns_capture):
     s3 = moto.client("s3")
-    event = load_event("s3-block-public-access-disabled.json")
     bucket = f"tripline-exports-{uuid.uuid4().hex[:8]}"
-    event["detail"]["resource"]["s3BucketDetails"][0]["name"] = bucket
+    event = bucket_finding(bucket)
     s3.create_bucket(Bucket=bucket)
     ex = execute(sfn, machine(sfn, sns_capture), event)
     assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
@@ -481,3 +669,21 @@ def test_other_resource_types_notify_only(moto, sfn, sns_capture):
 def test_unrecognized_input_fails(moto, sfn, sns_capture):
     ex = execute(sfn, machine(sfn, sns_capture), {"hello": "world"})
     assert (ex.status, ex.error) == ("FAILED", "Tripline.UnrecognizedInput")
+
+
+def test_summary_notices_do_not_quote_the_finding(moto, sfn, sns_capture):
+    """NoticeDetail=summary: the notices name the finding, type and resource but carry none of
+    its body (IP addresses, user agents, ...); the execution still acts."""
+    ec2 = moto.client("ec2")
+    victim = make_victim(moto)
+    fid = finding_id()
+    event = crypto_finding(victim.instance_id, fid)
+    m = protected_machine(sfn, sns_capture, notice_detail="summary", final_action="none")
+    ex = execute(sfn, m, event)
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, timeline(ex))
+    first = sns_capture.messages()[0]["message"]
+    assert fid in first and victim.instance_id in first
+    assert "not quoted: NoticeDetail is summary" in first
+    body = json.dumps(event["detail"]["service"])
+    assert body not in first and "remoteIpDetails" not in first
+    assert {g["GroupName"] for g in instance(ec2, victim.instance_id)["SecurityGroups"]} == {QUARANTINE}
