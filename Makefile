@@ -66,8 +66,20 @@ package: setup ## cargo lambda build (profile lambda): target/lambda/<name>/boot
 	$(CARGO) lambda build --profile lambda --output-format zip -p tripline-functions
 	@$(PY) -c 'import os, sys, zipfile; [print(f"  {z:<56} {os.path.getsize(z) / 2**20:5.2f} MB zipped, {sum(i.file_size for i in zipfile.ZipFile(z).infolist()) / 2**20:5.2f} MB unzipped") for z in sorted(sys.argv[1:])]' target/lambda/*/bootstrap.zip
 
-deploy: package ## sam deploy of the packaged functions (needs AWS credentials and the SAM CLI)
+# make deploy OPENSEARCH_URL=https://search-…es.amazonaws.com [OPENSEARCH_AUTH=sigv4|aoss|basic|none]:
+# the index templates are installed with your credentials before the functions exist (they never
+# install them, and refuse to write until they are there), then the stack is deployed.
+OPENSEARCH_URL  ?=
+OPENSEARCH_AUTH ?= sigv4
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+ifeq ($(strip $(OPENSEARCH_URL)),)
+$(error make deploy needs OPENSEARCH_URL=https://… (the endpoint you give as OpenSearchEndpoint), to install the index templates)
+endif
+endif
+
+deploy: package ## install the index templates on OPENSEARCH_URL, then sam deploy (AWS credentials, SAM CLI)
 	$(CARGO) run -q -p tripline-cli -- infra render --check
+	$(CARGO) run -q -p tripline-cli -- opensearch install-templates --url "$(OPENSEARCH_URL)" --auth "$(OPENSEARCH_AUTH)"
 	sam deploy --template-file infra/template.yaml --guided --capabilities CAPABILITY_IAM
 
 # Fuzzing (not part of `make test`). cargo-fuzz goes to .tools/ (git-ignored), installed on first

@@ -24,8 +24,12 @@ Parallel `Branches` and Map `Iterator` / `ItemProcessor`. A Task's `Resource`:
   distributed Map) is reported as unreadable: extend the tables rather than guess.
 
 IMPLIED adds actions a call needs besides its own: EC2 calls with `TagSpecifications` need
-ec2:CreateTags. The role is the state machine's SAM `Policies` (inline statements only) or the
-AWS::IAM::Role named by `Role` / `RoleArn` (its Policies plus every AWS::IAM::Policy attached to it).
+ec2:CreateTags; sns:Publish to a topic (and a Lambda destination's sqs:SendMessage to a queue)
+encrypted with a customer managed KMS key needs kms:GenerateDataKey and kms:Decrypt (ENCRYPTED:
+the topic is the Resource the role's sns:Publish grant names). The role is the state machine's
+SAM `Policies` (inline statements only) plus every AWS::IAM::Policy attached to the role SAM
+generates for it (`NAMERole`), or the AWS::IAM::Role named by `Role` / `RoleArn` (its Policies
+plus every AWS::IAM::Policy attached to it).
 EXECUTION_LOGGING / TRACING are what Step Functions itself needs to deliver execution logs
 (allowed when the state machine has `Logging`) and X-Ray traces (when `Tracing.Enabled`): an
 allow-list, never "unused".
@@ -45,8 +49,13 @@ make no AWS call (so naming them does not pull their crate in). In the reached s
   TRIPLINE_STATE_MACHINE_ARN is set): it is needed only by functions whose Environment (with
   Globals) sets that variable.
 * OpenSearch: when crates/store is reached, every `Method::Get|Put|Post|Delete|Head|Patch` in
-  crates/store/src/opensearch.rs and crates/store/src/opensearch/ -> `es:ESHttpGet|...`. On the
-  Serverless (aoss) branch `aoss:APIAccessAll` stands for every es:ESHttp* verb.
+  crates/store/src/opensearch.rs and crates/store/src/opensearch/ -> `es:ESHttpGet|...`, except
+  in files of OPENSEARCH_GATED when the function's environment turns them off (the template
+  installation, with TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES=false). On the Serverless (aoss)
+  branch `aoss:APIAccessAll` stands for every es:ESHttp* verb.
+* Destinations: an `EventInvokeConfig` destination (SQS queue or SNS topic) encrypted with a
+  customer managed key needs what IMPLIED says for ENCRYPTED (SAM adds sqs:SendMessage /
+  sns:Publish to the role itself).
 
 Fn::If in a policy: each combination of the conditions it names is checked as its own
 configuration. Grants may use IAM wildcards (`ec2:Describe*`); actions compare case-insensitively.
@@ -108,7 +117,20 @@ OPTIMIZED_SYNC = {
 }
 
 # Actions a call needs besides its own: (action, parameter present in the state) -> extra actions.
+# ENCRYPTED stands for "the topic or queue called is encrypted with a customer managed KMS key"
+# (KmsMasterKeyId set, and not an AWS managed alias/aws/* key). SNS and SQS then encrypt with a
+# data key generated, and read it back, with the caller's permissions: a publisher (a role's
+# sns:Publish, a Lambda destination's sqs:SendMessage) also needs kms:GenerateDataKey and
+# kms:Decrypt on the key. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html and
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+# (AWS managed keys need no grant, but CloudWatch alarms and EventBridge cannot publish to a topic
+# encrypted with one, which is why the alerts topic has its own key.)
+ENCRYPTED = "<encrypted with a customer managed KMS key>"
+KMS_DATA_KEY = ["kms:GenerateDataKey", "kms:Decrypt"]
+
 IMPLIED = {
+    ("sns:Publish", ENCRYPTED): KMS_DATA_KEY,
+    ("sqs:SendMessage", ENCRYPTED): KMS_DATA_KEY,
     ("ec2:CreateSecurityGroup", "TagSpecifications"): ["ec2:CreateTags"],
     ("ec2:CreateSnapshot", "TagSpecifications"): ["ec2:CreateTags"],
     ("ec2:CreateSnapshots", "TagSpecifications"): ["ec2:CreateTags"],
@@ -139,9 +161,15 @@ SDK_CALLS = {
     ("aws_sdk_s3", "delete_object"): ("s3:DeleteObject", None),
 }
 # Paths a binary may name that make no AWS call (the crate they live in is not pulled in for them).
-NO_AWS = {"tripline_runtime::lambda::init_tracing"}
+NO_AWS = {"tripline_runtime::lambda::init_tracing", "tripline_runtime::metrics"}
 # The OpenSearch store's HTTP verbs are read from these files (relative to the repository root).
 OPENSEARCH_SOURCES = ["crates/store/src/opensearch.rs", "crates/store/src/opensearch"]
+# Files among OPENSEARCH_SOURCES whose verbs a function does not send when its environment sets
+# the variable to the value: the template installation (the store's only PUT) is off with
+# TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES=false (installing them is a deploy step).
+OPENSEARCH_GATED = {
+    "crates/store/src/opensearch/templates.rs": ("TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES", "false"),
+}
 STORE_CRATE = "tripline_store"
 AOSS_ALL = "aoss:APIAccessAll"
 
@@ -305,12 +333,65 @@ def role_documents(template, name, props):
             docs.append((f"{role}.Policies[{p.get('PolicyName')}]", p.get("PolicyDocument", {})))
         if rprops.get("ManagedPolicyArns"):
             raise Unreadable(f"{role}: ManagedPolicyArns are not read")
-        for pname, pres in resources.items():
-            if pres.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-                roles = pres.get("Properties", {}).get("Roles", [])
-                if any(r == {"Ref": role} or r == role for r in roles):
-                    docs.append((pname, pres["Properties"].get("PolicyDocument", {})))
+    else:
+        # SAM generates the role as NAMERole; policies of the template may attach to it.
+        role = f"{name}Role"
+    for pname, pres in resources.items():
+        if pres.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            roles = as_list(pres.get("Properties", {}).get("Roles", []))
+            if any(r == {"Ref": role} or r == role for r in roles):
+                docs.append((pname, pres["Properties"].get("PolicyDocument", {})))
     return docs
+
+
+def encrypted(template, ref):
+    """Whether `ref` (a Ref / GetAtt) names a topic or queue of the template encrypted with a
+    customer managed KMS key."""
+    res = template.get("Resources", {}).get(logical_role(ref) or "", {})
+    if res.get("Type") not in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
+        return False
+    key = res.get("Properties", {}).get("KmsMasterKeyId")
+    return key is not None and not (isinstance(key, str) and key.startswith("alias/aws/"))
+
+
+def implied_by_encryption(template, docs, assignment, needed):
+    """{action: [where]} IMPLIED adds for ENCRYPTED: for each needed sns:Publish, the encrypted
+    topics the role's sns:Publish grants name."""
+    extra = {}
+    if not any(a.lower() == "sns:publish" for a in needed):
+        return extra
+    for where, doc in docs:
+        doc = resolve(doc, assignment)
+        for st in as_list(doc.get("Statement", [])):
+            actions = [a.lower() for a in as_list(st.get("Action", [])) if isinstance(a, str)]
+            if st.get("Effect") != "Allow" or "sns:publish" not in actions:
+                continue
+            for r in as_list(st.get("Resource", [])):
+                if encrypted(template, r):
+                    for a in IMPLIED[("sns:Publish", ENCRYPTED)]:
+                        extra.setdefault(a, []).append(f"sns:Publish to {logical_role(r)}, encrypted")
+    return extra
+
+
+def destination_calls(template, props):
+    """{action: [where]} a function's EventInvokeConfig destinations need beyond what SAM grants."""
+    out = {}
+    dests = props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
+    for which, d in sorted(dests.items()):
+        kind = str(d.get("Type", "")).upper()
+        if kind in ("SQS", "SNS") and encrypted(template, d.get("Destination")):
+            action = "sqs:SendMessage" if kind == "SQS" else "sns:Publish"
+            for a in IMPLIED[(action, ENCRYPTED)]:
+                out.setdefault(a, []).append(f"EventInvokeConfig.{which} to {logical_role(d.get('Destination'))}, encrypted")
+    return out
+
+
+def merged(*maps):
+    out = {}
+    for m in maps:
+        for k, v in m.items():
+            out.setdefault(k, []).extend(v)
+    return out
 
 
 def granted_actions(docs, assignment):
@@ -381,7 +462,8 @@ def check_state_machines(template, base):
         allowed = (EXECUTION_LOGGING if props.get("Logging") or props.get("LoggingConfiguration") else []) + (
             TRACING if (props.get("Tracing") or props.get("TracingConfiguration") or {}).get("Enabled") else [])
         for assignment in configurations(docs):
-            problems += compare(name, called, granted_actions(docs, assignment), allowed, describe(assignment))
+            needed = merged(called, implied_by_encryption(template, docs, assignment, called))
+            problems += compare(name, needed, granted_actions(docs, assignment), allowed, describe(assignment))
     return problems, report
 
 
@@ -460,8 +542,18 @@ def code_calls(bin_path, root, crates, env):
                 needed.setdefault(action, []).append(os.path.relpath(f, root))
     if STORE_CRATE in reached:
         for action, where in opensearch_verbs(root).items():
-            needed.setdefault(action, []).extend(where)
+            where = [w for w in where if not gated_off(w, env)]
+            if where:
+                needed.setdefault(action, []).extend(where)
     return needed
+
+
+def gated_off(path, env):
+    """Whether the function's environment turns off the requests of `path` (OPENSEARCH_GATED)."""
+    if path not in OPENSEARCH_GATED:
+        return False
+    var, off = OPENSEARCH_GATED[path]
+    return var in env and str(env[var]).lower() == off
 
 
 def binary_of(props):
@@ -492,14 +584,14 @@ def check_functions(template, root):
         except Unreadable as e:
             problems.append(f"unreadable: {e}")
             continue
-        needed = code_calls(src, root, crates, environment(template, props))
+        needed = merged(code_calls(src, root, crates, environment(template, props)), destination_calls(template, props))
         report[name] = needed
         for assignment in configurations(docs):
             granted = granted_actions(docs, assignment)
-            want = dict(needed)
+            want = merged(needed, implied_by_encryption(template, docs, assignment, needed))
             if AOSS_ALL in granted:  # the Serverless branch: one action for every HTTP verb
                 es = [w for a, ws in needed.items() if a.startswith("es:ESHttp") for w in ws]
-                want = {a: w for a, w in needed.items() if not a.startswith("es:ESHttp")}
+                want = {a: w for a, w in want.items() if not a.startswith("es:ESHttp")}
                 if es:
                     want[AOSS_ALL] = es
             problems += compare(name, want, granted, [], describe(assignment))

@@ -20,6 +20,10 @@
 //! counted in `refused`, listed in `refusals` (the first few hundred), and the rest of its bulk
 //! request is committed; the invocation succeeds.
 //!
+//! A successful invocation writes its counts as one CloudWatch EMF line on stdout
+//! ([`IngestReport::metrics`]: `EventsIngested`, `EventsRefused`, `RecordsMalformed` in the
+//! `Tripline` namespace), so refusals and malformed records can be graphed and alarmed on.
+//!
 //! Everything else fails the invocation ([`IngestError`]), so that AWS retries it (twice for
 //! asynchronous S3 invocations, until the record expires for CloudWatch Logs) and then hands it
 //! to the function's on-failure destination; an event is never dropped silently:
@@ -51,6 +55,7 @@ use tripline_normalize::{FlowFormat, NormalizeError, Options, Stats};
 
 /// The most events a batch allocates room for in advance (it grows as events arrive).
 const PREALLOCATED: usize = 4096;
+use tripline_runtime::metrics::{Metrics, MetricsOut};
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
 use tripline_store::{EventStore, StoreError};
 
@@ -65,9 +70,10 @@ pub enum IngestError {
     /// A failure a retry can fix (throttling, the store or S3 unreachable, a broken download).
     #[error("retryable: {0}")]
     Retryable(String),
-    /// The store refused a whole request (an HTTP status other than per-document failures:
-    /// 401, 403, a template installation refused, …) or cannot be used as configured.
-    #[error("refused by the store: {0}")]
+    /// S3 refused to hand over an object (403, …), or the store refused a whole request (an
+    /// HTTP status other than per-document failures: 401, 403, a template installation refused,
+    /// templates not installed, …) or cannot be used as configured.
+    #[error("refused: {0}")]
     Refused(String),
 }
 
@@ -90,7 +96,7 @@ pub struct IngestReport {
     pub refused: u64,
     /// The first [`LOGGED_FAILURES`] of those, each with the file and record it came from.
     pub refusals: Vec<Refusal>,
-    /// S3 objects given up on for good (gone, or refused by S3 other than throttling).
+    /// S3 objects given up on because they are gone (GetObject answered 404).
     pub dropped: Vec<String>,
 }
 
@@ -115,6 +121,15 @@ struct Origin {
 }
 
 impl IngestReport {
+    /// The invocation's EMF metrics: `EventsIngested` (written), `EventsRefused` (refused one by
+    /// one, for good), `RecordsMalformed` (records that did not normalize), in `Tripline`.
+    pub fn metrics(&self) -> Metrics {
+        Metrics::new()
+            .count("EventsIngested", self.written)
+            .count("EventsRefused", self.refused)
+            .count("RecordsMalformed", self.errors.values().sum())
+    }
+
     fn add(&mut self, s: &Stats) {
         for (k, v) in &s.records {
             *self.records.entry(k.clone()).or_default() += v;
@@ -135,12 +150,19 @@ pub struct Ingest {
     s3: aws_sdk_s3::Client,
     options: Options,
     batch: usize,
+    metrics: MetricsOut,
 }
 
 impl Ingest {
     /// Build from parts (tests, other hosts).
     pub fn new(store: Arc<dyn EventStore>, s3: aws_sdk_s3::Client, options: Options) -> Self {
-        Ingest { store, s3, options, batch: DEFAULT_BATCH }
+        Ingest { store, s3, options, batch: DEFAULT_BATCH, metrics: MetricsOut::Stdout }
+    }
+
+    /// Where the invocation's metrics go (stdout, as EMF, unless told otherwise).
+    pub fn with_metrics(mut self, metrics: MetricsOut) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Events per bulk write.
@@ -194,6 +216,7 @@ impl Ingest {
         if report.objects == 0 && !is_s3_notification(&event) {
             self.value(event, &mut report).await?;
         }
+        self.metrics.emit(&report.metrics());
         Ok(report)
     }
 
@@ -227,12 +250,19 @@ impl Ingest {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 let text = format!("{name}: {}", aws_sdk_s3::error::DisplayErrorContext(&e));
                 return match status {
-                    Some(s) if (400..500).contains(&s) && s != 429 && s != 408 => {
-                        tracing::error!(object = %name, status = s, error = %text, "object not readable; not retried");
+                    // Gone (deleted, or expired by a lifecycle rule, before we read it): nothing
+                    // to retry, and nothing was lost that still exists.
+                    Some(404) => {
+                        tracing::warn!(object = %name, status = 404, error = %text, "object gone; not retried");
                         report.dropped.push(text);
                         Ok(())
                     }
-                    _ => Err(Retryable(text)),
+                    // Throttled, timed out, failed on S3's side, or no answer at all.
+                    None | Some(408 | 429 | 500..) => Err(Retryable(text)),
+                    // Access denied (a missing grant, a bucket or key policy) and any other
+                    // refusal: the object exists and must not be skipped, so the invocation fails
+                    // (retried, then kept by the on-failure destination until it is fixed).
+                    Some(s) => Err(Refused(format!("S3 answered {s}: {text}"))),
                 };
             }
         };
@@ -351,9 +381,10 @@ impl Ingest {
             }
             // A whole request refused (401, 403, a template the role may not install, …):
             // fail the invocation, never drop the batch. Per-document refusals are above.
-            Err(StoreError::Rejected { status, reason }) => {
-                Err(Refused(format!("HTTP {status} for {} events: {reason}", events.len())))
-            }
+            Err(StoreError::Rejected { status, reason }) => Err(Refused(format!(
+                "the store answered HTTP {status} for {} events: {reason}",
+                events.len()
+            ))),
             Err(e @ (StoreError::Config(_) | StoreError::Unsupported(_))) => {
                 Err(Refused(format!("{e} ({} events)", events.len())))
             }

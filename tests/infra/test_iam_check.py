@@ -119,9 +119,14 @@ def test_sdk_names_map_to_iam_actions():
 def test_function_code_side_is_derived_from_the_sources():
     t = iam_check.load_template(TEMPLATE)
     _, report = iam_check.check_functions(t, ROOT)
-    assert set(report["IngestFunction"]) == {"s3:GetObject", "es:ESHttpPost", "es:ESHttpPut"}
+    # The key: the on-failure destination is a queue encrypted with the stack's own key. No PUT:
+    # the functions leave installing the index templates to the deploy step.
+    kms = {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert set(report["IngestFunction"]) == {"s3:GetObject", "es:ESHttpGet", "es:ESHttpPost"} | kms
     assert report["IngestFunction"]["s3:GetObject"] == ["functions/src/ingest.rs"]
-    assert set(report["DescribeReconFunction"]) == {"sns:Publish", "es:ESHttpPost", "es:ESHttpPut"}
+    assert report["IngestFunction"]["kms:Decrypt"] == [
+        "EventInvokeConfig.OnFailure to FailedInvocationsQueue, encrypted"]
+    assert set(report["DescribeReconFunction"]) == {"sns:Publish", "es:ESHttpGet", "es:ESHttpPost"} | kms
     # Only functions given the workflow's ARN start it: the `contain` alerts, and never the
     # GuardDuty alert, whose findings come from the logs (containment comes from the rule).
     assert "states:StartExecution" in report["S3BucketPublicFunction"]
@@ -134,7 +139,7 @@ def test_a_function_missing_a_verb_and_granting_an_extra_one_is_caught():
     write = next(s for s in st if s["Sid"] == "WriteEvents")
     write["Action"]["Fn::If"][2] = ["es:ESHttpPost", "es:ESHttpDelete"]
     problems, _ = iam_check.check_functions(t, ROOT)
-    assert "missing: IngestFunction calls es:ESHttpPut (crates/store/src/opensearch.rs) but its role " \
+    assert "missing: IngestFunction calls es:ESHttpGet (crates/store/src/opensearch.rs) but its role " \
            "does not grant it [Serverless=false]" in problems
     assert any(p.startswith("unused: IngestFunction.Policies[0].WriteEvents grants es:ESHttpDelete") for p in problems)
 
@@ -145,14 +150,13 @@ def test_real_files_pass():
 
 def test_real_files_failed_before_the_fix(tmp_path):
     """The template as it was (issue 17): the unblock path's List*Policies, DescribeTags and
-    ListCommands not granted, and three Describe actions and es:ESHttpGet granted for nothing."""
+    ListCommands not granted, and three Describe actions granted for nothing."""
     text = open(TEMPLATE).read()
     for sid in ("FindDenyAllPolicies", "ForensicsStatusIsUnscopable"):
         start = text.index(f"            - Sid: {sid}\n")
         end = text.index("            - Sid:", start + 1)
         text = text[:start] + text[end:]
     text = text.replace("                - ec2:DescribeTags\n", "                - ec2:DescribeVolumes\n")
-    text = text.replace('["es:ESHttpPost", "es:ESHttpPut"]', '["es:ESHttpGet", "es:ESHttpPost"]')
     text = text.replace("../statemachines/", os.path.join(ROOT, "statemachines") + "/")
     (tmp_path / "template.yaml").write_text(text)
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "iam_check.py"), str(tmp_path / "template.yaml")],
@@ -163,7 +167,93 @@ def test_real_files_failed_before_the_fix(tmp_path):
                    "IrRunbookStateMachine calls iam:ListGroupPolicies (UnblockGroup)",
                    "RemediationStateMachine calls ec2:DescribeTags (FindAutoScalingGroup)",
                    "RemediationStateMachine calls ssm:ListCommands (CheckForensics)",
-                   "grants ec2:DescribeVolumes, which nothing in RemediationStateMachine calls",
-                   "IngestFunction calls es:ESHttpPut",
-                   "WriteEvents grants es:ESHttpGet"):
+                   "grants ec2:DescribeVolumes, which nothing in RemediationStateMachine calls"):
         assert needle in out.stderr, (needle, out.stderr)
+
+
+# ---------------------------------------------------------------- issue 17, items 4 and 5
+
+
+def real_template():
+    return iam_check.load_template(TEMPLATE)
+
+
+def problems_of(t):
+    p1, _ = iam_check.check_state_machines(t, os.path.dirname(TEMPLATE))
+    p2, _ = iam_check.check_functions(t, ROOT)
+    return p1 + p2
+
+
+def drop_statement(statements, sid):
+    kept = [s for s in statements if s.get("Sid") != sid]
+    assert len(kept) == len(statements) - 1, sid
+    statements[:] = kept
+
+
+def test_publishing_to_a_topic_encrypted_with_a_customer_key_implies_the_key():
+    assert iam_check.IMPLIED[("sns:Publish", iam_check.ENCRYPTED)] == ["kms:GenerateDataKey", "kms:Decrypt"]
+    assert iam_check.IMPLIED[("sqs:SendMessage", iam_check.ENCRYPTED)] == ["kms:GenerateDataKey", "kms:Decrypt"]
+    t = real_template()
+    assert iam_check.encrypted(t, {"Ref": "AlertsTopic"})
+    assert iam_check.encrypted(t, {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]})
+    assert not iam_check.encrypted(t, {"Ref": "LogsBucket"}), "only topics and queues"
+    t["Resources"]["AlertsTopic"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+    assert not iam_check.encrypted(t, {"Ref": "AlertsTopic"}), "an AWS managed key needs no grant"
+
+
+def test_a_workflow_publishing_without_the_key_is_caught():
+    """The state machines notify through the encrypted topic: without the policy SAM's roles get
+    from WorkflowsUseAlertsKey, their sns:Publish would fail in AWS (moto does not encrypt)."""
+    t = real_template()
+    del t["Resources"]["WorkflowsUseAlertsKey"]
+    problems = problems_of(t)
+    for machine in ("RemediationStateMachine", "IrRunbookStateMachine"):
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert f"missing: {machine} calls {action} (sns:Publish to AlertsTopic, encrypted) but its " \
+                   "role does not grant it" in problems, problems
+    assert len(problems) == 4, problems
+
+
+def test_the_key_is_unused_when_the_topic_is_not_encrypted_with_it():
+    t = real_template()
+    t["Resources"]["AlertsTopic"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+    problems = problems_of(t)
+    assert "unused: WorkflowsUseAlertsKey.UseAlertsKey grants kms:GenerateDataKey, which nothing in " \
+           "RemediationStateMachine calls" in problems, problems
+    # The functions still send failed invocations to the encrypted queue: their key use stands.
+    assert not any("Function" in p for p in problems), problems
+
+
+def test_an_encrypted_on_failure_queue_needs_the_key_even_without_sns():
+    """The ingest function publishes nothing, but Lambda sends its failed invocations to the
+    encrypted queue with the function's role."""
+    t = real_template()
+    drop_statement(t["Resources"]["IngestFunction"]["Properties"]["Policies"][0]["Statement"], "UseAlertsKey")
+    problems = problems_of(t)
+    assert "missing: IngestFunction calls kms:GenerateDataKey (EventInvokeConfig.OnFailure to " \
+           "FailedInvocationsQueue, encrypted) but its role does not grant it [Serverless=false]" in problems, problems
+    del t["Resources"]["IngestFunction"]["Properties"]["EventInvokeConfig"]
+    assert problems_of(t) == []
+
+
+def test_template_installation_needs_put_unless_the_environment_turns_it_off():
+    """The store's only PUT is the template installation (crates/store/src/opensearch/templates.rs):
+    with TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES=false (Globals) no function sends it."""
+    t = real_template()
+    env = t["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES"] == "false"
+    verbs = iam_check.opensearch_verbs(ROOT)
+    assert verbs["es:ESHttpPut"] == ["crates/store/src/opensearch/templates.rs"], verbs
+    assert "crates/store/src/opensearch/templates.rs" not in verbs.get("es:ESHttpGet", [])
+    del env["TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES"]
+    problems = problems_of(t)
+    assert "missing: IngestFunction calls es:ESHttpPut (crates/store/src/opensearch/templates.rs) but its " \
+           "role does not grant it [Serverless=false]" in problems, problems
+    env["TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES"] = "true"
+    assert any(p.startswith("missing: DescribeReconFunction calls es:ESHttpPut") for p in problems_of(t))
+
+
+def test_policies_attached_to_a_sam_generated_role_are_read():
+    t = real_template()
+    docs = iam_check.role_documents(t, "IrRunbookStateMachine", t["Resources"]["IrRunbookStateMachine"]["Properties"])
+    assert "WorkflowsUseAlertsKey" in [where for where, _ in docs]

@@ -2,9 +2,12 @@
 //!
 //! Every alert in `tripline_alerts::registry` becomes one `AWS::Serverless::Function` with its
 //! schedule, memory, timeout, reserved concurrency 1 and least-privilege policy (read events and
-//! write alerts on the OpenSearch resource with the HTTP verbs the store sends, POST for `_search`,
-//! `_bulk` and `_mget` and PUT for `_index_template`; publish to the alerts topic; and start the
-//! remediation workflow only for alerts whose policy is `contain`). `scripts/iam_check.py` (`make
+//! write alerts on the OpenSearch resource with the HTTP verbs the store sends: POST for
+//! `_search`, `_bulk` and `_mget`, GET for the check that the index templates are installed,
+//! never PUT, since installing them is a deploy step; publish to the alerts topic, and use its
+//! KMS key; and start the remediation workflow only for alerts whose policy is `contain`), an
+//! on-failure destination (the shared `FailedInvocationsQueue`, after 2 retries), and two alarms
+//! to the alerts topic, on the function's `Errors` and `Throttles`. `scripts/iam_check.py` (`make
 //! lint`) checks these grants against the code. `render` rewrites the block between the
 //! markers in `infra/template.yaml`; `render --check` fails when the committed template has drifted
 //! from the registry (a test runs the same check).
@@ -137,6 +140,12 @@ pub fn render(entries: &[RegistryEntry]) -> String {
       MemorySize: {memory}
       Timeout: {timeout}
       ReservedConcurrentExecutions: 1
+      EventInvokeConfig:
+        MaximumRetryAttempts: 2
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt FailedInvocationsQueue.Arn
 "#,
             description = quoted(e.description),
             memory = e.memory_mb,
@@ -157,12 +166,16 @@ pub fn render(entries: &[RegistryEntry]) -> String {
         - Statement:
             - Sid: ReadEventsWriteAlerts
               Effect: Allow
-              Action: !If [Serverless, ["aoss:APIAccessAll"], ["es:ESHttpPost", "es:ESHttpPut"]]
+              Action: !If [Serverless, ["aoss:APIAccessAll"], ["es:ESHttpGet", "es:ESHttpPost"]]
               Resource: !If [Serverless, !Ref OpenSearchResourceArn, !Sub "${{OpenSearchResourceArn}}/*"]
             - Sid: PublishAlerts
               Effect: Allow
               Action: sns:Publish
               Resource: !Ref AlertsTopic
+            - Sid: UseAlertsKey
+              Effect: Allow
+              Action: [kms:GenerateDataKey, kms:Decrypt]
+              Resource: !GetAtt AlertsKey.Arn
 "#
         );
         if e.remediation == Remediation::Contain {
@@ -188,6 +201,33 @@ pub fn render(entries: &[RegistryEntry]) -> String {
             schedule = e.schedule,
             sched_desc = quoted(&format!("Run the {} alert", e.name)),
         );
+        for (metric, what) in [("Errors", "failed"), ("Throttles", "was throttled")] {
+            let _ = write!(
+                out,
+                r#"  {id}{metric}Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: {description}
+      Namespace: AWS/Lambda
+      MetricName: {metric}
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {id}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref AlertsTopic]
+
+"#,
+                description = quoted(&format!(
+                    "Tripline: the {} alert's function {what} (retried twice, then kept in FailedInvocationsQueue)",
+                    e.name
+                )),
+            );
+        }
     }
     let _ = writeln!(out, "{END}");
     out
@@ -231,6 +271,25 @@ mod tests {
             );
         }
         assert_eq!(block.matches("ReservedConcurrentExecutions: 1").count(), entries.len());
+    }
+
+    #[test]
+    fn every_function_has_an_on_failure_queue_and_two_alarms_and_never_puts() {
+        let entries = tripline_alerts::registry::entries();
+        let block = render(&entries);
+        let n = entries.len();
+        assert_eq!(block.matches("Destination: !GetAtt FailedInvocationsQueue.Arn").count(), n);
+        assert_eq!(block.matches("MaximumRetryAttempts: 2").count(), n);
+        assert_eq!(block.matches("Type: AWS::CloudWatch::Alarm").count(), 2 * n);
+        assert_eq!(block.matches("AlarmActions: [!Ref AlertsTopic]").count(), 2 * n);
+        for e in &entries {
+            let id = logical_id(e.name);
+            assert!(block.contains(&format!("  {id}ErrorsAlarm:\n")), "{}", e.name);
+            assert!(block.contains(&format!("  {id}ThrottlesAlarm:\n")), "{}", e.name);
+            assert!(block.contains(&format!("Value: !Ref {id}\n")), "{}", e.name);
+        }
+        assert!(!block.contains("ESHttpPut"), "templates are installed by the deploy step");
+        assert_eq!(block.matches("Resource: !GetAtt AlertsKey.Arn").count(), n);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod infra;
 mod ingest;
+mod opensearch;
 mod respond;
 mod run;
 mod search;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Infrastructure: render the SAM template's alert section from the registry.
     #[command(subcommand)]
     Infra(infra::Command),
+    /// The OpenSearch store: deploy steps (install the index templates).
+    #[command(subcommand)]
+    Opensearch(opensearch::Command),
     /// The embedded store itself: verify its files.
     #[command(subcommand)]
     Store(store::Command),
@@ -64,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Respond(cmd) => respond::run(cmd).await,
         Command::Infra(cmd) => infra::run(cmd).await,
+        Command::Opensearch(cmd) => opensearch::run(cmd).await,
         Command::Store(cmd) => store::run(&cli.store, cmd),
     }
 }

@@ -18,6 +18,8 @@
 //! | `TRIPLINE_LATENESS` | how late an event may arrive and still alert (`0s`, `15m`, `2h`; 0s to 24h; see [`passes`](crate::runner::passes)) | `30m` |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, … | the AWS SDK's own settings (a local moto works through `AWS_ENDPOINT_URL`) | |
 //! | `RUST_LOG` | log filter | `info` |
+//!
+//! Logs are JSON lines on stderr; metrics ([`crate::metrics`]) are EMF lines on stdout.
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use tripline_alerts::{registry, Alert, RegistryEntry, Remediation};
 use tripline_store::opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
 use tripline_store::{EventStore, StoreError};
 
+use crate::metrics::{Metrics, MetricsOut};
 use crate::runner::{parse_lateness, RunError, RunOptions, RunReport, Runner, DEFAULT_LATENESS};
 use crate::sinks::{Sinks, Sns, StepFunctions};
 
@@ -164,6 +167,7 @@ pub struct Handler {
     store: Arc<dyn EventStore>,
     sinks: Sinks,
     options: RunOptions,
+    metrics: MetricsOut,
 }
 
 impl Handler {
@@ -175,7 +179,13 @@ impl Handler {
         sinks: Sinks,
         options: RunOptions,
     ) -> Self {
-        Handler { alert, remediation, store, sinks, options }
+        Handler { alert, remediation, store, sinks, options, metrics: MetricsOut::Stdout }
+    }
+
+    /// Where the run's metrics go (stdout, as EMF, unless told otherwise).
+    pub fn with_metrics(mut self, metrics: MetricsOut) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Connect what `config` names, with AWS settings from `sdk` (credentials, region, endpoint).
@@ -210,13 +220,22 @@ impl Handler {
         self.alert.as_ref()
     }
 
-    /// Run the alert at the event's time and deliver what it raises.
+    /// Run the alert at the event's time and deliver what it raises; a successful run emits
+    /// `AlertsRaised` and `RunDurationMs` by `Alert` ([`crate::metrics`]).
     pub async fn handle(&self, event: &ScheduledEvent) -> Result<Summary, RunError> {
         let now = clock(event);
+        let started = std::time::Instant::now();
         let runner = Runner::new(self.store.as_ref())
             .with_sinks(self.sinks.clone())
             .with_options(self.options.clone());
         let report = runner.run(self.alert.as_ref(), self.remediation, now).await?;
+        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.metrics.emit(
+            &Metrics::new()
+                .dimension("Alert", self.alert.name())
+                .count("AlertsRaised", report.raised.len() as u64)
+                .milliseconds("RunDurationMs", millis),
+        );
         Ok(Summary::from(&report))
     }
 

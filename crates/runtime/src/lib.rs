@@ -19,6 +19,8 @@
 //!   run deliver nothing twice and lose nothing.
 //! - [`lambda`]: the glue each alert's Lambda uses — configuration from the environment (read once),
 //!   JSON logs, the EventBridge scheduled-event handler.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines (namespace `Tripline`) the functions
+//!   write on stdout: alerts raised and run duration per alert, events ingested and refused.
 //!
 //! ## Time windows: by event time, with a lateness allowance
 //!
@@ -80,6 +82,7 @@
 #![warn(missing_docs)]
 
 pub mod lambda;
+pub mod metrics;
 pub mod runner;
 pub mod sinks;
 

@@ -13,6 +13,7 @@ use chrono::TimeDelta;
 use serde_json::{json, Value as Json};
 use tripline_alerts::{Remediation, Severity};
 use tripline_runtime::lambda::{Config, ConfigError, Handler, ScheduledEvent};
+use tripline_runtime::metrics::MetricsOut;
 use tripline_runtime::sinks::{execution_name, Delivery, Execution};
 use tripline_runtime::{RunError, RunOptions, Runner, Sinks, Sns, StepFunctions};
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
@@ -330,8 +331,10 @@ async fn the_handler_runs_at_the_scheduled_events_time() {
         runbook_url: Some("https://runbooks.example/{name}.md".into()),
         ..RunOptions::default()
     };
+    let metrics = MetricsOut::memory();
     let handler =
-        Handler::new(Box::new(CreateUser), Remediation::Contain, store.clone(), aws.sinks(), options);
+        Handler::new(Box::new(CreateUser), Remediation::Contain, store.clone(), aws.sinks(), options)
+            .with_metrics(metrics.clone());
 
     let summary = handler
         .invoke(lambda_runtime::LambdaEvent::new(event.clone(), lambda_runtime::Context::default()))
@@ -352,6 +355,28 @@ async fn the_handler_runs_at_the_scheduled_events_time() {
     assert_eq!(aws.published().len(), 2);
     let json = serde_json::to_value(&summary).expect("summary is JSON");
     assert_eq!(json["ids"].as_array().map(Vec::len), Some(2));
+
+    // Each run wrote one EMF document: AlertsRaised (2, then 0 for the retry) and RunDurationMs,
+    // by Alert, in the Tripline namespace.
+    let lines = metrics.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, raised) in lines.iter().zip([2, 0]) {
+        let emf: Json = serde_json::from_str(line).expect("one complete JSON object");
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Tripline", "{line}");
+        assert_eq!(directive["Dimensions"], json!([["Alert"]]), "{line}");
+        let names: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["Name"].as_str())
+            .collect();
+        assert_eq!(names, ["AlertsRaised", "RunDurationMs"], "{line}");
+        assert_eq!(emf["Alert"], "test_create_user", "{line}");
+        assert_eq!(emf["AlertsRaised"], raised, "{line}");
+        assert!(emf["RunDurationMs"].is_u64(), "{line}");
+        assert!(emf["_aws"]["Timestamp"].is_i64(), "{line}");
+    }
 }
 
 /// The Lambda's configuration as the template's environment would give it, for the stores and

@@ -13,9 +13,12 @@
 //! - **Indices.** Events go to `{prefix}YYYY.MM.DD` (by `utctimestamp`, prefix `events-`) under
 //!   [`Event::id`]; searches read `{prefix}*`. Alerts go to `alerts` under their id. The mapping
 //!   comes from `infra/opensearch/index-template.json` and `alerts-template.json` (embedded in
-//!   this crate), installed by [`OpenSearchStore::ensure_templates`], which every write calls
-//!   once first (unless [`OpenSearchConfig::install_templates`] is off): an index created before
-//!   its template would keep a dynamic mapping for the rest of its life.
+//!   this crate), installed by [`OpenSearchStore::ensure_templates`]: the deploy step
+//!   `tripline opensearch install-templates`, or the first write of a store with
+//!   [`OpenSearchConfig::install_templates`] on (the default; the Lambda functions turn it off).
+//!   With it off, the first write checks that the templates are there
+//!   ([`OpenSearchStore::check_templates`]) and fails with [`StoreError::Config`] if not: an
+//!   index created before its template would keep a dynamic mapping for the rest of its life.
 //! - **Auth.** [`Auth::SigV4`] loads credentials with `aws-config`'s default chain and hands
 //!   them, as an `SdkConfig`, to the `opensearch` crate, which signs each request with
 //!   `aws-sigv4` for `es` or `aoss` (with the `x-amz-content-sha256` header Serverless requires).
@@ -39,6 +42,7 @@
 
 mod config;
 mod response;
+mod templates;
 mod transport;
 
 use std::collections::{HashMap, VecDeque};
@@ -185,26 +189,16 @@ impl OpenSearchStore {
         (format!("tripline-{events}"), format!("tripline-{}", self.config.alerts_index))
     }
 
-    /// Install (or update) the events and alerts index templates. Idempotent. Indices created
-    /// before it keep their mapping: run it before the first ingest (`tripline infra`), or
-    /// leave [`OpenSearchConfig::install_templates`] on and let the first write do it.
-    pub async fn ensure_templates(&self) -> Result<(), StoreError> {
+    /// The two index templates as this store installs them: (name, body) for the events
+    /// template (`infra/opensearch/index-template.json`, for `{events_prefix}*`) and the alerts
+    /// template (`alerts-template.json`, for the alerts index).
+    pub fn templates(&self) -> Result<[(String, Json); 2], StoreError> {
         let (events_name, alerts_name) = self.template_names();
         let events =
             self.template(EVENTS_TEMPLATE, "index-template.json", format!("{}*", self.config.events_prefix))?;
         let alerts =
             self.template(ALERTS_TEMPLATE, "alerts-template.json", self.config.alerts_index.clone())?;
-        for (name, body) in [(events_name, events), (alerts_name, alerts)] {
-            let path = format!("_index_template/{name}");
-            let body = body.to_string();
-            let reply =
-                self.transport.send(Method::Put, &path, &[], Some((BodyKind::Json, body.as_bytes()))).await?;
-            let v = ok_json(&format!("PUT {path}"), reply)?;
-            if v["acknowledged"] != json!(true) {
-                return Err(StoreError::Malformed(format!("PUT {path}: not acknowledged: {v}")));
-            }
-        }
-        Ok(())
+        Ok([(events_name, events), (alerts_name, alerts)])
     }
 
     fn template(&self, text: &str, file: &str, pattern: String) -> Result<Json, StoreError> {
@@ -214,11 +208,47 @@ impl OpenSearchStore {
         Ok(t)
     }
 
-    async fn templates_installed(&self) -> Result<(), StoreError> {
-        if !self.config.install_templates {
+    /// Check that both index templates are installed: `Ok` when they are, a
+    /// [`StoreError::Config`] naming the missing ones and the deploy step that installs them
+    /// when not (an index created without its template would get a dynamic mapping for good:
+    /// IPs and dates as text, numbers as whatever came first).
+    pub async fn check_templates(&self) -> Result<(), StoreError> {
+        let mut missing = Vec::new();
+        for (name, _) in self.templates()? {
+            let path = format!("_index_template/{name}");
+            let reply = self.transport.send(Method::Get, &path, &[], None).await?;
+            if reply.status == 404 {
+                missing.push(name);
+                continue;
+            }
+            let v = ok_json(&format!("GET {path}"), reply)?;
+            let found = v["index_templates"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|t| t["name"].as_str() == Some(name.as_str())));
+            if !found {
+                missing.push(name);
+            }
+        }
+        if missing.is_empty() {
             return Ok(());
         }
-        self.templates.get_or_try_init(|| self.ensure_templates()).await.map(|_| ())
+        Err(StoreError::Config(format!(
+            "index template(s) {} not installed on {}, and this store does not install them \
+             (TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES=false): run `tripline opensearch install-templates` \
+             (make deploy does) before writing, or an index would be created with a dynamic mapping",
+            missing.join(", "),
+            config::redacted(&self.config.url)
+        )))
+    }
+
+    /// Before the first write: install the templates (`install_templates`), or check that they
+    /// are there (`check_templates`), once per store; a failed attempt is tried again next time.
+    async fn templates_installed(&self) -> Result<(), StoreError> {
+        match (self.config.install_templates, self.config.check_templates) {
+            (true, _) => self.templates.get_or_try_init(|| self.ensure_templates()).await.map(|_| ()),
+            (false, true) => self.templates.get_or_try_init(|| self.check_templates()).await.map(|_| ()),
+            (false, false) => Ok(()),
+        }
     }
 
     fn write_params(&self) -> Vec<(&'static str, &'static str)> {

@@ -23,6 +23,7 @@ fn config(url: &str) -> OpenSearchConfig {
         max_delay: Duration::from_secs(2),
     };
     c.install_templates = false;
+    c.check_templates = false;
     c
 }
 

@@ -25,9 +25,15 @@ struct Scoped {
 
 impl Scoped {
     async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// Like [`Scoped::new`], with the configuration changed by `adjust`.
+    async fn with(adjust: impl FnOnce(&mut OpenSearchConfig)) -> Self {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let tag = format!("t{}x{n}", std::process::id());
         let mut config = base_config();
+        adjust(&mut config);
         config.events_prefix = format!("{tag}-events-");
         config.alerts_index = format!("{tag}-alerts");
         let store = OpenSearchStore::connect(config.clone()).await.expect("connect");
@@ -121,6 +127,34 @@ async fn templates_give_the_mozdef_mapping() {
     assert_eq!(props["details"]["properties"]["success"]["type"], "boolean");
     assert_eq!(props["details"]["properties"]["destinationport"]["type"], "integer");
     assert_eq!(props["details"]["properties"]["anything"]["type"], "keyword", "dynamic strings are keywords");
+    s.cleanup().await;
+}
+
+/// With installation off (the Lambda functions), the first write checks that the templates are
+/// installed: before the deploy step it is refused (a configuration error naming the missing
+/// templates and the command), and no index is created with a dynamic mapping; after
+/// `ensure_templates` (what `tripline opensearch install-templates` runs) the same write succeeds
+/// with the template's mapping.
+#[tokio::test]
+async fn without_installation_a_write_before_the_templates_is_refused() {
+    let s = Scoped::with(|c| c.install_templates = false).await;
+    let e = event("Describe", "2026-11-23T10:00:00Z", json!({"sourceipaddress": "10.0.0.1"}));
+    let err = s.store.index_events(std::slice::from_ref(&e)).await.expect_err("no templates yet");
+    let (events_template, alerts_template) = s.store.template_names();
+    let text = err.to_string();
+    assert!(matches!(err, tripline_store::StoreError::Config(_)), "{err:?}");
+    assert!(text.contains(&events_template) && text.contains(&alerts_template), "{text}");
+    assert!(text.contains("tripline opensearch install-templates"), "{text}");
+    let index = format!("{}2026.11.23", s.prefix);
+    assert_eq!(s.get(&format!("{index}/_mapping")).await["status"], 404, "no index was created");
+    let alert_err = s.store.write_alerts(&[]).await;
+    assert!(alert_err.is_ok(), "nothing to write is not a write: {alert_err:?}");
+
+    s.store.ensure_templates().await.expect("the deploy step");
+    let report = s.store.index_events(std::slice::from_ref(&e)).await.expect("templates installed");
+    assert_eq!(report.written, 1, "{report:?}");
+    let m = s.get(&format!("{index}/_mapping")).await;
+    assert_eq!(m[&index]["mappings"]["properties"]["details"]["properties"]["sourceipaddress"]["type"], "ip");
     s.cleanup().await;
 }
 

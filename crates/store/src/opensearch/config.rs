@@ -140,7 +140,7 @@ impl RetryPolicy {
 /// | `TRIPLINE_OPENSEARCH_REFRESH` | `true`: writes are searchable when the call returns | `true` (`false` for `aoss`, which has no refresh) |
 /// | `TRIPLINE_OPENSEARCH_CA_CERT` | a PEM file of extra trusted CA certificates | system roots |
 /// | `TRIPLINE_OPENSEARCH_INSECURE` | `true`: accept any certificate (a local test cluster only) | `false` |
-/// | `TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES` | install the index templates before the first write | `true` |
+/// | `TRIPLINE_OPENSEARCH_INSTALL_TEMPLATES` | `true`: install the index templates before the first write; `false`: check that they are installed, and refuse to write if not (the Lambda functions: installing them is the deploy step `tripline opensearch install-templates`) | `true` |
 ///
 /// AWS credentials come from the default chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`,
 /// `AWS_PROFILE`, SSO, a Lambda's role), read when the store connects.
@@ -162,6 +162,10 @@ pub struct OpenSearchConfig {
     pub refresh: bool,
     /// Install the index templates before the first write (once per store).
     pub install_templates: bool,
+    /// With `install_templates` off: check before the first write (once per store) that the
+    /// templates are installed, and refuse to write if not (`StoreError::Config`). Off only
+    /// where requests are counted (fault-injection tests).
+    pub check_templates: bool,
     /// A bulk request carries at most this many bytes of NDJSON (larger batches are split).
     pub bulk_max_bytes: usize,
     /// Extra trusted CA certificates (PEM).
@@ -182,6 +186,7 @@ impl std::fmt::Debug for OpenSearchConfig {
             .field("retry", &self.retry)
             .field("refresh", &self.refresh)
             .field("install_templates", &self.install_templates)
+            .field("check_templates", &self.check_templates)
             .field("bulk_max_bytes", &self.bulk_max_bytes)
             .field("ca_cert", &self.ca_cert)
             .field("insecure_tls", &self.insecure_tls)
@@ -267,6 +272,7 @@ impl OpenSearchConfig {
             retry: RetryPolicy::default(),
             refresh: true,
             install_templates: true,
+            check_templates: true,
             bulk_max_bytes: 5 * 1024 * 1024,
             ca_cert: None,
             insecure_tls: false,
