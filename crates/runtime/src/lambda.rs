@@ -14,6 +14,7 @@
 //! | `TRIPLINE_OPENSEARCH_*` | the store (see `tripline_store::opensearch::OpenSearchConfig`) | `TRIPLINE_OPENSEARCH_URL` required |
 //! | `TRIPLINE_SNS_TOPIC_ARN` | where alerts are published | unset: no SNS |
 //! | `TRIPLINE_STATE_MACHINE_ARN` | the remediation workflow | required for alerts whose policy is `contain` |
+//! | `TRIPLINE_WEBHOOKS` | webhook sinks, a JSON array (see [`parse_webhooks`]): `[{"name": "secops", "url": "https://hooks.slack.com/…", "format": "slack", "min_severity": "WARNING", "tags": ["iam"]}, {"name": "oncall", "url": "https://events.pagerduty.com/v2/enqueue", "format": "pagerduty", "routing_key": "…", "min_severity": "CRITICAL"}]` | unset: none |
 //! | `TRIPLINE_RUNBOOK_URL` | runbook link per alert, `{name}` replaced by the alert's name | unset: no link |
 //! | `TRIPLINE_LATENESS` | how late an event may arrive and still alert (`0s`, `15m`, `2h`; 0s to 24h; see [`passes`](crate::runner::passes)) | `30m` |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, … | the AWS SDK's own settings (a local moto works through `AWS_ENDPOINT_URL`) | |
@@ -34,7 +35,7 @@ use tripline_store::{EventStore, StoreError};
 
 use crate::metrics::{Metrics, MetricsOut};
 use crate::runner::{parse_lateness, RunError, RunOptions, RunReport, Runner, DEFAULT_LATENESS};
-use crate::sinks::{Sinks, Sns, StepFunctions};
+use crate::sinks::{Route, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
 
 /// The scheduled event a function receives.
 pub type ScheduledEvent = EventBridgeEvent<Json>;
@@ -52,6 +53,75 @@ pub struct Config {
     pub runbook_url: Option<String>,
     /// How late an event may arrive and still alert ([`RunOptions::lateness`]).
     pub lateness: TimeDelta,
+    /// Webhook sinks (`TRIPLINE_WEBHOOKS`).
+    pub webhooks: Vec<Webhook>,
+}
+
+/// One entry of `TRIPLINE_WEBHOOKS`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookSpec {
+    name: String,
+    url: String,
+    format: String,
+    #[serde(default)]
+    routing_key: Option<String>,
+    #[serde(default)]
+    min_severity: Option<tripline_alerts::Severity>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// `TRIPLINE_WEBHOOKS`: a JSON array of `{name, url, format: slack|pagerduty, routing_key
+/// (pagerduty), min_severity (INFO..CRITICAL, default INFO), tags (any of; default all)}`.
+/// Errors never repeat the value: it holds webhook URLs and routing keys.
+pub fn parse_webhooks(text: &str) -> Result<Vec<Webhook>, ConfigError> {
+    let specs: Vec<WebhookSpec> = serde_json::from_str(text).map_err(|e| {
+        ConfigError::Webhooks(format!(
+            "not a JSON array of webhooks (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let mut names = std::collections::HashSet::new();
+    specs
+        .into_iter()
+        .map(|spec| {
+            if !names.insert(spec.name.clone()) {
+                return Err(ConfigError::Webhooks(format!("webhook {:?} is listed twice", spec.name)));
+            }
+            let format = match (spec.format.as_str(), spec.routing_key) {
+                ("slack", None) => WebhookFormat::Slack,
+                ("pagerduty", Some(key)) if !key.trim().is_empty() => {
+                    WebhookFormat::PagerDuty { routing_key: key }
+                }
+                ("slack", Some(_)) => {
+                    return Err(ConfigError::Webhooks(format!(
+                        "webhook {:?}: routing_key is for pagerduty",
+                        spec.name
+                    )))
+                }
+                ("pagerduty", _) => {
+                    return Err(ConfigError::Webhooks(format!(
+                        "webhook {:?}: pagerduty needs a routing_key",
+                        spec.name
+                    )))
+                }
+                (other, _) => {
+                    return Err(ConfigError::Webhooks(format!(
+                        "webhook {:?}: format {other:?}, expected slack or pagerduty",
+                        spec.name
+                    )))
+                }
+            };
+            let route = Route {
+                min_severity: spec.min_severity.unwrap_or(tripline_alerts::Severity::Info),
+                tags: spec.tags,
+            };
+            Webhook::new(&spec.name, &spec.url, format, route)
+                .map_err(|e| ConfigError::Webhooks(e.to_string()))
+        })
+        .collect()
 }
 
 /// Configuration that cannot work.
@@ -70,6 +140,9 @@ pub enum ConfigError {
         /// What is expected.
         reason: &'static str,
     },
+    /// `TRIPLINE_WEBHOOKS` cannot be used (the reason, never the value).
+    #[error("TRIPLINE_WEBHOOKS: {0}")]
+    Webhooks(String),
     /// No alert of that name in the registry.
     #[error("no alert named {0:?} in the registry")]
     UnknownAlert(String),
@@ -108,6 +181,7 @@ impl Config {
             state_machine_arn: arn("TRIPLINE_STATE_MACHINE_ARN")?,
             runbook_url: get("TRIPLINE_RUNBOOK_URL"),
             lateness,
+            webhooks: get("TRIPLINE_WEBHOOKS").map(|t| parse_webhooks(&t)).transpose()?.unwrap_or_default(),
         })
     }
 }
@@ -142,6 +216,8 @@ pub struct Summary {
     pub sns_published: usize,
     /// Remediation executions started by this invocation.
     pub executions_started: usize,
+    /// Deliveries by sink name (SNS and Step Functions included).
+    pub delivered: std::collections::BTreeMap<String, usize>,
     /// Events tagged.
     pub events_tagged: u64,
 }
@@ -153,8 +229,9 @@ impl From<&RunReport> for Summary {
             at: r.now,
             raised: r.raised.len(),
             ids: r.raised.iter().map(|a| a.id.clone()).collect(),
-            sns_published: r.sns_published,
-            executions_started: r.executions_started,
+            sns_published: r.sns_published(),
+            executions_started: r.executions_started(),
+            delivered: r.delivered.clone(),
             events_tagged: r.events_tagged,
         }
     }
@@ -201,12 +278,16 @@ impl Handler {
             Auth::SigV4 { .. } => Arc::new(OpenSearchStore::with_sdk_config(config.opensearch.clone(), sdk)?),
             _ => Arc::new(OpenSearchStore::connect(config.opensearch.clone()).await?),
         };
-        let sinks = Sinks {
-            sns: config.sns_topic_arn.map(|arn| Sns::new(aws_sdk_sns::Client::new(sdk), arn)),
-            step_functions: config
-                .state_machine_arn
-                .map(|arn| StepFunctions::new(aws_sdk_sfn::Client::new(sdk), arn)),
-        };
+        let mut sinks = Sinks::none();
+        if let Some(arn) = config.sns_topic_arn {
+            sinks = sinks.with(Sns::new(aws_sdk_sns::Client::new(sdk), arn));
+        }
+        for webhook in config.webhooks {
+            sinks = sinks.with(webhook);
+        }
+        if let Some(arn) = config.state_machine_arn {
+            sinks = sinks.with(StepFunctions::new(aws_sdk_sfn::Client::new(sdk), arn));
+        }
         let options = RunOptions {
             runbook_url: config.runbook_url,
             lateness: config.lateness,
@@ -275,6 +356,32 @@ mod tests {
             "TRIPLINE_LATENESS" => lateness.map(str::to_string),
             _ => None,
         })
+    }
+
+    #[test]
+    fn webhooks_come_from_the_environment_checked_and_never_echoed() {
+        let ok = parse_webhooks(
+            r#"[{"name":"secops","url":"https://hooks.example.com/services/SECRET1","format":"slack","min_severity":"WARNING","tags":["iam"]},
+                {"name":"oncall","url":"https://events.example.com/v2/enqueue","format":"pagerduty","routing_key":"SECRET2"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.iter().map(|w| crate::sinks::Sink::name(w).to_string()).collect::<Vec<_>>(),
+            ["webhook:secops", "webhook:oncall"]
+        );
+        for bad in [
+            r#"{"name":"x"}"#,
+            r#"[{"name":"a","url":"https://h/SECRET1","format":"slack","routing_key":"SECRET2"}]"#,
+            r#"[{"name":"a","url":"https://h/SECRET1","format":"pagerduty"}]"#,
+            r#"[{"name":"a","url":"https://h/SECRET1","format":"teams"}]"#,
+            r#"[{"name":"a","url":"ftp://h/SECRET1","format":"slack"}]"#,
+            r#"[{"name":"a","url":"https://h/SECRET1","format":"slack"},{"name":"a","url":"https://h/SECRET1","format":"slack"}]"#,
+            r#"[{"name":"a","url":"https://h/SECRET1","format":"slack","extra":"SECRET2"}]"#,
+        ] {
+            let err = parse_webhooks(bad).unwrap_err().to_string();
+            assert!(err.starts_with("TRIPLINE_WEBHOOKS: "), "{err}");
+            assert!(!err.contains("SECRET"), "{err}");
+        }
     }
 
     #[test]

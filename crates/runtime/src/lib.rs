@@ -4,23 +4,24 @@
 //! finds. This crate is where it meets the world:
 //!
 //! ```text
-//!           ┌──────────── runner ────────────┐            ┌──── sinks ────┐
-//! clock ──▶ │ compile query at `now`          │            │ alerts index  │ (idempotent by id)
-//!           │ + must_not alert_names = name   │ AlertRecord│ SNS           │ (marker in the index)
-//! store ──▶ │ search / aggregate / count      │ ─────────▶ │ Step Functions│ (execution name = id)
-//!           │ on_event / on_aggregation /     │            └───────┬───────┘
-//!           │ on_silence → drafts → records   │                    ▼
-//!           └─────────────────────────────────┘            tag the events (last)
+//!           ┌──────────── runner ────────────┐            ┌──── sinks ──────────┐
+//! clock ──▶ │ compile query at `now`          │            │ alerts index (first) │ idempotent by id
+//!           │ + must_not alert_names = name   │ AlertRecord│ SNS                  │ receipt in the index
+//! store ──▶ │ search / aggregate / count      │ ─────────▶ │ webhooks (Slack, PD) │ receipt (PD: dedup_key)
+//!           │ on_event / on_aggregation /     │            │ Step Functions       │ execution name = id
+//!           │ on_silence → drafts → records   │            └──────────┬───────────┘
+//!           └─────────────────────────────────┘                       ▼
+//!                                                            tag the events (last)
 //! ```
 //!
 //! - [`runner`]: runs one alert against an [`EventStore`](tripline_store::EventStore) at a given
 //!   clock and turns its drafts into MozDef alerts with deterministic ids.
-//! - [`sinks`]: SNS and Step Functions clients, and the delivery protocol that makes a retried
-//!   run deliver nothing twice and lose nothing.
+//! - [`sinks`]: the [`Sink`] trait and its implementations (SNS, Step Functions, webhooks), and
+//!   the delivery record (sink name → receipt) that makes a retried run deliver nothing twice and
+//!   lose nothing.
 //! - [`lambda`]: the glue each alert's Lambda uses — configuration from the environment (read once),
 //!   JSON logs, the EventBridge scheduled-event handler.
-//! - [`metrics`]: CloudWatch Embedded Metric Format lines (namespace `Tripline`) the functions
-//!   write on stdout: alerts raised and run duration per alert, events ingested and refused.
+//! - [`metrics`]: CloudWatch embedded metrics (EMF) lines.
 //!
 //! ## Time windows: by event time, with a lateness allowance
 //!
@@ -60,23 +61,25 @@
 //! A run does its side effects in this order, and a failure at any step returns an error (so
 //! Lambda retries the invocation with the same scheduled event, hence the same clock):
 //!
-//! 1. **Evaluate** (once per pass, steps 2–6 following each). Events that already raised this
+//! 1. **Evaluate** (once per pass, steps 2–5 following each). Events that already raised this
 //!    alert carry its name in `alert_names` and are left out. Alert ids are hashes of the alert name, its key and its events: the same input and
 //!    clock give the same ids.
 //! 2. **Read the delivery markers** of alerts with these ids already in the alerts index.
 //! 3. **Write the alerts** to the alerts index (replacing by id: never a duplicate), keeping the
 //!    markers read in 2.
-//! 4. **Publish to SNS** each alert whose stored copy has no `details.delivery.sns` marker, then
-//!    write the marker (the SNS message id). On a FIFO topic the alert id is also the
-//!    deduplication id, which closes the window between publishing and writing the marker.
-//! 5. **Start the remediation workflow** for `Contain` alerts, with an execution name derived from
-//!    the alert id. Step Functions refuses a second execution of that name, so a retry cannot
-//!    contain twice; `ExecutionAlreadyExists` counts as delivered.
-//! 6. **Tag the events** last. Until this succeeds the events are still candidates, so a retry
-//!    raises the same alert id again and steps 3–5 recognise it as already delivered.
+//! 4. **Deliver to each sink** that accepts the alert (SNS: all; a webhook: its route; Step
+//!    Functions: `Contain` alerts) and whose name has no receipt in the stored copy's
+//!    `details.delivery`, then write the receipt (message id, execution ARN, …) at once. On a FIFO
+//!    topic the alert id is also the SNS deduplication id, PagerDuty deduplicates by the alert id,
+//!    and Step Functions refuses a second execution of the alert's name (`ExecutionAlreadyExists`
+//!    counts as delivered): for those the window between delivering and writing the receipt is
+//!    closed too.
+//! 5. **Tag the events** last. Until this succeeds the events are still candidates, so a retry
+//!    raises the same alert id again and steps 3–4 recognise it as already delivered.
 //!
-//! The remaining duplicate window is a crash between an SNS publish on a standard topic and the
-//! marker write in step 4; use a FIFO topic to close it.
+//! The remaining duplicate window is a crash between a delivery without an idempotency key (SNS
+//! on a standard topic, a Slack webhook) and its receipt's write in step 4; use a FIFO topic to
+//! close it for SNS.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -87,7 +90,7 @@ pub mod runner;
 pub mod sinks;
 
 pub use runner::{Pass, Raised, RunError, RunOptions, RunReport, Runner, Step, Window};
-pub use sinks::{Sinks, Sns, StepFunctions};
+pub use sinks::{Delivery, Receipt, Route, Sink, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
 pub use tripline_alerts::{
     create_alert, registry, resource, Alert, AlertDraft, Group, Plan, RegistryEntry, Remediation, Severity,
 };

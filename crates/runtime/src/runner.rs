@@ -8,6 +8,7 @@
 //! each one delivers what it raised in the order the [crate docs](crate) explain and tags the
 //! events last, so the next pass (and the next run) leaves them out.
 
+use std::collections::BTreeMap;
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -19,7 +20,7 @@ use tripline_dsl::{Aggregation, CompiledQuery, DslError, QueryAst, Value};
 use tripline_event::{AlertRecord, EventRef};
 use tripline_store::{AggregationValue, DocRef, EventStore, Hit, SearchRequest, Sort, StoreError};
 
-use crate::sinks::{AlertsIndex, Delivery, Execution, SinkError, Sinks};
+use crate::sinks::{AlertsIndex, Delivery, SinkError, Sinks, SNS, STEP_FUNCTIONS};
 
 /// The field that lists the alerts an event already raised.
 pub const ALERT_NAMES_FIELD: &str = "alert_names";
@@ -237,16 +238,32 @@ pub struct RunReport {
     pub raised: Vec<AlertRecord>,
     /// How many of `raised` the settled pass raised (aggregations over late events, deadmen).
     pub raised_settled: usize,
-    /// SNS messages published by this run.
-    pub sns_published: usize,
-    /// Alerts whose SNS message an earlier (failed) attempt had already published.
-    pub sns_already_delivered: usize,
-    /// Remediation executions started by this run.
-    pub executions_started: usize,
-    /// Remediation executions an earlier attempt had already started.
-    pub executions_already_started: usize,
+    /// Deliveries this run made, by sink name (`sns`, `stepfunctions`, `webhook:NAME`).
+    pub delivered: BTreeMap<String, usize>,
+    /// Alerts a sink had already received from an earlier (failed) attempt, by sink name: the
+    /// receipt in the alerts index, or the sink's own idempotency (an existing execution).
+    pub already_delivered: BTreeMap<String, usize>,
     /// Events tagged with the alert's name.
     pub events_tagged: u64,
+}
+
+impl RunReport {
+    /// Deliveries this run made to `sink`.
+    pub fn delivered_to(&self, sink: &str) -> usize {
+        self.delivered.get(sink).copied().unwrap_or(0)
+    }
+    /// Alerts `sink` had already received from an earlier attempt.
+    pub fn already_delivered_to(&self, sink: &str) -> usize {
+        self.already_delivered.get(sink).copied().unwrap_or(0)
+    }
+    /// SNS messages published by this run.
+    pub fn sns_published(&self) -> usize {
+        self.delivered_to(SNS)
+    }
+    /// Remediation executions started by this run.
+    pub fn executions_started(&self) -> usize {
+        self.delivered_to(STEP_FUNCTIONS)
+    }
 }
 
 /// Runs alerts against one store and delivers to its sinks. Cheap to build per invocation.
@@ -538,8 +555,8 @@ impl<'a> Runner<'a> {
                 alert = name,
                 raised = report.raised.len(),
                 raised_settled = report.raised_settled,
-                sns_published = report.sns_published,
-                executions_started = report.executions_started,
+                sns_published = report.sns_published(),
+                executions_started = report.executions_started(),
                 events_tagged = report.events_tagged,
                 "run delivered"
             );
@@ -584,46 +601,31 @@ impl<'a> Runner<'a> {
             .collect();
         index.write(&records).await.map_err(refused("writing alerts"))?;
 
-        // Each marker is written as soon as its delivery succeeded, so a failure further on (the
+        // Each receipt is written as soon as its delivery succeeded, so a failure further on (the
         // next sink, the next alert) cannot make a retry repeat it.
         for rec in &mut records {
             let delivered = Delivery::of(rec);
-            if let Some(sns) = &self.sinks.sns {
-                if delivered.sns.is_some() {
-                    report.sns_already_delivered += 1;
-                } else {
-                    let message_id = sns
-                        .publish(rec)
-                        .await
-                        .map_err(|source| RunError::Sink { alert: name.to_string(), source })?;
-                    report.sns_published += 1;
-                    Delivery { sns: Some(message_id), stepfunctions: None }.apply(rec);
-                    index
-                        .write(std::slice::from_ref(rec))
-                        .await
-                        .map_err(refused("writing the SNS marker"))?;
+            for sink in self.sinks.iter() {
+                let sink_name = sink.name();
+                if !sink.accepts(rec, remediation) {
+                    continue;
                 }
-            }
-            if remediation == Remediation::Contain {
-                if let Some(sfn) = &self.sinks.step_functions {
-                    if delivered.stepfunctions.is_some() {
-                        report.executions_already_started += 1;
-                    } else {
-                        let execution = sfn
-                            .start(rec)
-                            .await
-                            .map_err(|source| RunError::Sink { alert: name.to_string(), source })?;
-                        match &execution {
-                            Execution::Started(_) => report.executions_started += 1,
-                            Execution::AlreadyExists(_) => report.executions_already_started += 1,
-                        }
-                        Delivery { sns: None, stepfunctions: Some(execution.arn().to_string()) }.apply(rec);
-                        index
-                            .write(std::slice::from_ref(rec))
-                            .await
-                            .map_err(refused("writing the Step Functions marker"))?;
-                    }
+                if delivered.get(sink_name).is_some() {
+                    *report.already_delivered.entry(sink_name.to_string()).or_default() += 1;
+                    continue;
                 }
+                let receipt = sink
+                    .deliver(rec)
+                    .await
+                    .map_err(|source| RunError::Sink { alert: name.to_string(), source })?;
+                let count =
+                    if receipt.earlier { &mut report.already_delivered } else { &mut report.delivered };
+                *count.entry(sink_name.to_string()).or_default() += 1;
+                Delivery::default().with(sink_name, receipt.id).apply(rec);
+                index
+                    .write(std::slice::from_ref(rec))
+                    .await
+                    .map_err(refused("writing a delivery receipt"))?;
             }
         }
 
