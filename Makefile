@@ -8,7 +8,7 @@ PY       := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 CARGO    ?= cargo
 
-.PHONY: help opensearch setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz clean-standins
+.PHONY: help opensearch setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ demo: setup ## ingest the workshop data set into a fresh embedded store and run 
 demo-remediation: setup ## run the GuardDuty crypto finding through the remediation workflow in moto
 	@scripts/demo-remediation.sh
 
-test: setup check-format clippy cargo-test lint pytest ## everything CI runs
+test: setup check-format clippy docs cargo-test lint pytest ## everything CI runs
 	@echo "make test: all checks passed"
 
 check-format:
@@ -62,7 +62,7 @@ docs: ## crate docs, warnings are errors
 bench: ## criterion benchmarks (store, normalize)
 	$(CARGO) bench --workspace
 
-package: setup ## cargo lambda build (profile lambda): target/lambda/<name>/bootstrap.zip per function
+package: setup ## cargo lambda build (profile lambda): target/lambda/{alert,ingest}/bootstrap.zip
 	$(CARGO) lambda build --profile lambda --output-format zip -p tripline-functions
 	@$(PY) -c 'import os, sys, zipfile; [print(f"  {z:<56} {os.path.getsize(z) / 2**20:5.2f} MB zipped, {sum(i.file_size for i in zipfile.ZipFile(z).infolist()) / 2**20:5.2f} MB unzipped") for z in sorted(sys.argv[1:])]' target/lambda/*/bootstrap.zip
 

@@ -39,7 +39,8 @@ Functions
 Every AWS::Serverless::Function / AWS::Lambda::Function whose CodeUri is
 `../target/lambda/BINARY/...` (as `cargo lambda` builds them): the binary's source is
 functions/src/bin/BINARY.rs. What it can reach is the closure of the workspace crates it names
-(`tripline_runtime::...`), following `tripline_*` names in those crates' non-test sources
+(`tripline_runtime::...`; in the functions crate, the top-level modules it names, BY_MODULE),
+following `tripline_*` names in those crates' non-test sources
 (comments and `#[cfg(test)] mod` blocks are skipped). NO_AWS lists paths a binary may name that
 make no AWS call (so naming them does not pull their crate in). In the reached sources:
 
@@ -161,7 +162,10 @@ SDK_CALLS = {
     ("aws_sdk_s3", "delete_object"): ("s3:DeleteObject", None),
 }
 # Paths a binary may name that make no AWS call (the crate they live in is not pulled in for them).
-NO_AWS = {"tripline_runtime::lambda::init_tracing", "tripline_runtime::metrics"}
+NO_AWS = {"tripline_functions::alert::init_tracing", "tripline_runtime::metrics"}
+# Crates whose top-level modules are followed one by one rather than as a whole: the functions
+# crate holds one module per binary (`alert`, `ingest`), and a binary reaches only its own.
+BY_MODULE = {"tripline_functions"}
 # The OpenSearch store's HTTP verbs are read from these files (relative to the repository root).
 OPENSEARCH_SOURCES = ["crates/store/src/opensearch.rs", "crates/store/src/opensearch"]
 # Files among OPENSEARCH_SOURCES whose verbs a function does not send when its environment sets
@@ -493,7 +497,17 @@ def workspace_crates(root):
         for dirpath, dirnames, filenames in os.walk(os.path.join(d, "src")):
             dirnames[:] = [x for x in dirnames if x != "bin"]
             files += [os.path.join(dirpath, f) for f in filenames if f.endswith(".rs")]
-        crates[m.group(1).replace("-", "_")] = sorted(files)
+        name = m.group(1).replace("-", "_")
+        if name in BY_MODULE:
+            src = os.path.join(d, "src")
+            for f in sorted(files):
+                rel = os.path.relpath(f, src)
+                if rel == "lib.rs":
+                    continue
+                top = rel.split(os.sep)[0].removesuffix(".rs")
+                crates.setdefault(f"{name}::{top}", []).append(f)
+        else:
+            crates[name] = sorted(files)
     return crates
 
 

@@ -94,7 +94,7 @@ pub struct IngestReport {
     pub written: u64,
     /// Events the store refused for good (mapping conflicts, …).
     pub refused: u64,
-    /// The first [`LOGGED_FAILURES`] of those, each with the file and record it came from.
+    /// The first `LOGGED_FAILURES` of those, each with the file and record it came from.
     pub refusals: Vec<Refusal>,
     /// S3 objects given up on because they are gone (GetObject answered 404).
     pub dropped: Vec<String>,

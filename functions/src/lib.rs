@@ -1,17 +1,17 @@
 //! # tripline-functions: the Lambda entry points
 //!
-//! One binary per alert in the registry (`src/bin/<name with - for _>.rs`), each a few lines:
-//! `tripline_runtime::lambda::run_alert("name")` reads its configuration once, then serves the
-//! EventBridge scheduled events. Build them for Lambda with `cargo lambda build --release`; run one
-//! locally with `cargo lambda watch` and `cargo lambda invoke <name> --data-file
-//! events/scheduled-event.json`. `tests/binaries.rs` keeps the binaries and the registry in step.
+//! Two binaries. `alert` serves every alert of the catalog: each alert's function sets
+//! `TRIPLINE_ALERT` to the alert's name ([`alert::run`] reads its configuration once, then serves
+//! the EventBridge scheduled events). `ingest` normalizes log objects into the store
+//! ([`ingest`]). Build them for Lambda with `make package` (`cargo lambda build`); run the alert
+//! binary locally with `TRIPLINE_ALERT=iam_create_user cargo lambda watch` and `cargo lambda
+//! invoke alert --data-file events/scheduled-event.json`.
+//!
+//! The Lambda glue lives here, not in `tripline-runtime`, so the CLI does not link
+//! `lambda_runtime`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod ingest;
-
-/// The binary (and Lambda function) name of an alert: its registry name with `-` for `_`.
-pub fn binary_name(alert: &str) -> String {
-    alert.replace('_', "-")
-}

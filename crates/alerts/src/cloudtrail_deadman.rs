@@ -9,12 +9,17 @@
 //! before the run (30 minutes by default; the alert's `details.window`), since events of the last
 //! minutes may still be on their way: the alert speaks that much later, never for a late delivery.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 
-use crate::{create_alert, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "cloudtrail_deadman";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Deadman: no CloudTrail events for an hour").schedule("rate(1 hour)").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +42,8 @@ pub struct CloudtrailDeadman {
 }
 
 impl Alert for CloudtrailDeadman {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

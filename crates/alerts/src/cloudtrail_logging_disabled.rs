@@ -7,14 +7,19 @@
 //! left out: a denied attempt is for [`crate::describe_recon`]-style hunting, not for this page.
 
 use serde_json::Value as Json;
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, first_text, get_ci, request_parameters};
-use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "cloudtrail_logging_disabled";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "CloudTrail logging stopped, trail deleted or narrowed (successful calls only)").severity(Severity::Critical));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,8 +68,8 @@ pub fn reduction(event: &EventRef) -> Option<&'static str> {
 }
 
 impl Alert for CloudtrailLoggingDisabled {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

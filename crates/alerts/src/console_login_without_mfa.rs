@@ -9,14 +9,19 @@
 //! `details.responseelements_consolelogin` (`Success`/`Failure`) and
 //! `details.additionaleventdata_mfaused` (`Yes`/`No`).
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, first_text};
-use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "console_login_without_mfa";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Successful console sign-in by an IAM or root user without MFA").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,8 +44,8 @@ pub struct ConsoleLoginWithoutMfa {
 }
 
 impl Alert for ConsoleLoginWithoutMfa {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -8,13 +8,18 @@
 //! number of distinct APIs it called. Failed calls count too: enumerating what is denied is
 //! reconnaissance as much as what is allowed.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 
 use crate::common::{group_text, sub_keys};
-use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity};
+use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "describe_recon";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls by one identity (50 in 20 minutes): reconnaissance").severity(Severity::Warning));
 
 /// Settings (the defaults are the workshop's: 50 calls in 20 minutes).
 #[derive(Clone, Debug, PartialEq)]
@@ -50,8 +55,8 @@ impl DescribeRecon {
 }
 
 impl Alert for DescribeRecon {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -15,13 +15,18 @@
 //!
 //! Port-probe findings are left to [`crate::guardduty_port_probe`], which groups them by prober.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
-use crate::{create_alert, field_text, resource, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, resource, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "guardduty_finding";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Every GuardDuty finding, severity mapped and resource named (containment comes from the GuardDuty EventBridge rule, never from logs)").severity(Severity::Critical));
 
 /// The finding types [`crate::guardduty_port_probe`] handles.
 pub const PORT_PROBE_TYPES: [&str; 2] =
@@ -61,8 +66,8 @@ pub fn map_severity(n: f64) -> Severity {
 }
 
 impl Alert for GuarddutyFinding {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -5,14 +5,19 @@
 //! finding per instance; grouped by the remote address (`details.remoteipaddress`) in the engine,
 //! it becomes one alert naming the instances it reached.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 
 use crate::common::{group_text, sub_keys};
 use crate::guardduty_finding::PORT_PROBE_TYPES;
-use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity};
+use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "guardduty_port_probe";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "GuardDuty port-probe findings grouped by the probing address").schedule("rate(15 minutes)").severity(Severity::Notice));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +42,8 @@ pub struct GuarddutyPortProbe {
 }
 
 impl Alert for GuarddutyPortProbe {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

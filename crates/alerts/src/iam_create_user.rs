@@ -4,14 +4,19 @@
 //! intruder holding admin credentials (MITRE ATT&CK T1136.003, Create Account: Cloud Account).
 //! Every successful call raises one alert naming the new user and who created it.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, first_text};
-use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "iam_create_user";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "IAM user created").severity(Severity::Notice));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,8 +39,8 @@ pub struct IamCreateUser {
 }
 
 impl Alert for IamCreateUser {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

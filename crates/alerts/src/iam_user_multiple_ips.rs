@@ -9,13 +9,18 @@
 //! on the user's behalf carry a service name, not an address, and the normalizer keeps those out
 //! of `details.sourceipaddress`.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 
 use crate::common::{group_text, sub_keys};
-use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity};
+use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "iam_user_multiple_ips";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "One IAM user active from two or more source IPs within 15 minutes: leaked credentials").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,8 +54,8 @@ impl IamUserMultipleIps {
 }
 
 impl Alert for IamUserMultipleIps {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -19,24 +19,36 @@ use serde_json::{Map, Value as Json};
 use tripline_dsl::{Aggregation, SearchQuery};
 use tripline_event::EventRef;
 
+mod common;
 pub mod registry;
 
-// The catalog: one module per alert (see `registry::entries`).
-pub mod cloudtrail_deadman;
-pub mod cloudtrail_logging_disabled;
-mod common;
-pub mod console_login_without_mfa;
-pub mod describe_recon;
-pub mod guardduty_finding;
-pub mod guardduty_port_probe;
-pub mod iam_create_user;
-pub mod iam_user_multiple_ips;
-pub mod root_account_usage;
-pub mod s3_account_public_access;
-pub mod s3_bucket_public;
-pub mod ssh_from_outside;
+/// The built-in catalog: one line per alert, `module::Type` (its `Default` is how it runs).
+/// Declares the module and puts the alert in [`Registry::builtin`], in this order.
+macro_rules! catalog {
+    ($($module:ident :: $alert:ident),* $(,)?) => {
+        $(pub mod $module;)*
+        fn builtin_alerts() -> Vec<std::sync::Arc<dyn Alert>> {
+            vec![$(std::sync::Arc::new($module::$alert::default())),*]
+        }
+    };
+}
 
-pub use registry::{RegistryEntry, Remediation};
+catalog! {
+    describe_recon::DescribeRecon,
+    iam_user_multiple_ips::IamUserMultipleIps,
+    s3_bucket_public::S3BucketPublic,
+    s3_account_public_access::S3AccountPublicAccess,
+    ssh_from_outside::SshFromOutside,
+    iam_create_user::IamCreateUser,
+    cloudtrail_logging_disabled::CloudtrailLoggingDisabled,
+    root_account_usage::RootAccountUsage,
+    console_login_without_mfa::ConsoleLoginWithoutMfa,
+    guardduty_finding::GuarddutyFinding,
+    guardduty_port_probe::GuarddutyPortProbe,
+    cloudtrail_deadman::CloudtrailDeadman,
+}
+
+pub use registry::{Meta, Registry, RegistryError, Remediation};
 
 /// MozDef severities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -201,9 +213,13 @@ pub fn create_alert(
 
 /// A detection.
 pub trait Alert: Send + Sync {
-    /// The registry name (`snake_case`), also the alert's `classname` and the tag put on events it
+    /// What it is and how it is deployed: name, description, schedule, severity, remediation.
+    fn meta(&self) -> &Meta;
+    /// The catalog name (`snake_case`), also the alert's `classname` and the tag put on events it
     /// raised from.
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        &self.meta().name
+    }
     /// Which events to look at.
     fn query(&self) -> SearchQuery;
     /// How to look at them.
@@ -227,6 +243,12 @@ pub trait Alert: Send + Sync {
     /// Deadman alerts: nothing matched in the window.
     fn on_silence(&self) -> Option<AlertDraft> {
         None
+    }
+}
+
+impl std::fmt::Debug for dyn Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Alert({})", self.name())
     }
 }
 

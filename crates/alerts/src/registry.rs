@@ -1,5 +1,10 @@
-//! The registry: every alert with how it is deployed. The SAM template's functions and schedules
-//! are derived from it.
+//! The catalog: every alert with how it is deployed. Each alert carries its own [`Meta`] (name,
+//! description, schedule, severity, remediation policy); the [`Registry`] holds alerts built in
+//! code (the [`builtin`](Registry::builtin) catalog, one line per alert in `lib.rs`) and alerts
+//! added at run time (rules loaded from files), and refuses two alerts of one name. The SAM
+//! template's functions and schedules are derived from it.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -9,22 +14,26 @@ use crate::{Alert, Severity};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Remediation {
-    /// Alerts index and SNS only.
+    /// Alerts index and the notification sinks only.
     None,
     /// Also start the remediation workflow (Step Functions) with the alert as input.
     Contain,
 }
 
-/// One alert as deployed.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct RegistryEntry {
-    /// The alert's name (also its Lambda's binary name, with `-` for `_`).
-    pub name: &'static str,
+/// The default schedule: every five minutes.
+pub const DEFAULT_SCHEDULE: &str = "rate(5 minutes)";
+
+/// What an alert is and how it is deployed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    /// The catalog name (`snake_case`): the alert's `classname`, the tag put on events it raised
+    /// from, and (with `-` for `_`) its Lambda function's name.
+    pub name: String,
     /// What it detects, one line.
-    pub description: &'static str,
+    pub description: String,
     /// EventBridge schedule expression (`rate(5 minutes)`).
-    pub schedule: &'static str,
-    /// Default severity.
+    pub schedule: String,
+    /// The most severe alert it raises.
     pub severity: Severity,
     /// Remediation policy.
     pub remediation: Remediation,
@@ -32,129 +41,209 @@ pub struct RegistryEntry {
     pub memory_mb: u32,
     /// Lambda timeout in seconds.
     pub timeout_secs: u32,
-    /// Builds the alert with its default configuration.
-    #[serde(skip)]
-    pub build: fn() -> Box<dyn Alert>,
 }
 
-/// Every alert in the catalog, in a stable order.
-pub fn entries() -> Vec<RegistryEntry> {
-    use crate::*;
-    fn boxed<A: Alert + Default + 'static>() -> Box<dyn Alert> {
-        Box::new(A::default())
+impl Meta {
+    /// `name` doing `description`, every five minutes, `WARNING`, notify only, 128 MB, 60 s.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        Meta {
+            name: name.into(),
+            description: description.into(),
+            schedule: DEFAULT_SCHEDULE.to_string(),
+            severity: Severity::Warning,
+            remediation: Remediation::None,
+            memory_mb: 128,
+            timeout_secs: 60,
+        }
     }
-    const EVERY_5_MIN: &str = "rate(5 minutes)";
-    let entry = |name, description, schedule, severity, remediation, build| RegistryEntry {
-        name,
-        description,
-        schedule,
-        severity,
-        remediation,
-        memory_mb: 128,
-        timeout_secs: 60,
-        build,
-    };
-    vec![
-        entry(
-            describe_recon::NAME,
-            "Excessive Describe calls by one identity (50 in 20 minutes): reconnaissance",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<describe_recon::DescribeRecon>,
-        ),
-        entry(
-            iam_user_multiple_ips::NAME,
-            "One IAM user active from two or more source IPs within 15 minutes: leaked credentials",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<iam_user_multiple_ips::IamUserMultipleIps>,
-        ),
-        entry(
-            s3_bucket_public::NAME,
-            "S3 bucket made public (ACL, policy, public access block), unless just created",
-            EVERY_5_MIN,
-            Severity::Critical,
-            Remediation::Contain,
-            boxed::<s3_bucket_public::S3BucketPublic>,
-        ),
-        entry(
-            s3_account_public_access::NAME,
-            "S3 account-level public access block removed or weakened",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<s3_account_public_access::S3AccountPublicAccess>,
-        ),
-        entry(
-            ssh_from_outside::NAME,
-            "Accepted SSH (TCP 22) from a non-internal address; critical when a session was established",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<ssh_from_outside::SshFromOutside>,
-        ),
-        entry(
-            iam_create_user::NAME,
-            "IAM user created",
-            EVERY_5_MIN,
-            Severity::Notice,
-            Remediation::None,
-            boxed::<iam_create_user::IamCreateUser>,
-        ),
-        entry(
-            cloudtrail_logging_disabled::NAME,
-            "CloudTrail logging stopped, trail deleted or narrowed (successful calls only)",
-            EVERY_5_MIN,
-            Severity::Critical,
-            Remediation::None,
-            boxed::<cloudtrail_logging_disabled::CloudtrailLoggingDisabled>,
-        ),
-        entry(
-            root_account_usage::NAME,
-            "The root user signed in or called an API",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<root_account_usage::RootAccountUsage>,
-        ),
-        entry(
-            console_login_without_mfa::NAME,
-            "Successful console sign-in by an IAM or root user without MFA",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<console_login_without_mfa::ConsoleLoginWithoutMfa>,
-        ),
-        entry(
-            guardduty_finding::NAME,
-            "Every GuardDuty finding, severity mapped and resource named (containment comes from the GuardDuty EventBridge rule, never from logs)",
-            EVERY_5_MIN,
-            Severity::Warning,
-            Remediation::None,
-            boxed::<guardduty_finding::GuarddutyFinding>,
-        ),
-        entry(
-            guardduty_port_probe::NAME,
-            "GuardDuty port-probe findings grouped by the probing address",
-            "rate(15 minutes)",
-            Severity::Notice,
-            Remediation::None,
-            boxed::<guardduty_port_probe::GuarddutyPortProbe>,
-        ),
-        entry(
-            cloudtrail_deadman::NAME,
-            "Deadman: no CloudTrail events for an hour",
-            "rate(1 hour)",
-            Severity::Warning,
-            Remediation::None,
-            boxed::<cloudtrail_deadman::CloudtrailDeadman>,
-        ),
-    ]
+    /// Run on this EventBridge schedule expression.
+    pub fn schedule(mut self, expression: impl Into<String>) -> Self {
+        self.schedule = expression.into();
+        self
+    }
+    /// The most severe alert it raises.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+    /// Also start the remediation workflow.
+    pub fn contain(mut self) -> Self {
+        self.remediation = Remediation::Contain;
+        self
+    }
+    /// Lambda memory and timeout.
+    pub fn resources(mut self, memory_mb: u32, timeout_secs: u32) -> Self {
+        self.memory_mb = memory_mb;
+        self.timeout_secs = timeout_secs;
+        self
+    }
 }
 
-/// An entry by name.
-pub fn find(name: &str) -> Option<RegistryEntry> {
-    entries().into_iter().find(|e| e.name == name)
+/// Why an alert cannot join the registry.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    /// Names are `snake_case`: `a-z`, `0-9` and `_`, starting with a letter, at most 64.
+    #[error("alert name {0:?}: use 1 to 64 characters of a-z 0-9 _, starting with a letter")]
+    InvalidName(String),
+    /// Two alerts of one name.
+    #[error("two alerts are named {0:?}")]
+    Duplicate(String),
+    /// A schedule EventBridge would not take.
+    #[error("alert {name}: schedule {schedule:?} is not rate(N unit) or cron(…)")]
+    InvalidSchedule {
+        /// The alert.
+        name: String,
+        /// Its schedule.
+        schedule: String,
+    },
+    /// Memory or timeout outside what Lambda allows.
+    #[error("alert {name}: {memory_mb} MB / {timeout_secs} s is outside Lambda's 128–10240 MB, 1–900 s")]
+    InvalidResources {
+        /// The alert.
+        name: String,
+        /// Memory.
+        memory_mb: u32,
+        /// Timeout.
+        timeout_secs: u32,
+    },
+}
+
+/// Alerts by name, in the order they were added.
+#[derive(Clone, Default)]
+pub struct Registry {
+    alerts: Vec<Arc<dyn Alert>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.alerts.iter().map(|a| a.name())).finish()
+    }
+}
+
+impl Registry {
+    /// No alerts.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// The alerts built in code (the catalog in `lib.rs`).
+    pub fn builtin() -> Self {
+        let mut r = Registry::new();
+        for alert in crate::builtin_alerts() {
+            if let Err(e) = r.add(alert) {
+                // Not input: a mistake in the catalog, which every test run would hit first.
+                panic!("the built-in catalog is invalid: {e}");
+            }
+        }
+        r
+    }
+
+    /// Add an alert after checking its metadata.
+    pub fn add(&mut self, alert: Arc<dyn Alert>) -> Result<(), RegistryError> {
+        let meta = alert.meta();
+        check(meta)?;
+        if self.get(&meta.name).is_some() {
+            return Err(RegistryError::Duplicate(meta.name.clone()));
+        }
+        self.alerts.push(alert);
+        Ok(())
+    }
+
+    /// The alert named `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Alert>> {
+        self.alerts.iter().find(|a| a.name() == name)
+    }
+
+    /// Every alert, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Alert>> {
+        self.alerts.iter()
+    }
+
+    /// Every alert's metadata, in order.
+    pub fn metas(&self) -> Vec<Meta> {
+        self.alerts.iter().map(|a| a.meta().clone()).collect()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.alerts.len()
+    }
+
+    /// None at all.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+}
+
+/// The checks every alert's metadata passes before it joins a registry.
+pub fn check(meta: &Meta) -> Result<(), RegistryError> {
+    let n = &meta.name;
+    let valid = !n.is_empty()
+        && n.len() <= 64
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(RegistryError::InvalidName(n.clone()));
+    }
+    let s = meta.schedule.as_str();
+    let rate_ok = s
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once(' '))
+        .is_some_and(|(num, unit)| {
+            let one = num == "1";
+            num.parse::<u32>().is_ok_and(|v| v > 0)
+                && matches!(
+                    (one, unit),
+                    (true, "minute" | "hour" | "day") | (false, "minutes" | "hours" | "days")
+                )
+        });
+    let cron_ok = s.starts_with("cron(") && s.ends_with(')') && s[5..s.len() - 1].split(' ').count() == 6;
+    if !(rate_ok || cron_ok) {
+        return Err(RegistryError::InvalidSchedule { name: n.clone(), schedule: s.to_string() });
+    }
+    if !(128..=10240).contains(&meta.memory_mb) || !(1..=900).contains(&meta.timeout_secs) {
+        return Err(RegistryError::InvalidResources {
+            name: n.clone(),
+            memory_mb: meta.memory_mb,
+            timeout_secs: meta.timeout_secs,
+        });
+    }
+    Ok(())
+}
+
+/// The built-in catalog's metadata, in order (what the template is rendered from).
+pub fn entries() -> Vec<Meta> {
+    Registry::builtin().metas()
+}
+
+/// A built-in alert by name.
+pub fn find(name: &str) -> Option<Arc<dyn Alert>> {
+    Registry::builtin().get(name).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_checked() {
+        assert_eq!(check(&Meta::new("ok_name", "d")), Ok(()));
+        for bad in ["", "CamelCase", "1st", "with-dash", &"x".repeat(65)] {
+            assert!(matches!(check(&Meta::new(bad, "d")), Err(RegistryError::InvalidName(_))), "{bad}");
+        }
+        for s in ["rate(5 minutes)", "rate(1 hour)", "cron(0 12 * * ? *)"] {
+            assert_eq!(check(&Meta::new("a", "d").schedule(s)), Ok(()), "{s}");
+        }
+        for s in ["rate(0 minutes)", "rate(1 minutes)", "rate(5 minute)", "every 5m", "cron(0 12 * *)"] {
+            assert!(
+                matches!(check(&Meta::new("a", "d").schedule(s)), Err(RegistryError::InvalidSchedule { .. })),
+                "{s}"
+            );
+        }
+        assert!(matches!(
+            check(&Meta::new("a", "d").resources(64, 60)),
+            Err(RegistryError::InvalidResources { .. })
+        ));
+    }
 }

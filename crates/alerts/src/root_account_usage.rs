@@ -6,14 +6,19 @@
 //! except what AWS services do on the account's behalf (`invokedBy` set, or `AwsServiceEvent`
 //! records).
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::first_text;
-use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "root_account_usage";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "The root user signed in or called an API").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,8 +41,8 @@ pub struct RootAccountUsage {
 }
 
 impl Alert for RootAccountUsage {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -6,15 +6,20 @@
 //! (MITRE ATT&CK T1562, Impair Defenses). It concerns no bucket, so it is not part of
 //! [`crate::s3_bucket_public`]'s per-bucket grouping: each call is an alert of its own.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, get_ci, request_parameters};
 use crate::s3_bucket_public::block_weakened;
-use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity};
+use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "s3_account_public_access";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 account-level public access block removed or weakened").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +42,8 @@ pub struct S3AccountPublicAccess {
 }
 
 impl Alert for S3AccountPublicAccess {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

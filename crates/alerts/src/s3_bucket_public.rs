@@ -32,14 +32,19 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value as Json;
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, event_time, get_ci, group_text, request_parameters, sub_keys};
-use crate::{create_alert, resource, Alert, AlertDraft, Group, Plan, Severity};
+use crate::{create_alert, resource, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "s3_bucket_public";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 bucket made public (ACL, policy, public access block), unless just created").severity(Severity::Critical).contain());
 
 /// The field holding the bucket name (extracted by the normalizer from `requestParameters`).
 pub const BUCKET_FIELD: &str = "details.requestparameters_bucketname";
@@ -228,8 +233,8 @@ fn json_strings(v: &Json) -> Vec<String> {
 }
 
 impl Alert for S3BucketPublic {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

@@ -13,13 +13,18 @@
 //! `details.bytes` (each distinct byte count and how often it occurs), which the engine counts; the
 //! DSL has no `max`/`sum` aggregation yet.
 
+use std::sync::LazyLock;
+
 use tripline_dsl::prelude::*;
 
 use crate::common::{group_text, internal_networks, numeric_spread, sub_keys};
-use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity};
+use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "ssh_from_outside";
+
+/// What this alert is and how it is deployed (its catalog entry).
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Accepted SSH (TCP 22) from a non-internal address; critical when a session was established").severity(Severity::Critical));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,8 +60,8 @@ impl SshFromOutside {
 }
 
 impl Alert for SshFromOutside {
-    fn name(&self) -> &str {
-        NAME
+    fn meta(&self) -> &Meta {
+        &META
     }
 
     fn query(&self) -> SearchQuery {

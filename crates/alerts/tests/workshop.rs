@@ -70,12 +70,22 @@ async fn evaluate_all(store: &EmbeddedStore, at: DateTime<Utc>) -> Vec<AlertReco
 async fn evaluate_all_with(store: &EmbeddedStore, at: DateTime<Utc>, options: RunOptions) -> Vec<Raised> {
     let runner = Runner::new(store).with_options(options);
     let mut out = Vec::new();
-    for entry in registry::entries() {
-        let alert = (entry.build)();
+    for alert in registry::Registry::builtin().iter() {
         let raised = runner
             .evaluate(alert.as_ref(), at)
             .await
-            .unwrap_or_else(|e| panic!("{} at {at}: {e}", entry.name));
+            .unwrap_or_else(|e| panic!("{} at {at}: {e}", alert.name()));
+        // The catalog's severity is the most severe the alert raises.
+        for r in &raised {
+            let sev: tripline_alerts::Severity =
+                serde_json::from_value(serde_json::Value::String(r.record.severity.clone()))
+                    .expect("a MozDef severity");
+            assert!(
+                sev <= alert.meta().severity,
+                "{} raised {sev:?} above its catalog severity",
+                alert.name()
+            );
+        }
         out.extend(raised);
     }
     out
@@ -155,7 +165,10 @@ async fn the_workshop_data_set_raises_exactly_the_expected_alerts() {
     let crypto = again.iter().find(|a| a.classname == "guardduty_finding").expect("crypto");
     assert_eq!(crypto.details["resource"]["type"], "Instance");
     assert_eq!(crypto.details["resource"]["id"], "i-0a1b2c3d4e5f60718");
-    assert_eq!(registry::find("guardduty_finding").map(|e| e.remediation), Some(registry::Remediation::None));
+    assert_eq!(
+        registry::find("guardduty_finding").map(|a| a.meta().remediation),
+        Some(registry::Remediation::None)
+    );
     // Deterministic: the same clock gives the same alert ids.
     let mut ids: Vec<&str> = again.iter().map(|a| a.id.as_str()).collect();
     let first = evaluate_all(&store, at).await;

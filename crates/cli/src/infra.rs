@@ -1,7 +1,8 @@
 //! `tripline infra`: the SAM template's alert section, derived from the alert registry.
 //!
-//! Every alert in `tripline_alerts::registry` becomes one `AWS::Serverless::Function` with its
-//! schedule, memory, timeout, reserved concurrency 1 and least-privilege policy (read events and
+//! Every alert in the catalog (`tripline_alerts::Registry::builtin`) becomes one
+//! `AWS::Serverless::Function` of the one alert binary (`target/lambda/alert`) with
+//! `TRIPLINE_ALERT` set to its name, its schedule, memory, timeout, reserved concurrency 1 and least-privilege policy (read events and
 //! write alerts on the OpenSearch resource with the HTTP verbs the store sends: POST for
 //! `_search`, `_bulk` and `_mget`, GET for the check that the index templates are installed,
 //! never PUT, since installing them is a deploy step; publish to the alerts topic, and use its
@@ -16,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use tripline_alerts::{RegistryEntry, Remediation};
+use tripline_alerts::{Meta, Remediation};
 
 /// The first line of the generated block.
 pub const BEGIN: &str =
@@ -65,11 +66,11 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             table.set_header(["alert", "schedule", "severity", "remediation", "what it detects"]);
             for e in tripline_alerts::registry::entries() {
                 table.add_row([
-                    e.name.to_string(),
-                    e.schedule.to_string(),
+                    e.name.clone(),
+                    e.schedule.clone(),
                     e.severity.as_str().to_string(),
                     format!("{:?}", e.remediation).to_lowercase(),
-                    e.description.to_string(),
+                    e.description.clone(),
                 ]);
             }
             println!("{table}");
@@ -111,10 +112,8 @@ pub fn logical_id(name: &str) -> String {
     out + "Function"
 }
 
-/// The Lambda binary (and `cargo lambda` artifact directory) of an alert: `-` for `_`.
-pub fn binary_name(name: &str) -> String {
-    name.replace('_', "-")
-}
+/// The one binary every alert function runs (`cargo lambda` artifact `target/lambda/alert`).
+pub const ALERT_BINARY: &str = "alert";
 
 fn quoted(s: &str) -> String {
     // A JSON string is a valid YAML double-quoted scalar.
@@ -122,14 +121,14 @@ fn quoted(s: &str) -> String {
 }
 
 /// The generated block (markers included) for these entries, sorted by name.
-pub fn render(entries: &[RegistryEntry]) -> String {
+pub fn render(entries: &[Meta]) -> String {
     let mut entries = entries.to_vec();
-    entries.sort_by_key(|e| e.name);
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = String::new();
     let _ = writeln!(out, "{BEGIN}");
     for e in &entries {
-        let id = logical_id(e.name);
-        let bin = binary_name(e.name);
+        let id = logical_id(&e.name);
+        let bin = ALERT_BINARY;
         let _ = write!(
             out,
             r#"  {id}:
@@ -147,18 +146,20 @@ pub fn render(entries: &[RegistryEntry]) -> String {
             Type: SQS
             Destination: !GetAtt FailedInvocationsQueue.Arn
 "#,
-            description = quoted(e.description),
+            description = quoted(&e.description),
             memory = e.memory_mb,
             timeout = e.timeout_secs,
         );
-        if e.remediation == Remediation::Contain {
-            let _ = write!(
-                out,
-                r#"      Environment:
+        let _ = write!(
+            out,
+            r#"      Environment:
         Variables:
-          TRIPLINE_STATE_MACHINE_ARN: !Ref RemediationStateMachine
-"#
-            );
+          TRIPLINE_ALERT: {name}
+"#,
+            name = e.name
+        );
+        if e.remediation == Remediation::Contain {
+            let _ = writeln!(out, "          TRIPLINE_STATE_MACHINE_ARN: !Ref RemediationStateMachine");
         }
         let _ = write!(
             out,
@@ -262,15 +263,13 @@ mod tests {
         let entries = tripline_alerts::registry::entries();
         let block = render(&entries);
         for e in &entries {
-            assert!(block.contains(&format!("  {}:\n", logical_id(e.name))), "{}", e.name);
+            assert!(block.contains(&format!("  {}:\n", logical_id(&e.name))), "{}", e.name);
             assert!(block.contains(&format!("Schedule: {}\n", e.schedule)), "{}", e.name);
-            assert!(
-                block.contains(&format!("target/lambda/{}/bootstrap.zip", binary_name(e.name))),
-                "{}",
-                e.name
-            );
+            assert!(block.contains(&format!("TRIPLINE_ALERT: {}\n", e.name)), "{}", e.name);
         }
         assert_eq!(block.matches("ReservedConcurrentExecutions: 1").count(), entries.len());
+        // One binary serves them all.
+        assert_eq!(block.matches("CodeUri: ../target/lambda/alert/bootstrap.zip").count(), entries.len());
     }
 
     #[test]
@@ -283,7 +282,7 @@ mod tests {
         assert_eq!(block.matches("Type: AWS::CloudWatch::Alarm").count(), 2 * n);
         assert_eq!(block.matches("AlarmActions: [!Ref AlertsTopic]").count(), 2 * n);
         for e in &entries {
-            let id = logical_id(e.name);
+            let id = logical_id(&e.name);
             assert!(block.contains(&format!("  {id}ErrorsAlarm:\n")), "{}", e.name);
             assert!(block.contains(&format!("  {id}ThrottlesAlarm:\n")), "{}", e.name);
             assert!(block.contains(&format!("Value: !Ref {id}\n")), "{}", e.name);
@@ -293,9 +292,9 @@ mod tests {
     }
 
     #[test]
-    fn names_map_to_ids_and_binaries() {
+    fn names_map_to_ids() {
         assert_eq!(logical_id("describe_recon"), "DescribeReconFunction");
-        assert_eq!(binary_name("iam_user_multiple_ips"), "iam-user-multiple-ips");
+        assert_eq!(logical_id("iam_user_multiple_ips"), "IamUserMultipleIpsFunction");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub enum Command {
 }
 
 /// Ingesting and indexing allocate many small strings: mimalloc does that markedly faster than
-/// glibc's malloc (see the README's performance section).
+/// glibc's malloc (see docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

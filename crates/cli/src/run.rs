@@ -10,12 +10,13 @@
 //! `--lateness` is the allowance for late deliveries (the runtime's `RunOptions::lateness`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use tripline_event::{AlertRecord, EventRef};
-use tripline_runtime::{registry, RegistryEntry, RunOptions, Runner};
+use tripline_runtime::{Alert, Registry, RunOptions, Runner};
 use tripline_store::embedded::EmbeddedStore;
 
 /// Arguments of `tripline run`.
@@ -43,19 +44,20 @@ pub struct Args {
 
 /// The registry entries to run: all, or those named, each once (unknown names are an error
 /// listing the known ones).
-fn select(names: &[String]) -> anyhow::Result<Vec<RegistryEntry>> {
-    let all = registry::entries();
+fn select(names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
+    let catalog = Registry::builtin();
+    let all: Vec<Arc<dyn Alert>> = catalog.iter().cloned().collect();
     if names.is_empty() {
         return Ok(all);
     }
-    let mut chosen: Vec<RegistryEntry> = Vec::new();
+    let mut chosen: Vec<Arc<dyn Alert>> = Vec::new();
     for n in names {
-        let entry = all.iter().find(|e| e.name == n).copied().ok_or_else(|| {
-            let known: Vec<&str> = all.iter().map(|e| e.name).collect();
+        let entry = catalog.get(n).cloned().ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|e| e.name()).collect();
             let shown: String = n.chars().take(80).collect();
             anyhow::anyhow!("--alert: no alert named {shown:?}; known alerts: {}", known.join(", "))
         })?;
-        if !chosen.iter().any(|c| c.name == entry.name) {
+        if !chosen.iter().any(|c| c.name() == entry.name()) {
             chosen.push(entry);
         }
     }
@@ -77,18 +79,17 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         Runner::new(&store).with_options(RunOptions { lateness: args.lateness, ..RunOptions::default() });
     let mut raised: Vec<AlertRecord> = Vec::new();
     let mut failed = Vec::new();
-    for entry in &entries {
-        let alert = (entry.build)();
+    for alert in &entries {
         let result = if args.dry_run {
             runner.evaluate(alert.as_ref(), now).await.map(|r| r.into_iter().map(|x| x.record).collect())
         } else {
-            runner.run(alert.as_ref(), entry.remediation, now).await.map(|r| r.raised)
+            runner.run(alert.as_ref(), alert.meta().remediation, now).await.map(|r| r.raised)
         };
         match result {
             Ok(mut records) => raised.append(&mut records),
             Err(e) => {
                 eprintln!("error: {e}");
-                failed.push(entry.name);
+                failed.push(alert.name().to_string());
             }
         }
     }
@@ -180,7 +181,7 @@ mod tests {
 
     #[test]
     fn an_alert_named_twice_runs_once() {
-        let name = registry::entries()[0].name.to_string();
+        let name = Registry::builtin().metas()[0].name.clone();
         let chosen = select(&[name.clone(), name.clone()]).unwrap();
         assert_eq!(chosen.len(), 1);
     }

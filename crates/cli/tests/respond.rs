@@ -178,7 +178,15 @@ async fn quarantining_a_missing_instance_fails_loudly() {
         .to_string();
     let arn = create_machine(
         "guardduty-remediation.asl.json",
-        &[("SnsTopicArn", &topic), ("FinalAction", "stop"), ("ForensicsDocument", "")],
+        &[
+            ("SnsTopicArn", &topic),
+            ("FinalAction", "stop"),
+            ("ForensicsDocument", ""),
+            ("TrustedAccounts", ""),
+            ("ProtectedPrincipalArns", ""),
+            ("ProtectedArnPattern", ""),
+            ("NoticeDetail", "full"),
+        ],
     )
     .await;
     let out =

@@ -19,8 +19,6 @@
 //! - [`sinks`]: the [`Sink`] trait and its implementations (SNS, Step Functions, webhooks), and
 //!   the delivery record (sink name → receipt) that makes a retried run deliver nothing twice and
 //!   lose nothing.
-//! - [`lambda`]: the glue each alert's Lambda uses — configuration from the environment (read once),
-//!   JSON logs, the EventBridge scheduled-event handler.
 //! - [`metrics`]: CloudWatch embedded metrics (EMF) lines.
 //!
 //! ## Time windows: by event time, with a lateness allowance
@@ -84,7 +82,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod lambda;
 pub mod metrics;
 pub mod runner;
 pub mod sinks;
@@ -92,5 +89,5 @@ pub mod sinks;
 pub use runner::{Pass, Raised, RunError, RunOptions, RunReport, Runner, Step, Window};
 pub use sinks::{Delivery, Receipt, Route, Sink, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
 pub use tripline_alerts::{
-    create_alert, registry, resource, Alert, AlertDraft, Group, Plan, RegistryEntry, Remediation, Severity,
+    create_alert, registry, resource, Alert, AlertDraft, Group, Meta, Plan, Registry, Remediation, Severity,
 };

@@ -39,7 +39,7 @@
 //! - **Term dictionary.** tantivy's sstable dictionary (its `quickwit` feature), not the FST:
 //!   events carry unique terms (ids, request parameters), and building an FST for them at every
 //!   commit was a third of the indexing thread's time. A leading-wildcard search is faster on it
-//!   too (see the README's performance section).
+//!   too (see docs/performance.md).
 
 pub mod aggregate;
 pub mod mapping;

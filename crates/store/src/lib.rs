@@ -37,7 +37,12 @@ pub const ALERTS_INDEX: &str = "alerts";
 
 /// The daily index an event is written to: `events-YYYY.MM.DD` of its `utctimestamp`.
 pub fn event_index(utctimestamp: DateTime<Utc>) -> String {
-    format!("{EVENTS_PREFIX}{}", utctimestamp.format("%Y.%m.%d"))
+    event_index_in(EVENTS_PREFIX, utctimestamp)
+}
+
+/// The daily index under another prefix: `{prefix}YYYY.MM.DD` (both stores name days this way).
+pub fn event_index_in(prefix: &str, utctimestamp: DateTime<Utc>) -> String {
+    format!("{prefix}{}", utctimestamp.format("%Y.%m.%d"))
 }
 
 /// The order of hits.

@@ -179,7 +179,7 @@ impl OpenSearchStore {
 
     /// The daily index an event is written to: `{prefix}YYYY.MM.DD` of its `utctimestamp`.
     pub fn event_index(&self, event: &Event) -> String {
-        format!("{}{}", self.config.events_prefix, event.utctimestamp.format("%Y.%m.%d"))
+        crate::event_index_in(&self.config.events_prefix, event.utctimestamp)
     }
 
     /// The names of the index templates: `tripline-events` and `tripline-alerts` with the default

@@ -6,13 +6,13 @@ use serde_json::Value;
 use tripline_functions::ingest::Ingest;
 
 /// Normalizing allocates many small strings per record: mimalloc makes it ≈ 30 % faster than the
-/// system allocator (README, Normalization), and a Lambda is billed by the millisecond.
+/// system allocator (docs/performance.md, Normalization), and a Lambda is billed by the millisecond.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tripline_runtime::lambda::init_tracing();
+    tripline_functions::alert::init_tracing();
     let ingest = Ingest::from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| ingest.invoke(event))).await
 }

@@ -18,7 +18,7 @@
 //! - [`Webhook`] (`webhook:NAME`) POSTs a Slack-compatible message or a PagerDuty Events v2
 //!   event (whose `dedup_key` is the alert id), routed by severity and tags.
 //!
-//! A new sink is one file here implementing [`Sink`], plus its configuration in `lambda`.
+//! A new sink is one file here implementing [`Sink`], plus its configuration in `tripline_functions::alert`.
 //! SNS and Step Functions strip the events' stored copies (`documentsource`) when the alert would
 //! not fit their 256 KB limit, keeping the references.
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use tripline_alerts::{
-    create_alert, field_text, resource, Alert, AlertDraft, Group, Plan, Remediation, Severity,
+    create_alert, field_text, resource, Alert, AlertDraft, Group, Meta, Plan, Remediation, Severity,
 };
 use tripline_dsl::prelude::*;
 use tripline_dsl::QueryAst;
@@ -39,8 +39,10 @@ pub fn ct(eventname: &str, arn: &str, ip: &str, at: DateTime<Utc>) -> Event {
 /// has something to act on).
 pub struct CreateUser;
 impl Alert for CreateUser {
-    fn name(&self) -> &str {
-        "test_create_user"
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_create_user", "a test alert"));
+        &META
     }
     fn query(&self) -> SearchQuery {
         SearchQuery::minutes(30).must(TermMatch("details.eventname", "CreateUser"))
@@ -66,8 +68,10 @@ impl Alert for CreateUser {
 /// Aggregation: Describe calls per actor, threshold 5, 3 samples, distinct IPs per actor.
 pub struct DescribeRecon;
 impl Alert for DescribeRecon {
-    fn name(&self) -> &str {
-        "test_describe_recon"
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_describe_recon", "a test alert"));
+        &META
     }
     fn query(&self) -> SearchQuery {
         SearchQuery::minutes(20).must(TermMatch("details.eventverb", "Describe"))
@@ -105,8 +109,10 @@ impl Alert for DescribeRecon {
 /// Deadman: no CloudTrail event in the last hour.
 pub struct Deadman;
 impl Alert for Deadman {
-    fn name(&self) -> &str {
-        "test_deadman"
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_deadman", "a test alert"));
+        &META
     }
     fn query(&self) -> SearchQuery {
         SearchQuery::hours(1).must(TermMatch("source", "cloudtrail"))
@@ -199,8 +205,10 @@ pub async fn simple(store: &dyn EventStore) {
 /// The same query under another name.
 pub struct AlsoCreateUser;
 impl Alert for AlsoCreateUser {
-    fn name(&self) -> &str {
-        "test_create_user_too"
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_create_user_too", "a test alert"));
+        &META
     }
     fn query(&self) -> SearchQuery {
         CreateUser.query()
@@ -343,8 +351,10 @@ pub fn ct_received(
 /// lateness allowance lets the late event alert.
 pub struct QuickCreateUser;
 impl Alert for QuickCreateUser {
-    fn name(&self) -> &str {
-        "test_quick_create_user"
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_quick_create_user", "a test alert"));
+        &META
     }
     fn query(&self) -> SearchQuery {
         SearchQuery::minutes(15).must(TermMatch("details.eventname", "CreateUser"))
@@ -493,8 +503,10 @@ pub async fn aggregation_windows_are_w_long(store: &dyn EventStore) {
 pub async fn dry_run_dedups_like_tags(store: &dyn EventStore) {
     struct HourRecon;
     impl Alert for HourRecon {
-        fn name(&self) -> &str {
-            "test_hour_recon"
+        fn meta(&self) -> &Meta {
+            static META: std::sync::LazyLock<Meta> =
+                std::sync::LazyLock::new(|| Meta::new("test_hour_recon", "a test alert"));
+            &META
         }
         fn query(&self) -> SearchQuery {
             SearchQuery::hours(1).must(TermMatch("details.eventverb", "Describe"))

@@ -1,8 +1,8 @@
-//! The Lambda glue: each alert's function is `run_alert("name")` and nothing else.
+//! One binary for every alert: the function's `TRIPLINE_ALERT` names the catalog entry it runs.
 //!
-//! [`run_alert`] initialises JSON logs, reads [`Config`] from the environment **once** (not per
-//! invocation), connects the store and the AWS clients, then serves EventBridge scheduled events
-//! with [`Handler::handle`].
+//! [`run`] initialises JSON logs, reads [`Config`] from the environment **once** (not per
+//! invocation), finds the alert in the catalog, connects the store and the sinks, then serves
+//! EventBridge scheduled events with [`Handler::handle`].
 //!
 //! **The clock is the scheduled event's `time`**, not the wall clock when the function happens to
 //! run. A retried invocation (Lambda retries asynchronous invocations that fail) receives the same
@@ -11,16 +11,17 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
+//! | `TRIPLINE_ALERT` | the catalog name of the alert this function runs | required |
 //! | `TRIPLINE_OPENSEARCH_*` | the store (see `tripline_store::opensearch::OpenSearchConfig`) | `TRIPLINE_OPENSEARCH_URL` required |
 //! | `TRIPLINE_SNS_TOPIC_ARN` | where alerts are published | unset: no SNS |
 //! | `TRIPLINE_STATE_MACHINE_ARN` | the remediation workflow | required for alerts whose policy is `contain` |
 //! | `TRIPLINE_WEBHOOKS` | webhook sinks, a JSON array (see [`parse_webhooks`]): `[{"name": "secops", "url": "https://hooks.slack.com/…", "format": "slack", "min_severity": "WARNING", "tags": ["iam"]}, {"name": "oncall", "url": "https://events.pagerduty.com/v2/enqueue", "format": "pagerduty", "routing_key": "…", "min_severity": "CRITICAL"}]` | unset: none |
 //! | `TRIPLINE_RUNBOOK_URL` | runbook link per alert, `{name}` replaced by the alert's name | unset: no link |
-//! | `TRIPLINE_LATENESS` | how late an event may arrive and still alert (`0s`, `15m`, `2h`; 0s to 24h; see [`passes`](crate::runner::passes)) | `30m` |
+//! | `TRIPLINE_LATENESS` | how late an event may arrive and still alert (`0s`, `15m`, `2h`; 0s to 24h; see [`passes`](tripline_runtime::runner::passes)) | `30m` |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, … | the AWS SDK's own settings (a local moto works through `AWS_ENDPOINT_URL`) | |
 //! | `RUST_LOG` | log filter | `info` |
 //!
-//! Logs are JSON lines on stderr; metrics ([`crate::metrics`]) are EMF lines on stdout.
+//! Logs are JSON lines on stderr; metrics ([`tripline_runtime::metrics`]) are EMF lines on stdout.
 
 use std::sync::Arc;
 
@@ -29,13 +30,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value as Json;
-use tripline_alerts::{registry, Alert, RegistryEntry, Remediation};
+use tripline_runtime::{registry, Alert, Remediation};
 use tripline_store::opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
 use tripline_store::{EventStore, StoreError};
 
-use crate::metrics::{Metrics, MetricsOut};
-use crate::runner::{parse_lateness, RunError, RunOptions, RunReport, Runner, DEFAULT_LATENESS};
-use crate::sinks::{Route, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
+use tripline_runtime::metrics::{Metrics, MetricsOut};
+use tripline_runtime::runner::{parse_lateness, RunError, RunOptions, RunReport, Runner, DEFAULT_LATENESS};
+use tripline_runtime::sinks::{Route, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
 
 /// The scheduled event a function receives.
 pub type ScheduledEvent = EventBridgeEvent<Json>;
@@ -67,7 +68,7 @@ struct WebhookSpec {
     #[serde(default)]
     routing_key: Option<String>,
     #[serde(default)]
-    min_severity: Option<tripline_alerts::Severity>,
+    min_severity: Option<tripline_runtime::Severity>,
     #[serde(default)]
     tags: Vec<String>,
 }
@@ -115,7 +116,7 @@ pub fn parse_webhooks(text: &str) -> Result<Vec<Webhook>, ConfigError> {
                 }
             };
             let route = Route {
-                min_severity: spec.min_severity.unwrap_or(tripline_alerts::Severity::Info),
+                min_severity: spec.min_severity.unwrap_or(tripline_runtime::Severity::Info),
                 tags: spec.tags,
             };
             Webhook::new(&spec.name, &spec.url, format, route)
@@ -143,8 +144,11 @@ pub enum ConfigError {
     /// `TRIPLINE_WEBHOOKS` cannot be used (the reason, never the value).
     #[error("TRIPLINE_WEBHOOKS: {0}")]
     Webhooks(String),
+    /// `TRIPLINE_ALERT` is not set.
+    #[error("TRIPLINE_ALERT is not set: it names the catalog alert this function runs")]
+    NoAlert,
     /// No alert of that name in the registry.
-    #[error("no alert named {0:?} in the registry")]
+    #[error("no alert named {0:?} in the catalog (TRIPLINE_ALERT)")]
     UnknownAlert(String),
     /// The alert's policy is `contain` but no state machine is configured.
     #[error("alert {0} contains threats (remediation: contain) but TRIPLINE_STATE_MACHINE_ARN is not set")]
@@ -239,7 +243,7 @@ impl From<&RunReport> for Summary {
 
 /// One alert's function: the alert, its policy, and the connections made once at cold start.
 pub struct Handler {
-    alert: Box<dyn Alert>,
+    alert: Arc<dyn Alert>,
     remediation: Remediation,
     store: Arc<dyn EventStore>,
     sinks: Sinks,
@@ -250,7 +254,7 @@ pub struct Handler {
 impl Handler {
     /// A handler from parts (tests build one against stand-in servers).
     pub fn new(
-        alert: Box<dyn Alert>,
+        alert: Arc<dyn Alert>,
         remediation: Remediation,
         store: Arc<dyn EventStore>,
         sinks: Sinks,
@@ -266,13 +270,15 @@ impl Handler {
     }
 
     /// Connect what `config` names, with AWS settings from `sdk` (credentials, region, endpoint).
+    /// The alert's policy comes from its catalog entry ([`Alert::meta`]).
     pub async fn from_config(
-        entry: &RegistryEntry,
+        alert: Arc<dyn Alert>,
         config: Config,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, ConfigError> {
-        if entry.remediation == Remediation::Contain && config.state_machine_arn.is_none() {
-            return Err(ConfigError::NoStateMachine(entry.name.to_string()));
+        let remediation = alert.meta().remediation;
+        if remediation == Remediation::Contain && config.state_machine_arn.is_none() {
+            return Err(ConfigError::NoStateMachine(alert.name().to_string()));
         }
         let store: Arc<dyn EventStore> = match &config.opensearch.auth {
             Auth::SigV4 { .. } => Arc::new(OpenSearchStore::with_sdk_config(config.opensearch.clone(), sdk)?),
@@ -293,7 +299,7 @@ impl Handler {
             lateness: config.lateness,
             ..RunOptions::default()
         };
-        Ok(Handler::new((entry.build)(), entry.remediation, store, sinks, options))
+        Ok(Handler::new(alert, remediation, store, sinks, options))
     }
 
     /// The alert this handler runs.
@@ -302,7 +308,7 @@ impl Handler {
     }
 
     /// Run the alert at the event's time and deliver what it raises; a successful run emits
-    /// `AlertsRaised` and `RunDurationMs` by `Alert` ([`crate::metrics`]).
+    /// `AlertsRaised` and `RunDurationMs` by `Alert` ([`tripline_runtime::metrics`]).
     pub async fn handle(&self, event: &ScheduledEvent) -> Result<Summary, RunError> {
         let now = clock(event);
         let started = std::time::Instant::now();
@@ -334,14 +340,23 @@ pub fn clock(event: &ScheduledEvent) -> DateTime<Utc> {
     event.time.unwrap_or_else(Utc::now)
 }
 
-/// The whole `main` of an alert's Lambda: `run_alert("describe_recon").await`.
-pub async fn run_alert(name: &str) -> Result<(), lambda_runtime::Error> {
+/// The alert `TRIPLINE_ALERT` names, from the built-in catalog.
+pub fn alert_from_env() -> Result<Arc<dyn Alert>, ConfigError> {
+    let name = std::env::var("TRIPLINE_ALERT").map_err(|_| ConfigError::NoAlert)?;
+    registry::find(name.trim()).ok_or(ConfigError::UnknownAlert(name))
+}
+
+/// The whole `main` of the alert binary: the alert `TRIPLINE_ALERT` names, configured from the
+/// environment, serving scheduled events.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let entry = registry::find(name).ok_or_else(|| ConfigError::UnknownAlert(name.to_string()))?;
-    let config = Config::from_env()?;
+    let alert = alert_from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let handler = Handler::from_config(&entry, config, &sdk).await?;
-    tracing::info!(alert = name, schedule = entry.schedule, "ready");
+    let name = alert.name().to_string();
+    let schedule = alert.meta().schedule.clone();
+    let handler = Handler::from_config(alert, config, &sdk).await?;
+    tracing::info!(alert = name, schedule, "ready");
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| handler.invoke(event))).await
 }
@@ -366,7 +381,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            ok.iter().map(|w| crate::sinks::Sink::name(w).to_string()).collect::<Vec<_>>(),
+            ok.iter().map(|w| tripline_runtime::sinks::Sink::name(w).to_string()).collect::<Vec<_>>(),
             ["webhook:secops", "webhook:oncall"]
         );
         for bad in [

@@ -1,6 +1,0 @@
-//! The `cloudtrail_deadman` alert as a Lambda: runs on its EventBridge schedule (see the registry).
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    tripline_runtime::lambda::run_alert("cloudtrail_deadman").await
-}
