@@ -60,15 +60,8 @@ pub fn group_text(group: &Group) -> String {
 /// The buckets of a terms sub-aggregation, as (key, count); empty when the metric is absent or
 /// not a bucket list.
 pub fn sub_buckets(group: &Group, metric: &str) -> Vec<(Json, u64)> {
-    let Some(Json::Array(buckets)) = group.metrics.get(metric) else { return Vec::new() };
-    buckets
-        .iter()
-        .filter_map(|b| {
-            let key = b.get("key")?.clone();
-            let count = b.get("count").and_then(Json::as_u64).unwrap_or(0);
-            Some((key, count))
-        })
-        .collect()
+    let Some(buckets) = group.metrics.get(metric).and_then(|m| m.buckets()) else { return Vec::new() };
+    buckets.iter().map(|b| (b.key.clone(), b.count)).collect()
 }
 
 /// The keys of a terms sub-aggregation, as text.

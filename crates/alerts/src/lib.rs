@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use tripline_dsl::{Aggregation, SearchQuery};
+use tripline_dsl::{Aggregation, AggregationValue, SearchQuery};
 use tripline_event::EventRef;
 
 mod common;
@@ -112,15 +112,14 @@ pub struct Group {
     pub count: u64,
     /// Sampled events, newest first.
     pub samples: Vec<EventRef>,
-    /// The `per_bucket` aggregations, by name: a number for cardinality, the bucket list (as JSON)
-    /// for the others.
-    pub metrics: BTreeMap<String, Json>,
+    /// The `per_bucket` aggregations, by name, as the store computed them within the group.
+    pub metrics: BTreeMap<String, AggregationValue>,
 }
 
 impl Group {
     /// A cardinality (or other numeric) metric by name.
     pub fn metric(&self, name: &str) -> Option<u64> {
-        self.metrics.get(name).and_then(Json::as_u64)
+        self.metrics.get(name).and_then(AggregationValue::count)
     }
 }
 

@@ -302,11 +302,7 @@ fn s3_bucket_public_with_the_clock_an_exempt_exposure_never_raises_later() {
         value: json!("site"),
         count: 1,
         samples: vec![as_ref(&open)],
-        metrics: [(
-            "calls".to_string(),
-            json!([{"key": "PutBucketPolicy", "count": 1, "samples": [], "subs": []}]),
-        )]
-        .into(),
+        metrics: [("calls".to_string(), calls(&[("PutBucketPolicy", 1)]))].into(),
     };
     // With the clock: the exposure is older than the 20-minute window: it was judged (and
     // exempted) when it was recent, and is not raised now.
@@ -316,10 +312,7 @@ fn s3_bucket_public_with_the_clock_an_exempt_exposure_never_raises_later() {
     // When the creation is in the group, both exempt it.
     let mut both = group.clone();
     both.samples.push(as_ref(&create));
-    both.metrics.insert(
-        "calls".into(),
-        json!([{"key": "CreateBucket", "count": 1}, {"key": "PutBucketPolicy", "count": 1}]),
-    );
+    both.metrics.insert("calls".into(), calls(&[("CreateBucket", 1), ("PutBucketPolicy", 1)]));
     assert!(alert.on_aggregation_at(&both, ago(60)).is_none());
     assert!(alert.on_aggregation(&both).is_none());
 }
@@ -701,4 +694,14 @@ async fn cloudtrail_deadman_fires_only_after_an_hour_of_silence() {
     assert!(raised[0].summary.contains("No CloudTrail events for 60 minutes"));
     assert_eq!(raised[0].details["window"]["since"], "2024-05-14T23:15:00.000Z");
     assert_eq!(raised[0].details["window"]["until"], "2024-05-15T00:15:00.000Z");
+}
+
+/// A terms sub-aggregation's value: these keys and counts.
+fn calls(buckets: &[(&str, u64)]) -> tripline_dsl::AggregationValue {
+    tripline_dsl::AggregationValue::Buckets(
+        buckets
+            .iter()
+            .map(|(k, n)| tripline_dsl::Bucket { key: json!(k), count: *n, samples: vec![], subs: vec![] })
+            .collect(),
+    )
 }

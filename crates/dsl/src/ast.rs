@@ -194,7 +194,47 @@ pub enum QueryAst {
     },
 }
 
+/// How deeply a query may nest (`Bool` inside `Bool`): far beyond any real detection (query
+/// strings stop at 32 parentheses), and shallow enough that no store's recursion over it can
+/// exhaust a thread's stack.
+pub const MAX_AST_DEPTH: usize = 64;
+
 impl QueryAst {
+    /// Whether any store can run this query as it is: every field is a dotted path without empty
+    /// segments, and `Bool` nests at most [`MAX_AST_DEPTH`] deep. Both stores call this before
+    /// they do anything else, so every front end (matchers, query strings, Sigma, an AST built by
+    /// hand or read from JSON) gets the same answer.
+    pub fn validate(&self) -> Result<(), crate::DslError> {
+        self.validate_at(1)
+    }
+
+    fn validate_at(&self, depth: usize) -> Result<(), crate::DslError> {
+        if depth > MAX_AST_DEPTH {
+            return Err(crate::DslError::Invalid {
+                matcher: "QueryAst",
+                reason: format!("nested deeper than {MAX_AST_DEPTH} levels"),
+            });
+        }
+        let field = match self {
+            QueryAst::MatchAll | QueryAst::MatchNone => return Ok(()),
+            QueryAst::Bool { must, should, must_not } => {
+                return must.iter().chain(should).chain(must_not).try_for_each(|q| q.validate_at(depth + 1));
+            }
+            QueryAst::Term { field, .. }
+            | QueryAst::Terms { field, .. }
+            | QueryAst::Wildcard { field, .. }
+            | QueryAst::Regex { field, .. }
+            | QueryAst::Phrase { field, .. }
+            | QueryAst::Exists { field }
+            | QueryAst::Range { field, .. }
+            | QueryAst::Subnet { field, .. } => field,
+        };
+        if field.is_empty() || field.split('.').any(str::is_empty) {
+            return Err(crate::DslError::InvalidField(field.clone()));
+        }
+        Ok(())
+    }
+
     /// This query widened so that each keyword condition on a field `F` (term, terms, wildcard,
     /// regex, range, exists, not negated) also accepts an event whose `F` was too long to index
     /// (`F` listed in [`UNINDEXED_FIELD`](crate::UNINDEXED_FIELD)); `None` when the query has no
@@ -385,4 +425,35 @@ pub enum AggregationKind {
         /// Bucket width in seconds.
         interval_secs: u64,
     },
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    fn nested(depth: usize) -> QueryAst {
+        (1..depth).fold(QueryAst::MatchAll, |q, _| QueryAst::Bool {
+            must: vec![q],
+            should: vec![],
+            must_not: vec![],
+        })
+    }
+
+    #[test]
+    fn fields_and_depth_are_checked() {
+        assert!(nested(MAX_AST_DEPTH).validate().is_ok());
+        let err = nested(MAX_AST_DEPTH + 1).validate().unwrap_err().to_string();
+        assert!(err.contains("nested deeper than 64"), "{err}");
+        // Deep enough to overflow a recursive walk that did not stop early.
+        assert!(nested(1_000).validate().is_err());
+        for bad in ["", "details..x", ".x", "x."] {
+            let q = QueryAst::Bool {
+                must: vec![QueryAst::MatchAll],
+                should: vec![],
+                must_not: vec![QueryAst::Exists { field: bad.into() }],
+            };
+            assert!(matches!(q.validate(), Err(crate::DslError::InvalidField(_))), "{bad:?}");
+        }
+        assert!(QueryAst::Exists { field: "details.sourceipaddress".into() }.validate().is_ok());
+    }
 }

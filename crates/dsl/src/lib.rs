@@ -172,14 +172,16 @@ pub mod duration;
 pub mod matchers;
 pub mod opensearch;
 pub mod query_string;
+pub mod results;
 pub mod search;
 
-pub use ast::{Aggregation, AggregationKind, Bound, QueryAst, Value};
+pub use ast::{Aggregation, AggregationKind, Bound, QueryAst, Value, MAX_AST_DEPTH};
 pub use matchers::{
     BooleanMatch, Clauses, ExistsMatch, LessThanMatch, Matcher, PhraseMatch, QueryStringMatch, RangeMatch,
     SubnetMatch, TermMatch, TermsMatch, WildcardMatch,
 };
 pub use query_string::to_query_string;
+pub use results::{AggregationResult, AggregationValue, Bucket, Hit};
 pub use search::{validate_aggregations, CompiledQuery, SearchQuery, WINDOW_FIELD};
 
 /// Fields mapped as analyzed text (standard analyzer: lower-cased word tokens). Every other string

@@ -36,6 +36,15 @@ pub enum RunError {
         /// Why.
         source: DslError,
     },
+    /// The alert's query aggregates: an alert aggregates through its plan
+    /// ([`Plan::Aggregation`](tripline_alerts::Plan::Aggregation)), never through the query.
+    #[error("alert {alert}: its query aggregates ({names}); an alert aggregates through its plan (Plan::Aggregation), so the query must not")]
+    AggregationInQuery {
+        /// The alert.
+        alert: String,
+        /// The query's aggregation names.
+        names: String,
+    },
     /// The store failed.
     #[error("alert {alert}: store, while {during}: {source}")]
     Store {
@@ -309,7 +318,8 @@ impl<'a> Runner<'a> {
         let query_err = |source| RunError::Query { alert: name.to_string(), source };
         let compiled = alert.query().compile(now).map_err(query_err)?;
         if !compiled.aggregations.is_empty() {
-            warn!(alert = name, "the query's own aggregations are ignored: the plan says how to aggregate");
+            let names: Vec<&str> = compiled.aggregations.iter().map(|a| a.name.as_str()).collect();
+            return Err(RunError::AggregationInQuery { alert: name.to_string(), names: names.join(", ") });
         }
         let passes =
             passes(&alert.plan(), compiled.window, self.options.lateness(), now).map_err(query_err)?;
@@ -405,19 +415,7 @@ impl<'a> Runner<'a> {
                         value: bucket.key.clone(),
                         count: bucket.count,
                         samples: bucket.samples.iter().map(event_ref).collect(),
-                        metrics: bucket
-                            .subs
-                            .iter()
-                            .map(|s| {
-                                let v = match &s.value {
-                                    AggregationValue::Count(n) => Json::from(*n),
-                                    AggregationValue::Buckets(b) => {
-                                        serde_json::to_value(b).unwrap_or(Json::Null)
-                                    }
-                                };
-                                (s.name.clone(), v)
-                            })
-                            .collect(),
+                        metrics: bucket.subs.iter().map(|s| (s.name.clone(), s.value.clone())).collect(),
                     };
                     let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
                     let mut tag = refs(&draft.events);

@@ -179,3 +179,40 @@ async fn a_backfill_raises_nothing_now_and_what_the_logs_raise_at_their_own_time
         );
     }
 }
+
+/// One way to aggregate: an alert whose query carries its own aggregations is refused (before,
+/// they were dropped with a warning while the plan aggregated).
+#[tokio::test]
+async fn an_alert_whose_query_aggregates_is_refused() {
+    use std::sync::LazyLock;
+    use tripline_alerts::{Alert, Meta, Plan};
+    use tripline_dsl::prelude::*;
+
+    struct QueryAggregates;
+    impl Alert for QueryAggregates {
+        fn meta(&self) -> &Meta {
+            static META: LazyLock<Meta> =
+                LazyLock::new(|| Meta::new("test_query_aggregates", "a test alert"));
+            &META
+        }
+        fn query(&self) -> SearchQuery {
+            SearchQuery::minutes(20)
+                .must(TermMatch("source", "cloudtrail"))
+                .aggregate(Aggregation::terms("details.sourceipaddress"))
+        }
+        fn plan(&self) -> Plan {
+            Plan::Simple { limit: 10 }
+        }
+    }
+    let store = store();
+    let now = common::now();
+    let runner = Runner::new(&store);
+    for err in [
+        runner.run(&QueryAggregates, Remediation::None, now).await.map(|_| ()).unwrap_err(),
+        runner.evaluate(&QueryAggregates, now).await.map(|_| ()).unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(matches!(err, tripline_runtime::RunError::AggregationInQuery { .. }), "{text}");
+        assert!(text.contains("test_query_aggregates") && text.contains("through its plan"), "{text}");
+    }
+}

@@ -863,6 +863,7 @@ impl Inner {
 #[async_trait]
 impl EventStore for EmbeddedStore {
     async fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError> {
+        crate::check_request(&request.query, &[])?;
         let request = request.clone();
         self.read(move |s| s.search(KIND_EVENT, &request.query, request.size, request.sort)).await
     }
@@ -872,8 +873,7 @@ impl EventStore for EmbeddedStore {
         query: &QueryAst,
         aggregations: &[Aggregation],
     ) -> Result<Vec<AggregationResult>, StoreError> {
-        tripline_dsl::validate_aggregations(aggregations)
-            .map_err(|e| StoreError::Unsupported(e.to_string()))?;
+        crate::check_request(query, aggregations)?;
         let (query, aggs) = (query.clone(), aggregations.to_vec());
         self.read(move |s| s.aggregate(&query, &aggs)).await
     }
@@ -911,6 +911,7 @@ impl EventStore for EmbeddedStore {
     }
 
     async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError> {
+        crate::check_request(query, &[])?;
         let query = query.clone();
         self.read(move |s| s.search(KIND_ALERT, &query, size, Sort::NewestFirst)).await
     }

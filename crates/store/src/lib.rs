@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+pub use tripline_dsl::results::{AggregationResult, AggregationValue, Bucket, Hit};
 use tripline_dsl::{Aggregation, QueryAst};
 use tripline_event::{AlertRecord, Event};
 
@@ -43,6 +44,14 @@ pub fn event_index(utctimestamp: DateTime<Utc>) -> String {
 /// The daily index under another prefix: `{prefix}YYYY.MM.DD` (both stores name days this way).
 pub fn event_index_in(prefix: &str, utctimestamp: DateTime<Utc>) -> String {
     format!("{prefix}{}", utctimestamp.format("%Y.%m.%d"))
+}
+
+/// The query and aggregations a store is asked to run, checked by the query language itself
+/// ([`QueryAst::validate`], [`tripline_dsl::validate_aggregations`]) before either store does
+/// anything: a query no store can run is refused the same way by both.
+pub fn check_request(query: &QueryAst, aggregations: &[Aggregation]) -> Result<(), StoreError> {
+    query.validate().map_err(|e| StoreError::Unsupported(e.to_string()))?;
+    tripline_dsl::validate_aggregations(aggregations).map_err(|e| StoreError::Unsupported(e.to_string()))
 }
 
 /// The order of hits.
@@ -64,17 +73,6 @@ pub struct SearchRequest {
     pub size: usize,
     /// Their order.
     pub sort: Sort,
-}
-
-/// One stored document.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Hit {
-    /// The index it is stored in.
-    pub index: String,
-    /// Its id in that index.
-    pub id: String,
-    /// The document.
-    pub source: Json,
 }
 
 /// What a search found.
@@ -134,40 +132,6 @@ pub fn unindexed_paths(event: &Event) -> Vec<String> {
     out.sort();
     out.dedup();
     out
-}
-
-/// The result of one aggregation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AggregationResult {
-    /// The aggregation's name.
-    pub name: String,
-    /// Its value.
-    pub value: AggregationValue,
-}
-
-/// Buckets (terms, date histogram) or a single number (cardinality).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AggregationValue {
-    /// Terms: most frequent first, ties by key ascending. Date histogram: by time, empty buckets
-    /// left out.
-    Buckets(Vec<Bucket>),
-    /// Cardinality: the number of distinct values.
-    Count(u64),
-}
-
-/// One bucket of a terms or date-histogram aggregation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    /// The value: a string for keywords, a number for numbers, `true`/`false` for booleans, and
-    /// the bucket's start as RFC 3339 (`2026-11-23T12:00:00.000Z`) for date histograms.
-    pub key: Json,
-    /// How many events fall in the bucket.
-    pub count: u64,
-    /// Sampled events (terms only), most recent first.
-    pub samples: Vec<Hit>,
-    /// Sub-aggregations, computed over this bucket's events.
-    pub subs: Vec<AggregationResult>,
 }
 
 /// What a bulk write did: which documents went in, and which failed and why.

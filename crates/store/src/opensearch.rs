@@ -508,6 +508,7 @@ fn search_body(query: &QueryAst, size: usize, sort: Sort) -> Json {
 #[async_trait]
 impl EventStore for OpenSearchStore {
     async fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError> {
+        crate::check_request(&request.query, &[])?;
         let target = self.events_target();
         let body = search_body(&request.query, request.size, request.sort);
         let v = self.run_search(&target, &body, &[]).await?;
@@ -525,8 +526,7 @@ impl EventStore for OpenSearchStore {
         query: &QueryAst,
         aggregations: &[Aggregation],
     ) -> Result<Vec<AggregationResult>, StoreError> {
-        tripline_dsl::validate_aggregations(aggregations)
-            .map_err(|e| StoreError::Unsupported(e.to_string()))?;
+        crate::check_request(query, aggregations)?;
         let target = self.events_target();
         let body = search_request(query, aggregations, 0, Order::NewestFirst);
         let v = self.run_search(&target, &body, &[]).await?;
@@ -681,6 +681,7 @@ impl EventStore for OpenSearchStore {
     }
 
     async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError> {
+        crate::check_request(query, &[])?;
         let target = self.config.alerts_index.clone();
         let body = search_body(query, size, Sort::NewestFirst);
         // No alert written yet means no alerts index yet: an empty answer, truthfully.

@@ -101,3 +101,27 @@ async fn date_histograms_only_on_date_fields() {
     let AggregationValue::Buckets(b) = &ok[0].value else { panic!("{ok:?}") };
     assert_eq!((b.len(), b[0].count), (1, 1));
 }
+
+/// `QueryAst::validate` at the store boundary: a query nested past `MAX_AST_DEPTH` is refused,
+/// so no recursion over a hostile AST can exhaust the stack.
+#[tokio::test]
+async fn a_query_nested_too_deep_is_refused() {
+    let store = EmbeddedStore::in_memory().expect("store");
+    let nested = |depth: usize| {
+        (1..depth).fold(QueryAst::MatchAll, |q, _| QueryAst::Bool {
+            must: vec![q],
+            should: vec![],
+            must_not: vec![],
+        })
+    };
+    let ok = SearchRequest { query: nested(tripline_dsl::MAX_AST_DEPTH), size: 1, sort: Sort::NewestFirst };
+    assert!(store.search(&ok).await.is_ok());
+    let deep =
+        SearchRequest { query: nested(tripline_dsl::MAX_AST_DEPTH + 1), size: 1, sort: Sort::NewestFirst };
+    let err = store.search(&deep).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+    let err = store.aggregate(&deep.query, &[Aggregation::terms("source")]).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+    let err = store.search_alerts(&deep.query, 1).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+}

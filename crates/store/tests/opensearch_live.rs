@@ -472,3 +472,27 @@ async fn sigv4_signed_requests_work_end_to_end() {
         .expect("search");
     assert_eq!(r.hits[0].id, e.id());
 }
+
+/// `QueryAst::validate` at the store boundary: a query nested past `MAX_AST_DEPTH` is refused
+/// before any request (its JSON would also pass OpenSearch's own depth limits differently).
+#[tokio::test]
+async fn a_query_nested_too_deep_is_refused_before_it_is_sent() {
+    let s = Scoped::new().await;
+    let nested = |depth: usize| {
+        (1..depth).fold(term("source", "cloudtrail"), |q, _| QueryAst::Bool {
+            must: vec![q],
+            should: vec![],
+            must_not: vec![],
+        })
+    };
+    let ok = SearchRequest { query: nested(tripline_dsl::MAX_AST_DEPTH), size: 1, sort: Sort::NewestFirst };
+    assert!(s.store.search(&ok).await.is_ok());
+    let deep =
+        SearchRequest { query: nested(tripline_dsl::MAX_AST_DEPTH + 1), size: 1, sort: Sort::NewestFirst };
+    let err = s.store.search(&deep).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+    let err = s.store.aggregate(&deep.query, &[Aggregation::terms("source")]).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+    let err = s.store.search_alerts(&deep.query, 1).await.unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 64"), "{err}");
+}
