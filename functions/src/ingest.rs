@@ -52,12 +52,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tripline_event::Event;
 use tripline_normalize::{FlowFormat, NormalizeError, Options, Stats};
-
-/// The most events a batch allocates room for in advance (it grows as events arrive).
-const PREALLOCATED: usize = 4096;
 use tripline_runtime::metrics::{Metrics, MetricsOut};
+use tripline_store::ingest::{self as pipeline, Batcher, Chunk, Origin};
 use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
-use tripline_store::{EventStore, StoreError};
+use tripline_store::{BulkReport, EventStore, StoreError};
 
 /// Events per bulk write.
 pub const DEFAULT_BATCH: usize = 2000;
@@ -111,13 +109,6 @@ pub struct Refusal {
     pub id: String,
     /// The store's reason.
     pub reason: String,
-}
-
-/// Where an event came from: its object (or `event`) and its record's ordinal there.
-#[derive(Clone, Debug)]
-struct Origin {
-    file: Arc<str>,
-    record: u64,
 }
 
 impl IngestReport {
@@ -220,7 +211,8 @@ impl Ingest {
         Ok(report)
     }
 
-    /// A JSON invocation event (CloudWatch Logs, EventBridge, a record).
+    /// A JSON invocation event (CloudWatch Logs, EventBridge, a record): normalized whole (it is
+    /// in memory already), then written batch by batch.
     async fn value(&self, event: Value, report: &mut IngestReport) -> Result<(), IngestError> {
         let mut events = Vec::new();
         let mut origins = Vec::new();
@@ -235,10 +227,22 @@ impl Ingest {
                 Err(e) => log_failure(&e, &mut logged),
             });
         report.add(&stats);
-        for (chunk, from) in events.chunks(self.batch).zip(origins.chunks(self.batch)) {
-            self.write(chunk, from, report).await?;
+        // Every batch is queued at once (the events are in memory already), then written.
+        let batch = self.batch;
+        let (tx, mut rx) = mpsc::channel(events.len().div_ceil(batch).max(1));
+        let mut events = events.into_iter();
+        let mut origins = origins.into_iter();
+        loop {
+            let chunk = Chunk {
+                events: events.by_ref().take(batch).collect(),
+                origins: origins.by_ref().take(batch).collect(),
+            };
+            if chunk.events.is_empty() || tx.try_send(chunk).is_err() {
+                break;
+            }
         }
-        Ok(())
+        drop(tx);
+        self.write_batches(&mut rx, report).await
     }
 
     /// Stream one S3 object through the normalizer into the store.
@@ -288,49 +292,28 @@ impl Ingest {
                 }
             }
         });
-        let (batch_tx, mut batch_rx) = mpsc::channel::<(Vec<Event>, Vec<Origin>)>(2);
+        let (batch_tx, mut batch_rx) = mpsc::channel(2);
         let options = self.options.clone();
         let batch = self.batch;
         let reader_name = name.clone();
         let normalize =
             tokio::task::spawn_blocking(move || {
                 let reader = ChannelReader { rx: byte_rx, current: Bytes::new() };
-                let room = batch.min(PREALLOCATED);
-                let mut pending = Vec::with_capacity(room);
-                let mut origins = Vec::with_capacity(room);
+                // A chunk is a whole batch: each is one bulk request.
+                let mut batcher = Batcher::new(batch_tx, batch, batch);
                 let file: Arc<str> = Arc::from(reader_name.as_str());
                 let mut logged = 0;
-                let mut open = true;
                 let stats =
                     tripline_normalize::read_reader_numbered(reader, &reader_name, &options, |record, r| {
                         match r {
-                            Ok(e) if open => {
-                                pending.push(e);
-                                origins.push(Origin { file: file.clone(), record });
-                                if pending.len() >= batch {
-                                    let full = (
-                                        std::mem::replace(&mut pending, Vec::with_capacity(room)),
-                                        std::mem::replace(&mut origins, Vec::with_capacity(room)),
-                                    );
-                                    open = batch_tx.blocking_send(full).is_ok();
-                                }
-                            }
-                            Ok(_) => {}
+                            Ok(e) => batcher.push(e, Origin { file: file.clone(), record }),
                             Err(e) => log_failure(&e, &mut logged),
                         }
                     });
-                if open && !pending.is_empty() {
-                    let _ = batch_tx.blocking_send((pending, origins));
-                }
+                batcher.finish();
                 stats
             });
-        let mut outcome = Ok(());
-        while let Some((events, origins)) = batch_rx.recv().await {
-            if let Err(e) = self.write(&events, &origins, report).await {
-                outcome = Err(e);
-                break;
-            }
-        }
+        let outcome = self.write_batches(&mut batch_rx, report).await;
         drop(batch_rx);
         let stats = normalize.await.map_err(|e| Retryable(format!("{name}: normalizer failed: {e}")))?;
         outcome?;
@@ -342,45 +325,29 @@ impl Ingest {
         Ok(())
     }
 
-    /// Write one batch; `origins[i]` is where `events[i]` came from.
-    async fn write(
+    /// The shared batching pipeline ([`tripline_store::ingest`]) into this function's store:
+    /// each batch one bulk request, its refusals named by file and record.
+    async fn write_batches(
         &self,
-        events: &[Event],
-        origins: &[Origin],
+        chunks: &mut mpsc::Receiver<Chunk>,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
+        pipeline::write_batches(
+            chunks,
+            self.batch,
+            |chunks| async move { self.write(&pipeline::gather(chunks).await).await },
+            |written, origins| account(&written, origins, report),
+        )
+        .await
+    }
+
+    /// Write one batch. A whole request refused fails the invocation, never drops the batch;
+    /// per-document refusals are in the report ([`account`]).
+    async fn write(&self, events: &[Event]) -> Result<BulkReport, IngestError> {
         match self.store.index_events(events).await {
-            Ok(r) => {
-                report.written += r.written;
-                let mut retryable = None;
-                for f in &r.failed {
-                    if f.retryable {
-                        retryable.get_or_insert_with(|| f.reason.clone());
-                    } else {
-                        // It costs only itself: named, counted, the rest of the batch is written.
-                        report.refused += 1;
-                        let (file, record) = match origins.get(f.position) {
-                            Some(o) => (o.file.to_string(), o.record),
-                            None => ("?".to_owned(), 0),
-                        };
-                        if report.refused <= LOGGED_FAILURES {
-                            tracing::warn!(file = %file, record, id = %f.id, reason = %f.reason, "event refused by the store");
-                            report.refusals.push(Refusal {
-                                file,
-                                record,
-                                id: f.id.clone(),
-                                reason: f.reason.clone(),
-                            });
-                        }
-                    }
-                }
-                match retryable {
-                    Some(reason) => Err(Retryable(format!("the store refused events, retryable: {reason}"))),
-                    None => Ok(()),
-                }
-            }
+            Ok(r) => Ok(r),
             // A whole request refused (401, 403, a template the role may not install, …):
-            // fail the invocation, never drop the batch. Per-document refusals are above.
+            // fail the invocation, never drop the batch. Per-document refusals are in `account`.
             Err(StoreError::Rejected { status, reason }) => Err(Refused(format!(
                 "the store answered HTTP {status} for {} events: {reason}",
                 events.len()
@@ -390,6 +357,33 @@ impl Ingest {
             }
             Err(e) => Err(Retryable(format!("store: {e}"))),
         }
+    }
+}
+
+/// What the store did with one batch; `origins[i]` is where its event `i` came from. A document
+/// refused for good costs only itself (named, counted, the rest of the batch is written); one
+/// refused as retryable fails the invocation.
+fn account(r: &BulkReport, origins: &[Origin], report: &mut IngestReport) -> Result<(), IngestError> {
+    report.written += r.written;
+    let mut retryable = None;
+    for (f, origin) in pipeline::refusals(r, origins) {
+        if f.retryable {
+            retryable.get_or_insert_with(|| f.reason.clone());
+        } else {
+            report.refused += 1;
+            let (file, record) = match origin {
+                Some(o) => (o.file.to_string(), o.record),
+                None => ("?".to_owned(), 0),
+            };
+            if report.refused <= LOGGED_FAILURES {
+                tracing::warn!(file = %file, record, id = %f.id, reason = %f.reason, "event refused by the store");
+                report.refusals.push(Refusal { file, record, id: f.id.clone(), reason: f.reason.clone() });
+            }
+        }
+    }
+    match retryable {
+        Some(reason) => Err(Retryable(format!("the store refused events, retryable: {reason}"))),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,8 @@
 //! any format `tripline-normalize` recognises. Reading and normalizing run on a blocking thread;
 //! events go to the store writer in chunks of [`CHUNK`] through a bounded channel of
 //! [`CHUNKS_IN_FLIGHT`], and each batch of `--batch` events is streamed into one commit
-//! ([`EmbeddedStore::index_event_chunks`]), so no batch of events is ever held whole: memory is
+//! ([`EmbeddedStore::index_event_chunks`]) by the ingest pipeline the Lambda shares
+//! ([`tripline_store::ingest`]), so no batch of events is ever held whole: memory is
 //! bounded by a few chunks plus the commit's documents in the writer, however large the input
 //! (under 256 MiB peak RSS with the defaults: docs/performance.md, "Ingest memory").
 //!
@@ -34,6 +35,7 @@ use tripline_normalize::{
     read_path_numbered, read_reader_numbered, FlowFormat, NormalizeError, Options, Stats,
 };
 use tripline_store::embedded::EmbeddedStore;
+use tripline_store::ingest::{self as pipeline, Batcher, Origin};
 
 /// How many error messages of each kind the summary shows.
 const SHOWN_PER_KIND: usize = 3;
@@ -104,26 +106,6 @@ impl ReadOutcome {
     }
 }
 
-/// Where an event came from: its file and its record's ordinal there (as error messages say it).
-#[derive(Clone, Debug)]
-struct Origin {
-    file: Arc<str>,
-    record: u64,
-}
-
-/// Events on their way to the store, at most [`CHUNK`] and never across a batch's end: the events
-/// and, position by position, where each came from.
-struct Chunk {
-    events: Vec<Event>,
-    origins: Vec<Origin>,
-}
-
-impl Chunk {
-    fn new() -> Self {
-        Chunk { events: Vec::with_capacity(CHUNK), origins: Vec::with_capacity(CHUNK) }
-    }
-}
-
 /// What the writing side hands back.
 #[derive(Default)]
 struct WriteOutcome {
@@ -133,12 +115,12 @@ struct WriteOutcome {
 }
 
 impl WriteOutcome {
-    fn refused(&mut self, reason: String, origin: Option<&Origin>) {
-        let (n, shown) = self.failed.entry(reason).or_default();
+    fn refused(&mut self, reason: &str, origin: Option<&Origin>) {
+        let (n, shown) = self.failed.entry(reason.to_owned()).or_default();
         *n += 1;
         if shown.len() < SHOWN_PER_KIND {
             shown.push(match origin {
-                Some(o) => format!("{}: record {}", o.file, o.record),
+                Some(o) => o.to_string(),
                 None => "(origin unknown)".to_owned(),
             });
         }
@@ -177,45 +159,32 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let batch_size = args.batch.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
     let reader_bar = bar.clone();
     let opts = Options { flow_format, ..Options::default() };
-    let reader = tokio::task::spawn_blocking(move || read_all(files, &opts, batch_size, &reader_bar, tx));
+    let reader = tokio::task::spawn_blocking(move || {
+        read_all(files, &opts, &reader_bar, Batcher::new(tx, CHUNK, batch_size))
+    });
 
     let mut written = WriteOutcome::default();
-    let mut store_error = None;
     // One commit per batch: its chunks are streamed to the store as they arrive (the reading
-    // thread cuts chunks at batch ends), only their origins are kept until the commit.
-    while let Some(first) = rx.recv().await {
-        let (chunks, commit_rx) = tokio::sync::mpsc::channel::<Vec<Event>>(1);
-        let mut origins: Vec<Origin> = Vec::new();
-        let forward = async {
-            let mut next = Some(first);
-            while let Some(Chunk { events, origins: from }) = next.take() {
-                origins.extend(from);
-                if chunks.send(events).await.is_err() || origins.len() >= batch_size {
-                    break; // the store stopped (its error is the result), or the batch is full
-                }
-                next = rx.recv().await;
+    // thread cuts chunks at batch ends), only their origins are kept until the commit. A
+    // document the store refuses costs only itself: named by its file and record.
+    let store_error = pipeline::write_batches(
+        &mut rx,
+        batch_size,
+        |chunks| store.index_event_chunks(chunks),
+        |report, origins| {
+            written.written += report.written;
+            for (f, origin) in pipeline::refusals(&report, origins) {
+                written.refused(&f.reason, origin);
             }
-            drop(chunks); // the end of the batch: commit
-        };
-        let (result, ()) = tokio::join!(store.index_event_chunks(commit_rx), forward);
-        match result {
-            Ok(report) => {
-                written.written += report.written;
-                for f in report.failed {
-                    // The document costs only itself: named by its file and record.
-                    written.refused(f.reason, origins.get(f.position));
-                }
-            }
-            Err(e) => {
-                // Stop reading: dropping the receiver makes the reader stop at the next batch.
-                store_error = Some(e);
-                break;
-            }
-        }
-    }
+            Ok(())
+        },
+    )
+    .await
+    .err();
+    // Stop reading: dropping the receiver makes the reader stop at the next chunk.
     drop(rx);
     let mut outcome = reader.await.context("the reading thread failed")?;
     for (kind, message) in walked.errors {
@@ -345,23 +314,17 @@ fn collect_files(paths: &[PathBuf]) -> Walked {
     w.out
 }
 
-/// The blocking side: read every file, send full chunks (with their events' origins; a chunk ends
-/// at [`CHUNK`] events or at the end of a batch of `batch_size`), keep a few error messages per
-/// kind.
+/// The blocking side: read every file into the batcher (which sends full chunks, with their
+/// events' origins), keep a few error messages per kind.
 fn read_all(
     files: Vec<(PathBuf, u64)>,
     opts: &Options,
-    batch_size: usize,
     bar: &ProgressBar,
-    tx: tokio::sync::mpsc::Sender<Chunk>,
+    mut batcher: Batcher,
 ) -> ReadOutcome {
     let mut out = ReadOutcome::default();
-    let mut chunk = Chunk::new();
-    // Events of the current batch in the chunks sent so far.
-    let mut in_batch = 0usize;
-    let mut closed = false;
     for (path, size) in files {
-        if closed {
+        if batcher.is_closed() {
             break;
         }
         bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
@@ -369,19 +332,7 @@ fn read_all(
         let file: Arc<str> = Arc::from(name.as_str());
         let mut samples = std::mem::take(&mut out.samples);
         let mut on = |record: u64, r: Result<Event, NormalizeError>| match r {
-            Ok(e) => {
-                if closed {
-                    return;
-                }
-                chunk.events.push(e);
-                chunk.origins.push(Origin { file: file.clone(), record });
-                let batch_full = in_batch + chunk.events.len() >= batch_size;
-                if chunk.events.len() >= CHUNK || batch_full {
-                    in_batch = if batch_full { 0 } else { in_batch + chunk.events.len() };
-                    let full = std::mem::replace(&mut chunk, Chunk::new());
-                    closed = tx.blocking_send(full).is_err();
-                }
-            }
+            Ok(e) => batcher.push(e, Origin { file: file.clone(), record }),
             Err(e) => {
                 let shown = samples.entry(e.kind.name().to_owned()).or_default();
                 if shown.len() < SHOWN_PER_KIND {
@@ -404,9 +355,7 @@ fn read_all(
         out.bytes = out.bytes.saturating_add(size);
         out.stats.merge(&stats);
     }
-    if !chunk.events.is_empty() && !closed {
-        let _ = tx.blocking_send(chunk);
-    }
+    batcher.finish();
     out
 }
 

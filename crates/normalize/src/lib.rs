@@ -29,6 +29,33 @@
 //! - VPC flow logs as text: with a header line (S3 delivery; it sets the format) or without
 //!   (the default version-2 format, or [`Options::flow_format`]).
 //!
+//! Text is recognised, never assumed: a file whose first line is neither a flow log header nor a
+//! line with the flow format's fields is one [`ErrorKind::UnknownFormat`] naming the file and the
+//! line; a CloudWatch Logs message that is neither JSON nor a flow log line is that error for
+//! that record, and the rest goes on.
+//!
+//! ## Log sources
+//!
+//! Each log source is one module of `src/sources/` implementing the crate's `Source` trait
+//! (`src/source.rs`): how it recognises a JSON record (`recognise_json`, a confidence:
+//! no, fallback, likely, certain) or a line of text (`recognise_text`), and how it
+//! normalizes one (`normalize_json`, `normalize_text`). All are listed once, in `SOURCES`; every
+//! record goes to the most confident source (the first listed among equals). Today: CloudTrail
+//! (with a `raw` hook for its one-pass fast path) and CloudTrail digests (skipped), GuardDuty, VPC
+//! flow logs (text), and three wrappers that hand what they hold back to the table: EventBridge
+//! envelopes, CloudWatch Logs subscription events and payloads, `Records`/`Findings` containers;
+//! then the generic event, the fallback.
+//!
+//! What a read shares (the file name, record numbering, the clock, [`Stats`], where results go)
+//! is the pipeline (`src/pipeline.rs`); what a source remembers between records (CloudTrail's
+//! scratch buffers, a flow log file's header) is a private type of its module, kept in the
+//! pipeline's per-source state.
+//!
+//! **Adding a source** is one file plus one line: write `src/sources/<name>.rs` with a unit type
+//! implementing `Source` (its mapping can live there too, or in a public module like
+//! [`cloudtrail`] when callers should reach it), declare it in `src/sources/mod.rs`, and list it
+//! in `SOURCES` (`src/source.rs`), before any source it must win against.
+//!
 //! The per-format modules ([`cloudtrail`], [`vpcflow`], [`guardduty`]) document their mapping
 //! field by field and can be called on single records. This crate does no I/O policy: it reads
 //! what it is given and calls back; where events go is the caller's business.
@@ -51,11 +78,13 @@
 #![warn(missing_docs)]
 
 pub mod cloudtrail;
-mod dispatch;
 mod error;
 pub mod guardduty;
 mod keys;
+mod pipeline;
 mod read;
+mod source;
+mod sources;
 mod stats;
 mod stream;
 pub mod vpcflow;
@@ -170,5 +199,5 @@ pub fn read_value_numbered(
 
 /// Decode a CloudWatch Logs subscription `awslogs.data` string (base64 of gzip of JSON).
 pub fn decode_awslogs(data: &str) -> Result<serde_json::Value, ErrorKind> {
-    dispatch::decode_awslogs(data)
+    sources::cloudwatch_logs::decode_awslogs(data)
 }

@@ -199,6 +199,21 @@ impl FlowFormat {
         self.columns.len()
     }
 
+    /// Whether a line could be a record of this format: it has the format's number of fields
+    /// and, where the format has a `version`, that field is a number. What recognises
+    /// header-less flow log text (the fields themselves are checked when the line is read).
+    pub fn fits(&self, line: &str) -> bool {
+        let version = self.names.iter().position(|n| n == "version");
+        let mut n = 0;
+        for (i, token) in line.split_ascii_whitespace().enumerate() {
+            if Some(i) == version && !(token == "-" || token.bytes().all(|b| b.is_ascii_digit())) {
+                return false;
+            }
+            n = i + 1;
+        }
+        n == self.len()
+    }
+
     /// Whether the format has no fields (never true for a parsed format).
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()

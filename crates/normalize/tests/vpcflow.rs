@@ -273,3 +273,64 @@ fn text_that_is_not_a_flow_log_is_one_file_error() {
     assert_eq!(errs[0].record, None);
     assert_eq!(stats.errors["unknown_format"], 1);
 }
+
+/// Text is recognised, not assumed: a CloudWatch Logs message that is neither JSON nor a flow log
+/// line is an error for that log event (naming it), counted, and the other events are read.
+#[test]
+fn a_log_event_that_is_no_flow_log_line_costs_only_itself() {
+    let line = "2 123456789012 eni-1 203.0.113.7 10.0.0.5 51515 22 6 4 840 1795428000 1795428060 ACCEPT OK";
+    let payload = json!({"messageType": "DATA_MESSAGE", "logEvents": [
+        {"id": "1", "timestamp": 0, "message": "hello, this is not a flow log"},
+        {"id": "2", "timestamp": 0, "message": line},
+    ]});
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    let stats = tripline_normalize::read_value(payload, "cwl", &opts(), |r| match r {
+        Ok(e) => events.push(e),
+        Err(e) => errors.push(e),
+    });
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].details["sourceport"], 51515);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].record, Some(1));
+    assert_eq!(errors[0].kind.name(), "unknown_format");
+    assert!(errors[0].to_string().starts_with("cwl: record 1: "), "{}", errors[0]);
+    assert_eq!(stats.errors["unknown_format"], 1);
+}
+
+/// A configured flow format does not make any text a flow log: a first line that does not have
+/// its fields is an unknown format, naming the file and the line.
+#[test]
+fn a_configured_format_still_recognises_its_lines() {
+    let format = FlowFormat::parse("version srcaddr dstaddr action").unwrap();
+    let opts = Options { flow_format: Some(format), ..opts() };
+    let mut errs = Vec::new();
+    let mut events = Vec::new();
+    let stats =
+        read_reader(&b"hello, this is a README\n2 203.0.113.7 10.0.0.5 ACCEPT\n"[..], "README", &opts, |r| {
+            match r {
+                Ok(e) => events.push(e),
+                Err(e) => errs.push(e),
+            }
+        });
+    assert!(events.is_empty());
+    assert_eq!(errs.len(), 1);
+    assert_eq!(stats.errors["unknown_format"], 1);
+    assert!(errs[0].to_string().contains("README") && errs[0].to_string().contains("line 1"), "{}", errs[0]);
+    let (mut n, mut errs) = (0, 0);
+    read_reader(&b"2 203.0.113.7 10.0.0.5 ACCEPT\n"[..], "f.log", &opts, |r| match r {
+        Ok(_) => n += 1,
+        Err(_) => errs += 1,
+    });
+    assert_eq!((n, errs), (1, 0));
+}
+
+#[test]
+fn fits_checks_field_count_and_version() {
+    let v2 = FlowFormat::v2();
+    let line = "2 123456789012 eni-1 203.0.113.7 10.0.0.5 51515 22 6 4 840 1795428000 1795428060 ACCEPT OK";
+    assert!(v2.fits(line));
+    assert!(!v2.fits(&line.replacen('2', "x", 1)));
+    assert!(!v2.fits("2 123456789012 eni-1"));
+    assert!(!v2.fits(""));
+}

@@ -21,6 +21,7 @@
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod ingest;
 pub mod opensearch;
 
 use async_trait::async_trait;
