@@ -117,7 +117,7 @@ pub fn request_parameters(event: &EventRef) -> Option<Json> {
     }
 }
 
-/// A member of a JSON object, key compared case-insensitively.
+/// A member of a JSON object (`tripline_event::get_ci` on a value that may not be one).
 pub fn get_ci<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
-    v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    tripline_event::get_ci(v.as_object()?, key)
 }

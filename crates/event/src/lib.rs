@@ -193,6 +193,12 @@ fn short_hex(h: Sha256) -> String {
     hex::encode(&digest[..16])
 }
 
+/// The value of `key` in a JSON object, in any letter case, the exact spelling first
+/// (CloudTrail and GuardDuty spell some keys differently across services and versions).
+pub fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
 /// A value inside a JSON document by dotted path. Keys may themselves contain dots: the longest
 /// key that matches wins (`details` → `{"a.b": 1}` is found by `details.a.b`).
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {

@@ -88,10 +88,8 @@ pub fn scalar_string(v: &Value) -> Option<String> {
     }
 }
 
-/// A key looked up case-insensitively (`accountId`, `AccountId` and `accountid` alike).
-pub fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
-}
+// A key looked up case-insensitively (`accountId`, `AccountId` and `accountid` alike).
+pub use tripline_event::get_ci;
 
 /// A JSON value deserialized with every object key lower-cased on the way in (one pass, no
 /// rebuilt maps).
