@@ -16,3 +16,6 @@ echo "asl-validator: ${#asl[@]} state machine(s) valid"
 
 # Every role grants exactly what its state machine's states or its function's code call.
 .venv/bin/python scripts/iam_check.py infra/template.yaml
+
+# Crates depend only on lower layers; no two files import each other.
+.venv/bin/python scripts/layers.py

@@ -13,6 +13,25 @@ use std::fmt;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+/// The sub-aggregation name under which a terms bucket's sampled hits are returned (reserved:
+/// no aggregation may be named so).
+pub const SAMPLES_AGG: &str = "_samples";
+
+/// Parse `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128 network).
+pub fn parse_cidr(text: &str) -> Result<IpNet, crate::DslError> {
+    let t = text.trim();
+    if let Ok(net) = t.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    Err(crate::DslError::Invalid {
+        matcher: "SubnetMatch",
+        reason: format!("{text:?} is not an IPv4 or IPv6 CIDR (such as 10.0.0.0/8 or fd00::/8)"),
+    })
+}
+
 /// A scalar value in a query: a keyword, a number, a boolean or a date (as RFC 3339 text).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -13,7 +13,6 @@
 //! assert!(q.compile(tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap()).is_ok());
 //! ```
 
-use ipnet::IpNet;
 
 use crate::ast::{Bound, QueryAst, Value};
 use crate::DslError;
@@ -139,20 +138,7 @@ impl Matcher {
     }
 }
 
-/// Parse `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128 network).
-pub fn parse_cidr(text: &str) -> Result<IpNet, DslError> {
-    let t = text.trim();
-    if let Ok(net) = t.parse::<IpNet>() {
-        return Ok(net.trunc());
-    }
-    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
-        return Ok(IpNet::from(ip));
-    }
-    Err(DslError::Invalid {
-        matcher: "SubnetMatch",
-        reason: format!("{text:?} is not an IPv4 or IPv6 CIDR (such as 10.0.0.0/8 or fd00::/8)"),
-    })
-}
+pub use crate::ast::parse_cidr;
 
 /// Exact match on a keyword, number, boolean or date field; every word present on `summary`.
 /// MozDef: `TermMatch('details.eventname', 'CreateUser')`.

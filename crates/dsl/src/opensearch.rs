@@ -20,8 +20,7 @@ use crate::ast::{Aggregation, AggregationKind, Bound, QueryAst};
 use crate::search::CompiledQuery;
 use crate::{is_text_field, lower_text_regex};
 
-/// The sub-aggregation name under which a terms bucket's sampled hits are returned.
-pub const SAMPLES_AGG: &str = "_samples";
+pub use crate::ast::SAMPLES_AGG;
 
 /// The field sampled hits are sorted by (most recent first).
 pub const SORT_FIELD: &str = "utctimestamp";

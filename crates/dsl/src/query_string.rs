@@ -510,7 +510,7 @@ impl Parser {
     }
 
     fn cidr(&self, field: &str, text: &str, at: usize) -> Result<QueryAst, DslError> {
-        match crate::matchers::parse_cidr(text) {
+        match crate::ast::parse_cidr(text) {
             Ok(net) => Ok(QueryAst::Subnet { field: field.to_string(), net }),
             Err(_) => Err(self.err(
                 at,

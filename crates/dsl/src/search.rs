@@ -343,10 +343,10 @@ fn check_sibling_names(aggs: &[Aggregation]) -> Result<(), DslError> {
                 reason: "two aggregations at the same level share this name; rename one with .named()".into(),
             });
         }
-        if a.name == crate::opensearch::SAMPLES_AGG {
+        if a.name == crate::ast::SAMPLES_AGG {
             return Err(DslError::Aggregation {
                 name: a.name.clone(),
-                reason: format!("{:?} is reserved for sampled hits", crate::opensearch::SAMPLES_AGG),
+                reason: format!("{:?} is reserved for sampled hits", crate::ast::SAMPLES_AGG),
             });
         }
     }
