@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+from iam_check import strip_rust as strip  # comments and test modules out, as the IAM check does
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Top first; a crate may depend only on crates in later layers.
 LAYERS = [
@@ -50,14 +52,6 @@ def layer_of(name):
         if name in layer:
             return i
     return None
-
-
-def strip(text):
-    m = re.search(r"^\s*#\[cfg\(test\)\]\s*\n\s*(pub\s+)?mod\s", text, re.M)
-    if m:
-        text = text[: m.start()]
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    return re.sub(r"//[^\n]*", "", text)
 
 
 def module_files(src):

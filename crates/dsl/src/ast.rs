@@ -234,24 +234,15 @@ impl QueryAst {
                 reason: format!("nested deeper than {MAX_AST_DEPTH} levels"),
             });
         }
-        let field = match self {
-            QueryAst::MatchAll | QueryAst::MatchNone => return Ok(()),
-            QueryAst::Bool { must, should, must_not } => {
-                return must.iter().chain(should).chain(must_not).try_for_each(|q| q.validate_at(depth + 1));
-            }
-            QueryAst::Term { field, .. }
-            | QueryAst::Terms { field, .. }
-            | QueryAst::Wildcard { field, .. }
-            | QueryAst::Regex { field, .. }
-            | QueryAst::Phrase { field, .. }
-            | QueryAst::Exists { field }
-            | QueryAst::Range { field, .. }
-            | QueryAst::Subnet { field, .. } => field,
-        };
-        if field.is_empty() || field.split('.').any(str::is_empty) {
-            return Err(crate::DslError::InvalidField(field.clone()));
+        if let QueryAst::Bool { must, should, must_not } = self {
+            return must.iter().chain(should).chain(must_not).try_for_each(|q| q.validate_at(depth + 1));
         }
-        Ok(())
+        match self.leaf_field() {
+            Some(field) if field.is_empty() || field.split('.').any(str::is_empty) => {
+                Err(crate::DslError::InvalidField(field.to_string()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// This query widened so that each keyword condition on a field `F` (term, terms, wildcard,
@@ -345,8 +336,19 @@ impl QueryAst {
     }
 
     fn visit_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        if let Some(field) = self.leaf_field() {
+            f(field);
+        } else if let QueryAst::Bool { must, should, must_not } = self {
+            for q in must.iter().chain(should).chain(must_not) {
+                q.visit_fields(f);
+            }
+        }
+    }
+
+    /// The field a leaf condition names; `None` for `MatchAll`, `MatchNone` and `Bool`.
+    pub fn leaf_field(&self) -> Option<&str> {
         match self {
-            QueryAst::MatchAll | QueryAst::MatchNone => {}
+            QueryAst::MatchAll | QueryAst::MatchNone | QueryAst::Bool { .. } => None,
             QueryAst::Term { field, .. }
             | QueryAst::Terms { field, .. }
             | QueryAst::Wildcard { field, .. }
@@ -354,12 +356,7 @@ impl QueryAst {
             | QueryAst::Phrase { field, .. }
             | QueryAst::Exists { field }
             | QueryAst::Range { field, .. }
-            | QueryAst::Subnet { field, .. } => f(field),
-            QueryAst::Bool { must, should, must_not } => {
-                for q in must.iter().chain(should).chain(must_not) {
-                    q.visit_fields(f);
-                }
-            }
+            | QueryAst::Subnet { field, .. } => Some(field),
         }
     }
 }

@@ -13,7 +13,6 @@
 //! assert!(q.compile(tripline_dsl::parse_timestamp("2026-11-23T12:00:00Z").unwrap()).is_ok());
 //! ```
 
-
 use crate::ast::{Bound, QueryAst, Value};
 use crate::DslError;
 
