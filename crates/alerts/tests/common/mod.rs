@@ -131,3 +131,8 @@ pub async fn raise_at(alert: &dyn Alert, events: &[Event], at: DateTime<Utc>) ->
 pub async fn raise(alert: &dyn Alert, events: &[Event]) -> Vec<AlertRecord> {
     raise_at(alert, events, now()).await
 }
+
+/// The summaries of `alerts`, for assertion messages.
+pub fn names(alerts: &[tripline_event::AlertRecord]) -> Vec<String> {
+    alerts.iter().map(|a| a.summary.clone()).collect()
+}
