@@ -214,6 +214,9 @@ pub struct Summary {
     pub at: DateTime<Utc>,
     /// How many alerts were raised.
     pub raised: usize,
+    /// How many of them the settled pass raised (late events, deadmen; see `tripline_runtime`'s
+    /// time windows).
+    pub raised_settled: usize,
     /// Their ids.
     pub ids: Vec<String>,
     /// SNS messages published by this invocation.
@@ -232,6 +235,7 @@ impl From<&RunReport> for Summary {
             alert: r.alert.clone(),
             at: r.now,
             raised: r.raised.len(),
+            raised_settled: r.raised_settled,
             ids: r.raised.iter().map(|a| a.id.clone()).collect(),
             sns_published: r.sns_published(),
             executions_started: r.executions_started(),

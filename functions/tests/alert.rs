@@ -62,6 +62,7 @@ async fn the_handler_runs_at_the_scheduled_events_time() {
     assert_eq!(aws.published().len(), 2);
     let json = serde_json::to_value(&summary).expect("summary is JSON");
     assert_eq!(json["ids"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["raised_settled"], 0, "both events are on time: the current pass raised them");
 
     // Each run wrote one EMF document: AlertsRaised (2, then 0 for the retry) and RunDurationMs,
     // by Alert, in the Tripline namespace.
