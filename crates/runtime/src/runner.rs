@@ -37,7 +37,7 @@ pub enum RunError {
         source: DslError,
     },
     /// The alert's query aggregates: an alert aggregates through its plan
-    /// ([`Plan::Aggregation`](tripline_alerts::Plan::Aggregation)), never through the query.
+    /// ([`Plan::Aggregation`]), never through the query.
     #[error("alert {alert}: its query aggregates ({names}); an alert aggregates through its plan (Plan::Aggregation), so the query must not")]
     AggregationInQuery {
         /// The alert.
