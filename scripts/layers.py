@@ -22,6 +22,7 @@ LAYERS = [
     {"tripline-functions", "tripline-cli"},
     {"tripline-runtime"},
     {"tripline-store", "tripline-alerts"},
+    {"tripline-sigma"},
     {"tripline-dsl", "tripline-normalize"},
     {"tripline-event"},
 ]
