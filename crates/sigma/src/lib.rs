@@ -9,7 +9,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fields;
 pub mod rule;
+
+pub use fields::Target;
 
 pub use error::{Pos, SigmaError};
 pub use rule::{Detection, FieldMatch, Level, Logsource, Search, SearchBody, SigmaRule, SigmaValue, Status};

@@ -1,0 +1,162 @@
+//! CloudTrail's field names, as Sigma rules write them, mapped to the fields Tripline stores.
+//!
+//! `tripline-normalize` keeps every CloudTrail record field under `details`, keys lower-cased
+//! recursively (`userIdentity.arn` → `details.useridentity.arn`). Three exceptions matter here:
+//!
+//! - `sourceIPAddress` is split: an IP address goes to `details.sourceipaddress` (an `ip` field,
+//!   CIDR-searchable), anything else (`ec2.amazonaws.com`, `AWS Internal`) to
+//!   `details.sourcehostname` ([`Target::SourceIp`]).
+//! - `requestParameters`, `responseElements` and `additionalEventData` vary per API, so each is
+//!   stored as one JSON string; only a fixed list of their scalar members is also a flat keyword
+//!   field `details.<subtree>_<member>` (both lower-cased), holding the value as text. A member
+//!   outside that list is refused: matching it inside the JSON text would match more (the same
+//!   key nested deeper, or inside another string) than the rule says.
+//! - Booleans (`readOnly`, `managementEvent`, `sessionCredentialFromConsole`) stay booleans.
+//!
+//! | Sigma (CloudTrail) field | Tripline field |
+//! |---|---|
+//! | `eventSource`, `eventName`, `eventType`, `eventCategory`, `eventID`, `eventVersion`, `awsRegion`, `userAgent`, `errorCode`, `errorMessage`, `requestID`, `recipientAccountId`, `sharedEventID`, `vpcEndpointId`, `apiVersion` | `details.` + the name lower-cased |
+//! | `readOnly`, `managementEvent`, `sessionCredentialFromConsole` | `details.` + lower-cased (boolean) |
+//! | `sourceIPAddress` | `details.sourceipaddress` (IP values) / `details.sourcehostname` (other values) |
+//! | `userIdentity.*`: `type`, `principalId`, `arn`, `accountId`, `accessKeyId`, `userName`, `invokedBy`, `identityProvider`, `sessionContext.attributes.mfaAuthenticated`, `sessionContext.attributes.creationDate`, `sessionContext.sourceIdentity`, `sessionContext.sessionIssuer.{type, principalId, arn, accountId, userName}`, `webIdFederationData.federatedProvider` | `details.useridentity.…`, every segment lower-cased |
+//! | `tlsDetails.{tlsVersion, cipherSuite, clientProvidedHostHeader}` | `details.tlsdetails.…` lower-cased |
+//! | `requestParameters.X` for X in [`REQUEST_PARAMETERS`] | `details.requestparameters_x` (text) |
+//! | `responseElements.ConsoleLogin` | `details.responseelements_consolelogin` (text) |
+//! | `additionalEventData.{MFAUsed, LoginTo, MobileVersion}` | `details.additionaleventdata_…` (text) |
+//!
+//! The flattened members are the normalizer's `EXTRACTS` table (`tripline_normalize::cloudtrail`);
+//! this crate may not depend on the normalizer, so `tests/fields.rs` holds the two lists equal.
+
+/// Top-level CloudTrail fields kept as keywords under `details`.
+pub const KEYWORDS: [&str; 15] = [
+    "eventSource",
+    "eventName",
+    "eventType",
+    "eventCategory",
+    "eventID",
+    "eventVersion",
+    "awsRegion",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestID",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+    "apiVersion",
+];
+
+/// Top-level CloudTrail fields that are booleans.
+pub const BOOLEANS: [&str; 3] = ["readOnly", "managementEvent", "sessionCredentialFromConsole"];
+
+/// Nested fields (kept as objects, keys lower-cased).
+pub const NESTED: [&str; 20] = [
+    "userIdentity.type",
+    "userIdentity.principalId",
+    "userIdentity.arn",
+    "userIdentity.accountId",
+    "userIdentity.accessKeyId",
+    "userIdentity.userName",
+    "userIdentity.invokedBy",
+    "userIdentity.identityProvider",
+    "userIdentity.sessionContext.attributes.mfaAuthenticated",
+    "userIdentity.sessionContext.attributes.creationDate",
+    "userIdentity.sessionContext.sourceIdentity",
+    "userIdentity.sessionContext.sessionIssuer.type",
+    "userIdentity.sessionContext.sessionIssuer.principalId",
+    "userIdentity.sessionContext.sessionIssuer.arn",
+    "userIdentity.sessionContext.sessionIssuer.accountId",
+    "userIdentity.sessionContext.sessionIssuer.userName",
+    "userIdentity.webIdFederationData.federatedProvider",
+    "tlsDetails.tlsVersion",
+    "tlsDetails.cipherSuite",
+    "tlsDetails.clientProvidedHostHeader",
+];
+
+/// `requestParameters` members with a flat field of their own.
+pub const REQUEST_PARAMETERS: [&str; 17] = [
+    "bucketName",
+    "key",
+    "userName",
+    "roleName",
+    "groupName",
+    "policyArn",
+    "policyName",
+    "accessKeyId",
+    "name",
+    "keyId",
+    "functionName",
+    "groupId",
+    "instanceId",
+    "secretId",
+    "detectorId",
+    "roleArn",
+    "roleSessionName",
+];
+
+/// `responseElements` members with a flat field of their own.
+pub const RESPONSE_ELEMENTS: [&str; 1] = ["ConsoleLogin"];
+
+/// `additionalEventData` members with a flat field of their own.
+pub const ADDITIONAL_EVENT_DATA: [&str; 3] = ["MFAUsed", "LoginTo", "MobileVersion"];
+
+/// The subtrees stored as JSON text, with their flattened members.
+pub const FLATTENED: [(&str, &[&str]); 3] = [
+    ("requestParameters", &REQUEST_PARAMETERS),
+    ("responseElements", &RESPONSE_ELEMENTS),
+    ("additionalEventData", &ADDITIONAL_EVENT_DATA),
+];
+
+/// Where a Sigma field is stored, and as what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A keyword field (values compared as text).
+    Keyword(String),
+    /// A boolean field.
+    Bool(String),
+    /// A numeric field (`lt`/`lte`/`gt`/`gte` apply); none of CloudTrail's mapped fields is one.
+    Number(String),
+    /// `sourceIPAddress`: `details.sourceipaddress` for addresses, `details.sourcehostname` else.
+    SourceIp,
+}
+
+/// Where an IP `sourceIPAddress` is stored.
+pub const SOURCE_IP: &str = "details.sourceipaddress";
+/// Where any other `sourceIPAddress` is stored.
+pub const SOURCE_HOST: &str = "details.sourcehostname";
+
+/// The stored field for a CloudTrail field name (exactly as CloudTrail spells it), or why there
+/// is none.
+pub fn cloudtrail(field: &str) -> Result<Target, String> {
+    if field == "sourceIPAddress" {
+        return Ok(Target::SourceIp);
+    }
+    let lowered = || format!("details.{}", field.to_lowercase());
+    if KEYWORDS.contains(&field) || NESTED.contains(&field) {
+        return Ok(Target::Keyword(lowered()));
+    }
+    if BOOLEANS.contains(&field) {
+        return Ok(Target::Bool(lowered()));
+    }
+    if let Some((subtree, member)) = field.split_once('.') {
+        if let Some((_, members)) = FLATTENED.iter().find(|(s, _)| *s == subtree) {
+            if members.contains(&member) {
+                return Ok(Target::Keyword(format!(
+                    "details.{}_{}",
+                    subtree.to_lowercase(),
+                    member.to_lowercase()
+                )));
+            }
+            return Err(format!(
+                "{subtree} is stored as JSON text; only these members can be matched by path: {}",
+                members.join(", ")
+            ));
+        }
+    }
+    if field.is_empty() {
+        return Err("keyword searches (values without a field) are not supported".into());
+    }
+    Err(format!(
+        "no CloudTrail field {field:?} is mapped (field names are case-sensitive, as CloudTrail writes them)"
+    ))
+}
