@@ -1,17 +1,138 @@
 //! # tripline-sigma: Sigma rules, compiled to Tripline's query AST
 //!
-//! Security teams write and share detections in Sigma. This crate reads a Sigma rule (YAML, the
-//! Sigma 2 specification) and compiles its detection to the backend-neutral
-//! [`QueryAst`](tripline_dsl::QueryAst) both stores run. It does no I/O: it takes rule text and a
-//! name for it (its file), and returns a rule or an error naming the rule, the line, the column
-//! and the construct.
+//! Security teams write and share detections in [Sigma](https://sigmahq.io), the field's open
+//! rule format; a Tripline detection written in Rust is a module, a fork and seven files. This
+//! crate reads a Sigma rule (YAML, the Sigma 2 specification) into a [`SigmaRule`] and compiles
+//! its detection to the backend-neutral [`QueryAst`](tripline_dsl::QueryAst) that both stores
+//! run, so a rule can become an alert without code. It does no I/O: it takes rule text and a
+//! name for it (its file).
+//!
+//! **Exact or refused.** A rule compiles only when the query means exactly what the rule says.
+//! Anything else is a [`SigmaError`] naming the rule, the line, the column, the construct
+//! (`detection.selection.eventName|base64`, `condition`, `logsource`) and the reason: never a
+//! query that silently matches more or less.
+//!
+//! ```
+//! use tripline_dsl::{QueryAst, Value};
+//! let rule = tripline_sigma::SigmaRule::parse("iam_create_user.yml", r#"
+//! title: IAM user created
+//! logsource: {product: aws, service: cloudtrail}
+//! detection:
+//!     selection:
+//!         eventSource|cased: iam.amazonaws.com
+//!         eventName|cased: CreateUser
+//!     condition: selection
+//! level: medium
+//! "#).unwrap();
+//! let q = tripline_sigma::compile(&rule).unwrap();
+//! let term = |f: &str, v: &str| QueryAst::Term { field: f.into(), value: Value::from(v) };
+//! assert_eq!(q, QueryAst::all(vec![
+//!     term("source", "cloudtrail"),
+//!     QueryAst::all(vec![
+//!         term("details.eventsource", "iam.amazonaws.com"),
+//!         term("details.eventname", "CreateUser"),
+//!     ]),
+//! ]));
+//!
+//! let bad = tripline_sigma::SigmaRule::parse("b.yml", "title: t\nlogsource: {product: aws, service: cloudtrail}\n\
+//!     detection:\n    s:\n        eventName|base64: x\n    condition: s\n").unwrap();
+//! assert_eq!(tripline_sigma::compile(&bad).unwrap_err().to_string(),
+//!     "b.yml, line 5, column 9: detection.s.eventName|base64: the base64 modifier is not supported yet");
+//! ```
+//!
+//! ## Supported
+//!
+//! | Sigma | query AST |
+//! |---|---|
+//! | rule metadata: `title`, `id`, `status`, `level`, `tags`, `falsepositives`, `logsource` | [`SigmaRule`] fields (others are ignored) |
+//! | `logsource: {product: aws, service: cloudtrail}` | `source: cloudtrail` AND the detection |
+//! | a selection map | `must` of its fields (AND) |
+//! | a list of maps | `should` of the maps (OR) |
+//! | a list of values | `should` (OR), `Terms` when every value is a plain term; with `\|all`, `must` |
+//! | `field: null` | `must_not Exists` (the field is absent) |
+//! | `\|exists: true/false` | `Exists` / `must_not Exists` |
+//! | plain values, `*` `?` wildcards, `\*` `\?` `\\` escapes | `Term` / `Wildcard` / case-folded `Regex`, see below |
+//! | `\|contains`, `\|startswith`, `\|endswith` | the value with `*` around, after, before it |
+//! | `\|cased` | case-sensitive (`Term`, `Wildcard`) |
+//! | `\|re`, with `\|i`, `\|m`, `\|s` | `Regex`, translated from PCRE to Lucene's anchored flavour ([`translate_regex`]) |
+//! | `\|cidr` | `Subnet` (on `sourceIPAddress`) |
+//! | `\|lt`, `\|lte`, `\|gt`, `\|gte` | `Range`, on numeric fields ([`Target::Number`]; none of CloudTrail's mapped fields is one) |
+//! | conditions: `and`, `or`, `not`, `( )`, `1 of X*`, `all of X*`, `1 of them`, `all of them`, a list of conditions (OR) | `Bool` (precedence: or < and < not < `of` < parentheses) |
+//!
+//! Field names are CloudTrail's own (`eventName`, `userIdentity.arn`), mapped to the stored
+//! MozDef fields by the table in [`fields`]. `sourceIPAddress` is split as the normalizer splits
+//! it: an address is matched on `details.sourceipaddress` (an `ip` field), anything else on
+//! `details.sourcehostname`; a pattern that could match an address is refused (use `|cidr`).
+//!
+//! ## Refused, with the reason
+//!
+//! Unknown modifiers; `base64`, `base64offset`, `utf16le`/`utf16be`/`utf16`/`wide`, `windash`,
+//! `expand` (placeholders: without it `%x%` is, as the specification says, a literal),
+//! `fieldref`; keyword searches (values without a field: Tripline matches fields, and its one
+//! text field, `summary`, is not the whole event); `all` on one value (the specification forbids
+//! it); two matching modifiers on one field; `null` with modifiers; numeric comparisons on text
+//! fields; `cidr` off IP fields; fields with no mapping, including `requestParameters`,
+//! `responseElements` and `additionalEventData` members the normalizer does not flatten (those
+//! subtrees are stored as JSON text); `x of` other than `1` and `all`; a condition naming an
+//! unknown identifier, a pattern naming none, or nested deeper than
+//! [`condition::MAX_NESTING`]; log sources other than CloudTrail; correlation rules, `timeframe`,
+//! Sigma filters, rule collections (several YAML documents); regular expressions outside the
+//! common subset (lookaround and other `(?…)` groups but `(?:…)`, backreferences and escapes
+//! such as `\b` `\A` `\x41`, anchors inside the expression, possessive quantifiers, POSIX classes,
+//! class escapes such as `[\d]`, letter ranges other than a-z/A-Z under `|i`).
+//!
+//! ## Case-insensitivity: how the AST says it today, and the design for a flag
+//!
+//! Sigma matches strings case-insensitively unless `|cased`; both stores' keywords are exact and
+//! case-sensitive, and the AST's `Term`, `Terms`, `Wildcard` and `Regex` have no flag for it. So
+//! that every rule still means exactly what it says, this crate spells case-insensitivity with
+//! nodes both stores already run:
+//!
+//! - a value with no cased letter (an account id, an address, `*`) is a `Term` or `Wildcard`:
+//!   case cannot matter;
+//! - `|cased` values are `Term` or `Wildcard`;
+//! - any other value is a `Regex` in which each letter is a class of its case forms
+//!   (`CreateUser` → `[cC][rR][eE][aA][tT][eE][uU][sS][eE][rR]`), `*` is `.*` and `?` is `.`;
+//!   folding is per character with simple (one-character) case mappings, as Lucene's
+//!   `case_insensitive` does, so `ß` does not match `SS`.
+//!
+//! This is exact, but a regular expression is slower than a term (OpenSearch walks the term
+//! dictionary with an automaton; the embedded store does the same), and it reads badly in
+//! `rules show`. The intended design, not made in this change (it touches `tripline-dsl` and
+//! both stores):
+//!
+//! 1. `QueryAst::Term`, `Terms`, `Wildcard` and `Regex` gain `case_insensitive: bool`
+//!    (`#[serde(default)]`, so stored ASTs still read; `false` everywhere today).
+//! 2. OpenSearch renders it as the `case_insensitive: true` parameter of `term`, `wildcard`,
+//!    `prefix` and `regexp` (`terms` has none: a `bool.should` of `term`s).
+//! 3. The embedded store turns a case-insensitive node into the automaton it already builds for
+//!    `Regex`, with the pattern folded as above (or `(?i)` in the regex it hands tantivy-fst), so
+//!    both stores fold the same characters the same way; a conformance case per node kind with
+//!    mixed-case and non-ASCII values holds them to it.
+//! 4. This crate then emits `Term { case_insensitive: true }` instead of the folded `Regex`,
+//!    changing one function (`string_match` in `compile.rs`).
+//!
+//! Regular expressions (`|re`) are case-sensitive unless `|i`, as the specification says;
+//! under `|i` the translation folds literals and a-z/A-Z ranges the same way.
+//!
+//! ## Open questions
+//!
+//! - Paths into `requestParameters` and `responseElements`: only the normalizer's flattened
+//!   members are addressable; SigmaHQ's CloudTrail rules use others
+//!   (`requestParameters.policyDocument`, `requestParameters.ipPermissions.items…`), which need
+//!   the subtrees queryable by path on both stores (the Sigma issue, item 2).
+//! - Numbers: YAML numbers on CloudTrail's text fields are compared as their decimal text
+//!   (`recipientAccountId: 123456789012` is the string); a zero-padded id must be quoted.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod compile;
+pub mod condition;
 pub mod error;
 pub mod fields;
 pub mod rule;
 
+pub use compile::{compile, compile_detection, translate_regex, FieldMap};
 pub use fields::Target;
 
 pub use error::{Pos, SigmaError};

@@ -1,5 +1,5 @@
 //! A Sigma rule read from YAML: metadata, log source and detection, every node with its position.
-//! Nothing is translated here; [`crate::compile`] does that.
+//! Nothing is translated here; [`compile`](fn@crate::compile) does that.
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
@@ -275,21 +275,22 @@ impl SigmaRule {
                 }
                 "status" => {
                     let s = r.string(v, "status")?;
-                    rule.status =
-                        Some(match s.as_str() {
-                            "stable" => Status::Stable,
-                            "test" => Status::Test,
-                            "experimental" => Status::Experimental,
-                            "deprecated" => Status::Deprecated,
-                            "unsupported" => Status::Unsupported,
-                            _ => return Err(r.err(
+                    rule.status = Some(match s.as_str() {
+                        "stable" => Status::Stable,
+                        "test" => Status::Test,
+                        "experimental" => Status::Experimental,
+                        "deprecated" => Status::Deprecated,
+                        "unsupported" => Status::Unsupported,
+                        _ => {
+                            return Err(r.err(
                                 pos(v),
                                 "status",
                                 format!(
                                     "{s:?} is not one of stable, test, experimental, deprecated, unsupported"
                                 ),
-                            )),
-                        });
+                            ))
+                        }
+                    });
                 }
                 "logsource" => logsource = Some(r.logsource(v)?),
                 "detection" => detection = Some(r.detection(v, pos(k))?),

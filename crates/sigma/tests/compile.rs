@@ -1,0 +1,424 @@
+//! Rules compiled to the exact query AST, and the exact errors for rules that cannot be
+//! translated exactly. The rules are written here from the CloudTrail documentation.
+
+use tripline_dsl::{Bound, QueryAst, Value};
+use tripline_sigma::{compile, compile_detection, translate_regex, SigmaError, SigmaRule, Target};
+
+fn term(field: &str, value: impl Into<Value>) -> QueryAst {
+    QueryAst::Term { field: field.into(), value: value.into() }
+}
+fn regex(field: &str, pattern: &str) -> QueryAst {
+    QueryAst::Regex { field: field.into(), pattern: pattern.into() }
+}
+fn wildcard(field: &str, pattern: &str) -> QueryAst {
+    QueryAst::Wildcard { field: field.into(), pattern: pattern.into() }
+}
+fn all(q: Vec<QueryAst>) -> QueryAst {
+    QueryAst::Bool { must: q, should: vec![], must_not: vec![] }
+}
+fn any(q: Vec<QueryAst>) -> QueryAst {
+    QueryAst::Bool { must: vec![], should: q, must_not: vec![] }
+}
+fn not(q: QueryAst) -> QueryAst {
+    QueryAst::negate(q)
+}
+fn cloudtrail(q: QueryAst) -> QueryAst {
+    all(vec![term("source", "cloudtrail"), q])
+}
+
+/// A CloudTrail rule around a detection block (indented four spaces, starting on line 4).
+fn rule(detection: &str) -> String {
+    format!("title: test rule\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n{detection}")
+}
+
+fn compiled(detection: &str) -> QueryAst {
+    let r = SigmaRule::parse("rule.yml", &rule(detection)).unwrap();
+    compile(&r).unwrap()
+}
+
+fn refused(detection: &str) -> SigmaError {
+    let r = SigmaRule::parse("rule.yml", &rule(detection)).unwrap();
+    compile(&r).unwrap_err()
+}
+
+fn err(line: usize, column: usize, construct: &str, reason: &str) -> SigmaError {
+    SigmaError { rule: "rule.yml".into(), line, column, construct: construct.into(), reason: reason.into() }
+}
+
+#[test]
+fn create_user_by_iam() {
+    let q = compiled(
+        "    selection:\n        eventSource: iam.amazonaws.com\n        eventName: CreateUser\n    condition: selection\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            regex(
+                "details.eventsource",
+                "[iI][aA][mM]\\.[aA][mM][aA][zZ][oO][nN][aA][wW][sS]\\.[cC][oO][mM]"
+            ),
+            regex("details.eventname", "[cC][rR][eE][aA][tT][eE][uU][sS][eE][rR]"),
+        ]))
+    );
+}
+
+#[test]
+fn cased_values_are_terms_and_caseless_values_stay_terms() {
+    let q = compiled(
+        "    selection:\n        eventName|cased: CreateUser\n        recipientAccountId: 123456789012\n        \
+         userAgent|cased|startswith: 'aws-cli/'\n    condition: selection\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            term("details.eventname", "CreateUser"),
+            term("details.recipientaccountid", "123456789012"),
+            wildcard("details.useragent", "aws-cli/*"),
+        ]))
+    );
+}
+
+#[test]
+fn contains_all_is_an_and_of_case_folded_patterns() {
+    let q = compiled(
+        "    selection:\n        eventName: PutUserPolicy\n        errorMessage|contains|all:\n            - 'Access'\n            \
+         - '*'\n    condition: selection\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            regex("details.eventname", "[pP][uU][tT][uU][sS][eE][rR][pP][oO][lL][iI][cC][yY]"),
+            // `*` alone is a wildcard: contains '*' is anything at all (present).
+            all(vec![
+                regex("details.errormessage", ".*[aA][cC][cC][eE][sS][sS].*"),
+                wildcard("details.errormessage", "***")
+            ]),
+        ]))
+    );
+}
+
+#[test]
+fn one_of_selections_and_not_filter() {
+    let q = compiled(
+        "    selection_user:\n        eventName:\n            - CreateAccessKey\n            - CreateLoginProfile\n    \
+         selection_role:\n        eventName|cased: AttachRolePolicy\n        requestParameters.policyArn|cased|endswith: /AdministratorAccess\n    \
+         filter:\n        userIdentity.type|cased: AWSService\n    \
+         condition: 1 of selection_* and not filter\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            any(vec![
+                any(vec![
+                    regex(
+                        "details.eventname",
+                        "[cC][rR][eE][aA][tT][eE][aA][cC][cC][eE][sS][sS][kK][eE][yY]"
+                    ),
+                    regex(
+                        "details.eventname",
+                        "[cC][rR][eE][aA][tT][eE][lL][oO][gG][iI][nN][pP][rR][oO][fF][iI][lL][eE]"
+                    ),
+                ]),
+                all(vec![
+                    term("details.eventname", "AttachRolePolicy"),
+                    wildcard("details.requestparameters_policyarn", "*/AdministratorAccess"),
+                ]),
+            ]),
+            not(term("details.useridentity.type", "AWSService")),
+        ]))
+    );
+}
+
+#[test]
+fn conditions_precedence_them_and_lists() {
+    let d = "    a:\n        errorCode|cased: A\n    b:\n        errorCode|cased: B\n    _c:\n        errorCode|cased: C\n";
+    let (a, b, c) =
+        (term("details.errorcode", "A"), term("details.errorcode", "B"), term("details.errorcode", "C"));
+    let cases = [
+        ("a or b and not _c", any(vec![a.clone(), all(vec![b.clone(), not(c.clone())])])),
+        ("(a or b) and _c", all(vec![any(vec![a.clone(), b.clone()]), c.clone()])),
+        ("1 of them", any(vec![a.clone(), b.clone()])),
+        ("all of them", all(vec![a.clone(), b.clone()])),
+        ("all of _*", c.clone()),
+        ("not not a", not(not(a.clone()))),
+    ];
+    for (cond, want) in cases {
+        assert_eq!(compiled(&format!("{d}    condition: {cond}\n")), cloudtrail(want), "{cond}");
+    }
+    // A list of conditions: any of them.
+    assert_eq!(
+        compiled(&format!("{d}    condition:\n        - a\n        - b\n")),
+        cloudtrail(any(vec![a, b]))
+    );
+}
+
+#[test]
+fn values_null_exists_cidr_and_the_split_source_ip() {
+    let q = compiled(
+        "    selection:\n        errorCode: null\n        userIdentity.invokedBy|exists: false\n        readOnly: 'False'\n        \
+         sourceIPAddress|cidr: 10.0.0.0/8\n        userAgent: ['aws-cli', '123']\n    \
+         by_ip:\n        sourceIPAddress: ['203.0.113.9', 'AWS Internal', '2001:DB8::1']\n    \
+         by_host:\n        sourceIPAddress|endswith: .amazonaws.com\n    \
+         present:\n        sourceIPAddress|exists: true\n    condition: selection or by_ip or by_host or present\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(any(vec![
+            all(vec![
+                not(QueryAst::Exists { field: "details.errorcode".into() }),
+                not(QueryAst::Exists { field: "details.useridentity.invokedby".into() }),
+                term("details.readonly", false),
+                QueryAst::Subnet {
+                    field: "details.sourceipaddress".into(),
+                    net: "10.0.0.0/8".parse().unwrap()
+                },
+                any(vec![
+                    regex("details.useragent", "[aA][wW][sS]\\-[cC][lL][iI]"),
+                    term("details.useragent", "123")
+                ]),
+            ]),
+            any(vec![
+                term("details.sourceipaddress", "203.0.113.9"),
+                regex("details.sourcehostname", "[aA][wW][sS]\\ [iI][nN][tT][eE][rR][nN][aA][lL]"),
+                term("details.sourceipaddress", "2001:db8::1"),
+            ]),
+            regex("details.sourcehostname", ".*\\.[aA][mM][aA][zZ][oO][nN][aA][wW][sS]\\.[cC][oO][mM]"),
+            any(vec![
+                QueryAst::Exists { field: "details.sourceipaddress".into() },
+                QueryAst::Exists { field: "details.sourcehostname".into() },
+            ]),
+        ]))
+    );
+}
+
+#[test]
+fn wildcards_and_escapes() {
+    let q = compiled(
+        "    selection:\n        eventName|cased:\n            - 'Delete*'\n            - 'Get?'\n            - 'a\\*b'\n            \
+         - 'c\\\\*'\n            - 'd\\e'\n    condition: selection\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(any(vec![
+            wildcard("details.eventname", "Delete*"),
+            wildcard("details.eventname", "Get?"),
+            term("details.eventname", "a*b"),
+            // `\\*`: a backslash, then the wildcard.
+            wildcard("details.eventname", "c\\\\*"),
+            term("details.eventname", "d\\e"),
+        ]))
+    );
+}
+
+#[test]
+fn multiple_plain_values_become_one_terms_node() {
+    let q = compiled("    s:\n        awsRegion: ['1', '2']\n    condition: s\n");
+    assert_eq!(
+        q,
+        cloudtrail(QueryAst::Terms {
+            field: "details.awsregion".into(),
+            values: vec!["1".into(), "2".into()]
+        })
+    );
+}
+
+#[test]
+fn regular_expressions() {
+    let q = compiled("    s:\n        userAgent|re: '^aws-cli/[0-9]+\\.'\n        errorMessage|re|i: 'denied$'\n    condition: s\n");
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            regex("details.useragent", "aws\\-cli\\/[0-9]+\\..*"),
+            regex("details.errormessage", ".*[dD][eE][nN][iI][eE][dD]\n?"),
+        ]))
+    );
+    assert_eq!(translate_regex("a.b", false, false, false).unwrap(), ".*a[^\n]b.*");
+    assert_eq!(translate_regex("a.b", false, false, true).unwrap(), ".*a.b.*");
+    assert_eq!(translate_regex("^x$", false, true, false).unwrap(), "(.*\n)?x(\n.*)?");
+    assert_eq!(
+        translate_regex("[a-c_]{2,}(?:x|y)", true, false, false).unwrap(),
+        ".*[a-cA-C\\_]{2,}([xX]|[yY]).*"
+    );
+    assert_eq!(translate_regex(r#"<"&~#@>"#, false, false, false).unwrap(), r#".*\<\"\&\~\#\@\>.*"#);
+    assert_eq!(translate_regex("[<>-]", false, false, false).unwrap(), ".*[<>\\-].*");
+    for (re, what) in [
+        ("a\\bc", "the escape \\b"),
+        ("(?=x)", "a (?…) group other than (?:…)"),
+        ("a^b", "an anchor (^ or $) inside the expression"),
+        ("a++", "a possessive quantifier"),
+        ("[[:alpha:]]", "a POSIX [:class:]"),
+        ("[\\d]", "the escape \\d inside a class"),
+    ] {
+        assert_eq!(
+            translate_regex(re, false, false, false).unwrap_err(),
+            format!("regular expression {re:?}: {what} is not supported"),
+        );
+    }
+}
+
+#[test]
+fn numeric_comparisons_need_a_numeric_field() {
+    let r = SigmaRule::parse(
+        "flows.yml",
+        "title: t\nlogsource: {product: x}\ndetection:\n    s:\n        bytes|gte: 5000\n        port|lt: 1024\n    condition: s\n",
+    )
+    .unwrap();
+    let map = |f: &str| Ok(Target::Number(format!("details.{f}")));
+    assert_eq!(
+        compile_detection(&r, &map).unwrap(),
+        all(vec![
+            QueryAst::Range {
+                field: "details.bytes".into(),
+                lower: Some(Bound::inclusive(5000)),
+                upper: None
+            },
+            QueryAst::Range {
+                field: "details.port".into(),
+                lower: None,
+                upper: Some(Bound::exclusive(1024))
+            },
+        ])
+    );
+}
+
+#[test]
+fn what_cannot_be_translated_exactly_is_refused() {
+    let cases = [
+        (
+            "    s:\n        eventName|base64offset|contains: x\n    condition: s\n",
+            err(5, 9, "detection.s.eventName|base64offset|contains", "the base64offset modifier is not supported yet"),
+        ),
+        (
+            "    s:\n        eventName|sounds_like: x\n    condition: s\n",
+            err(5, 9, "detection.s.eventName|sounds_like", "unknown modifier \"sounds_like\""),
+        ),
+        (
+            "    s:\n        eventName|expand: '%admins%'\n    condition: s\n",
+            err(5, 9, "detection.s.eventName|expand", "the expand modifier is not supported yet"),
+        ),
+        (
+            "    s:\n        - evil\n    condition: s\n",
+            err(
+                5,
+                11,
+                "detection.s",
+                "keyword searches (values without a field) are not supported: Tripline matches fields, and its \
+                 one text field, summary, is not the whole event",
+            ),
+        ),
+        (
+            "    s:\n        requestParameters.policyDocument|contains: '\"*\"'\n    condition: s\n",
+            err(
+                5,
+                9,
+                "detection.s.requestParameters.policyDocument|contains",
+                "field \"requestParameters.policyDocument\": requestParameters is stored as JSON text; only these \
+                 members can be matched by path: bucketName, key, userName, roleName, groupName, policyArn, \
+                 policyName, accessKeyId, name, keyId, functionName, groupId, instanceId, secretId, detectorId, \
+                 roleArn, roleSessionName",
+            ),
+        ),
+        (
+            "    s:\n        Image: x\n    condition: s\n",
+            err(
+                5,
+                9,
+                "detection.s.Image",
+                "field \"Image\": no CloudTrail field \"Image\" is mapped (field names are case-sensitive, as \
+                 CloudTrail writes them)",
+            ),
+        ),
+        (
+            "    s:\n        eventName|contains|all: x\n    condition: s\n",
+            err(
+                5,
+                9,
+                "detection.s.eventName|contains|all",
+                "all needs a list of at least two values (the specification forbids it on one)",
+            ),
+        ),
+        (
+            "    s:\n        eventName|contains|startswith: x\n    condition: s\n",
+            err(5, 9, "detection.s.eventName|contains|startswith", "startswith cannot be combined with another matching modifier"),
+        ),
+        (
+            "    s:\n        sourceIPAddress|startswith: '10.'\n    condition: s\n",
+            err(
+                5,
+                37,
+                "detection.s.sourceIPAddress|startswith",
+                "sourceIPAddress: a pattern that could match an IP address (IPs are stored as addresses, not \
+                 text): use |cidr",
+            ),
+        ),
+        (
+            "    s:\n        eventName|gt: 5\n    condition: s\n",
+            err(
+                5,
+                23,
+                "detection.s.eventName|gt",
+                "this field is stored as text or boolean: a numeric comparison on it would compare text, not numbers",
+            ),
+        ),
+        (
+            "    s:\n        errorCode|cidr: 10.0.0.0/8\n    condition: s\n",
+            err(5, 25, "detection.s.errorCode|cidr", "cidr works on IP address fields only (sourceIPAddress)"),
+        ),
+        (
+            "    s:\n        userAgent|re: 'a\\bc'\n    condition: s\n",
+            err(5, 23, "detection.s.userAgent|re", "regular expression \"a\\\\bc\": the escape \\b is not supported"),
+        ),
+        (
+            "    s:\n        eventName: x\n    condition: s and selection\n",
+            err(6, 16, "condition", "\"s and selection\": no search identifier is named \"selection\""),
+        ),
+        (
+            "    s:\n        eventName: x\n    condition: 1 of filter*\n",
+            err(6, 16, "condition", "\"1 of filter*\": \"filter*\" names no search identifier"),
+        ),
+        (
+            "    s:\n        eventName: x\n    condition: s and (s or\n",
+            err(6, 27, "condition", "\"s and (s or\": the condition ends where a search identifier or ( was expected"),
+        ),
+        (
+            "    s:\n        eventName: x\n    condition: 2 of s*\n",
+            err(6, 16, "condition", "\"2 of s*\": \"2\" of: only \"1 of\" and \"all of\" are supported"),
+        ),
+        (
+            "    s:\n        eventName: x\n    condition: s s\n",
+            err(6, 18, "condition", "\"s s\": unexpected text after a complete condition (a missing and/or?)"),
+        ),
+    ];
+    for (detection, want) in cases {
+        assert_eq!(refused(detection), want, "{detection}");
+    }
+}
+
+#[test]
+fn only_cloudtrail_logsources_compile() {
+    let r = SigmaRule::parse(
+        "gd.yml",
+        "title: t\nlogsource:\n    product: aws\n    service: guardduty\ndetection: {s: {a: 1}, condition: s}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        compile(&r).unwrap_err(),
+        SigmaError {
+            rule: "gd.yml".into(),
+            line: 3,
+            column: 5,
+            construct: "logsource".into(),
+            reason: "{product: aws, service: guardduty} is not supported: only product: aws with service: \
+                     cloudtrail (and no category)"
+                .into(),
+        }
+    );
+}
+
+#[test]
+fn deep_conditions_are_refused_not_overflowed() {
+    let deep = format!("{}s{}", "(".repeat(100), ")".repeat(100));
+    let e = refused(&format!("    s:\n        eventName: x\n    condition: {deep}\n"));
+    assert_eq!((e.construct.as_str(), e.line), ("condition", 6));
+    assert!(e.reason.ends_with("nested deeper than 32 levels"), "{e}");
+}
