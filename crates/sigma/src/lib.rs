@@ -121,8 +121,15 @@
 //!   members are addressable; SigmaHQ's CloudTrail rules use others
 //!   (`requestParameters.policyDocument`, `requestParameters.ipPermissions.items…`), which need
 //!   the subtrees queryable by path on both stores (the Sigma issue, item 2).
-//! - Numbers: YAML numbers on CloudTrail's text fields are compared as their decimal text
-//!   (`recipientAccountId: 123456789012` is the string); a zero-padded id must be quoted.
+//! - Numbers: a YAML number is a number only when written as it prints (`42`, `1.5`); otherwise
+//!   the text as written is kept (`012345678901`, an account id with its leading zero; `1.10`), so
+//!   on CloudTrail's text fields it matches what the rule says. Whether a rule author's `1.10`
+//!   on a numeric field (VPC flow logs, later) should then be refused or read as 1.1 is open.
+//! - `''` (the empty string) is a `Term` with an empty value: whether both stores index an
+//!   empty keyword alike needs a conformance case.
+//! - None of this has run on the stores yet: the folded and translated regular expressions are
+//!   checked against what each store's regex translation accepts by reading it, not by a
+//!   conformance run (the Sigma issue's conformance cases).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -148,6 +148,8 @@ fn pos(node: &MarkedYaml<'_>) -> Pos {
 
 struct Reader<'a> {
     source: &'a str,
+    /// The rule text as characters (spans count characters).
+    chars: Vec<char>,
 }
 
 type Entries<'n, 'i> = Vec<(&'n MarkedYaml<'i>, &'n MarkedYaml<'i>)>;
@@ -193,11 +195,27 @@ impl Reader<'_> {
     fn value(&self, node: &MarkedYaml<'_>, construct: &str) -> Result<SigmaValue, SigmaError> {
         match &node.data {
             YamlData::Value(Scalar::String(s)) => Ok(SigmaValue::Str(s.to_string())),
-            YamlData::Value(Scalar::Integer(i)) => Ok(SigmaValue::Int(*i)),
-            YamlData::Value(Scalar::FloatingPoint(f)) => Ok(SigmaValue::Float(f.into_inner())),
+            // A number is kept as a number only when it is written as the number prints
+            // (`42`, `1.5`); otherwise as the text written (`012345678901`, an account id with its
+            // leading zero; `1.10`; `0x1F`), so that matching it as text matches what the rule says.
+            YamlData::Value(Scalar::Integer(i)) => Ok(self.number(node, i.to_string(), SigmaValue::Int(*i))),
+            YamlData::Value(Scalar::FloatingPoint(f)) => {
+                Ok(self.number(node, f.into_inner().to_string(), SigmaValue::Float(f.into_inner())))
+            }
             YamlData::Value(Scalar::Boolean(b)) => Ok(SigmaValue::Bool(*b)),
             YamlData::Value(Scalar::Null) => Ok(SigmaValue::Null),
             _ => Err(self.err(pos(node), construct, format!("expected a value, found {}", Self::kind(node)))),
+        }
+    }
+
+    fn number(&self, node: &MarkedYaml<'_>, printed: String, value: SigmaValue) -> SigmaValue {
+        let (start, end) = (node.span.start.index(), node.span.end.index());
+        let written: String = self.chars.get(start..end).unwrap_or_default().iter().collect();
+        let written = written.trim();
+        if written == printed {
+            value
+        } else {
+            SigmaValue::Str(written.to_string())
         }
     }
 
@@ -220,7 +238,7 @@ impl Reader<'_> {
 impl SigmaRule {
     /// Read one Sigma rule from YAML text. `source` names it in errors (its file name).
     pub fn parse(source: &str, text: &str) -> Result<SigmaRule, SigmaError> {
-        let r = Reader { source };
+        let r = Reader { source, chars: text.chars().collect() };
         let docs = MarkedYaml::load_from_str(text).map_err(|e| {
             let m = e.marker();
             Pos { line: m.line(), column: m.col() + 1 }.err(source, "YAML", e.info())

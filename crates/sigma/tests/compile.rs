@@ -211,6 +211,23 @@ fn wildcards_and_escapes() {
 }
 
 #[test]
+fn numbers_match_as_written() {
+    let q = compiled(
+        "    s:\n        recipientAccountId: 012345678901\n        eventVersion: [1.10, 1.5, 7]\n    condition: s\n",
+    );
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            term("details.recipientaccountid", "012345678901"),
+            QueryAst::Terms {
+                field: "details.eventversion".into(),
+                values: vec!["1.10".into(), "1.5".into(), "7".into()]
+            },
+        ]))
+    );
+}
+
+#[test]
 fn multiple_plain_values_become_one_terms_node() {
     let q = compiled("    s:\n        awsRegion: ['1', '2']\n    condition: s\n");
     assert_eq!(
