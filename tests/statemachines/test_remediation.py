@@ -311,15 +311,21 @@ def scheduled_calls(ex) -> list[str]:
             for e in ex.history if e["type"] == "TaskScheduled"]
 
 
-def test_forged_finding_from_another_account_is_refused(moto, sfn, sns_capture):
-    """The reported hole: account 999999999999 names local user alice and a key she does not own.
-    Before: DeactivateAccessKey failed, DenyAllToUser ran anyway, SUCCEEDED with DenyAll on alice."""
-    iam = moto.client("iam")
+def alice_and_bob(iam):
+    """Two users of this account with one access key each: (alice, her key, bob, his key)."""
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=alice)
     iam.create_user(UserName=bob)
     alice_key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
     bob_key = iam.create_access_key(UserName=bob)["AccessKey"]["AccessKeyId"]
+    return alice, alice_key, bob, bob_key
+
+
+def test_forged_finding_from_another_account_is_refused(moto, sfn, sns_capture):
+    """The reported hole: account 999999999999 names local user alice and a key she does not own.
+    Before: DeactivateAccessKey failed, DenyAllToUser ran anyway, SUCCEEDED with DenyAll on alice."""
+    iam = moto.client("iam")
+    alice, alice_key, bob, bob_key = alice_and_bob(iam)
     fid = finding_id()
     event = access_key_finding(bob_key, alice, account="999999999999")
     event["detail"]["id"] = fid
@@ -361,11 +367,7 @@ def test_instance_finding_from_another_account_is_refused(moto, sfn, sns_capture
 
 def test_key_of_another_user_in_this_account_is_refused(moto, sfn, sns_capture):
     iam = moto.client("iam")
-    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=alice)
-    iam.create_user(UserName=bob)
-    alice_key = iam.create_access_key(UserName=alice)["AccessKey"]["AccessKeyId"]
-    bob_key = iam.create_access_key(UserName=bob)["AccessKey"]["AccessKeyId"]
+    alice, alice_key, bob, bob_key = alice_and_bob(iam)
     fid = finding_id()
     event = access_key_finding(bob_key, alice)
     event["detail"]["id"] = fid

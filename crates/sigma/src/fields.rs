@@ -20,12 +20,12 @@
 //! | `sourceIPAddress` | `details.sourceipaddress` (IP values) / `details.sourcehostname` (other values) |
 //! | `userIdentity.*`: `type`, `principalId`, `arn`, `accountId`, `accessKeyId`, `userName`, `invokedBy`, `identityProvider`, `sessionContext.attributes.mfaAuthenticated`, `sessionContext.attributes.creationDate`, `sessionContext.sourceIdentity`, `sessionContext.sessionIssuer.{type, principalId, arn, accountId, userName}`, `webIdFederationData.federatedProvider` | `details.useridentity.…`, every segment lower-cased |
 //! | `tlsDetails.{tlsVersion, cipherSuite, clientProvidedHostHeader}` | `details.tlsdetails.…` lower-cased |
-//! | `requestParameters.X` for X in [`REQUEST_PARAMETERS`] | `details.requestparameters_x` (text) |
+//! | `requestParameters.X` for X the normalizer flattens ([`FLATTENED`]) | `details.requestparameters_x` (text) |
 //! | `responseElements.ConsoleLogin` | `details.responseelements_consolelogin` (text) |
 //! | `additionalEventData.{MFAUsed, LoginTo, MobileVersion}` | `details.additionaleventdata_…` (text) |
 //!
-//! The flattened members are the normalizer's `EXTRACTS` table (`tripline_normalize::cloudtrail`);
-//! this crate may not depend on the normalizer, so `tests/fields.rs` holds the two lists equal.
+//! The flattened members are the normalizer's `EXTRACTS` table (`tripline_normalize::cloudtrail`),
+//! read from there (the normalizer is a lower layer than this crate).
 
 /// Top-level CloudTrail fields kept as keywords under `details`.
 pub const KEYWORDS: [&str; 15] = [
@@ -73,39 +73,9 @@ pub const NESTED: [&str; 20] = [
     "tlsDetails.clientProvidedHostHeader",
 ];
 
-/// `requestParameters` members with a flat field of their own.
-pub const REQUEST_PARAMETERS: [&str; 17] = [
-    "bucketName",
-    "key",
-    "userName",
-    "roleName",
-    "groupName",
-    "policyArn",
-    "policyName",
-    "accessKeyId",
-    "name",
-    "keyId",
-    "functionName",
-    "groupId",
-    "instanceId",
-    "secretId",
-    "detectorId",
-    "roleArn",
-    "roleSessionName",
-];
-
-/// `responseElements` members with a flat field of their own.
-pub const RESPONSE_ELEMENTS: [&str; 1] = ["ConsoleLogin"];
-
-/// `additionalEventData` members with a flat field of their own.
-pub const ADDITIONAL_EVENT_DATA: [&str; 3] = ["MFAUsed", "LoginTo", "MobileVersion"];
-
-/// The subtrees stored as JSON text, with their flattened members.
-pub const FLATTENED: [(&str, &[&str]); 3] = [
-    ("requestParameters", &REQUEST_PARAMETERS),
-    ("responseElements", &RESPONSE_ELEMENTS),
-    ("additionalEventData", &ADDITIONAL_EVENT_DATA),
-];
+/// The subtrees stored as JSON text, with their flattened members: the normalizer's own table,
+/// so a member is mapped exactly when the normalizer stores it flat.
+pub use tripline_normalize::cloudtrail::EXTRACTS as FLATTENED;
 
 /// Where a Sigma field is stored, and as what.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,14 +4,6 @@ use serde_json::Value as Json;
 use tripline_sigma::fields::{self, Target, FLATTENED};
 
 #[test]
-fn flattened_members_are_the_normalizers() {
-    let ours: Vec<(&str, Vec<&str>)> = FLATTENED.iter().map(|(s, m)| (*s, m.to_vec())).collect();
-    let theirs: Vec<(&str, Vec<&str>)> =
-        tripline_normalize::cloudtrail::EXTRACTS.iter().map(|(s, m)| (*s, m.to_vec())).collect();
-    assert_eq!(ours, theirs, "fields::FLATTENED must follow tripline_normalize::cloudtrail::EXTRACTS");
-}
-
-#[test]
 fn every_mapped_field_is_where_the_normalizer_puts_it() {
     let record = serde_json::json!({
         "eventVersion": "1.08", "eventTime": "2026-11-23T10:00:00Z", "eventSource": "iam.amazonaws.com",

@@ -164,11 +164,6 @@ impl Delivery {
         self.receipts.get(sink).map(String::as_str)
     }
 
-    /// Every receipt, by sink name.
-    pub fn receipts(&self) -> &BTreeMap<String, String> {
-        &self.receipts
-    }
-
     /// Record the receipts in the alert (receipts already there are kept, unless replaced).
     pub fn apply(&self, alert: &mut AlertRecord) {
         let mut merged = Self::of(alert);
@@ -197,30 +192,9 @@ impl Sinks {
         self
     }
 
-    /// Also deliver to `sink`, shared.
-    pub fn with_shared(mut self, sink: Arc<dyn Sink>) -> Self {
-        self.0.push(sink);
-        self
-    }
-
     /// The sinks, in delivery order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {
         self.0.iter()
-    }
-
-    /// Their names, in delivery order.
-    pub fn names(&self) -> Vec<&str> {
-        self.0.iter().map(|s| s.name()).collect()
-    }
-
-    /// How many.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// None at all.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
