@@ -12,6 +12,8 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `TRIPLINE_ALERT` | the catalog name of the alert this function runs | required |
+//! | `TRIPLINE_RULES` | rule folders packaged beside the binary (`make package RULES=…`), `:`-separated | unset: the built-in catalog |
+//! | `TRIPLINE_TUNING` | the alert's tuning as JSON (`tripline infra render --tuning FILE` writes it) | unset: as the rule says |
 //! | `TRIPLINE_OPENSEARCH_*` | the store (see `tripline_store::opensearch::OpenSearchConfig`) | `TRIPLINE_OPENSEARCH_URL` required |
 //! | `TRIPLINE_SNS_TOPIC_ARN` | where alerts are published | unset: no SNS |
 //! | `TRIPLINE_STATE_MACHINE_ARN` | the remediation workflow | required for alerts whose policy is `contain` |
@@ -150,6 +152,12 @@ pub enum ConfigError {
     /// No alert of that name in the registry.
     #[error("no alert named {0:?} in the catalog (TRIPLINE_ALERT)")]
     UnknownAlert(String),
+    /// A rule file of `TRIPLINE_RULES` does not load.
+    #[error("TRIPLINE_RULES: refused: {0}")]
+    Rules(String),
+    /// `TRIPLINE_TUNING` cannot be applied.
+    #[error("TRIPLINE_TUNING: {0}")]
+    Tuning(String),
     /// The alert's policy is `contain` but no state machine is configured.
     #[error("alert {0} contains threats (remediation: contain) but TRIPLINE_STATE_MACHINE_ARN is not set")]
     NoStateMachine(String),
@@ -344,10 +352,39 @@ pub fn clock(event: &ScheduledEvent) -> DateTime<Utc> {
     event.time.unwrap_or_else(Utc::now)
 }
 
-/// The alert `TRIPLINE_ALERT` names, from the built-in catalog.
+/// The alert `TRIPLINE_ALERT` names, from the built-in catalog and the rule folders
+/// `TRIPLINE_RULES` lists (`:`-separated, relative to the package root), tuned by
+/// `TRIPLINE_TUNING` (JSON, one alert's entry of a tuning file).
 pub fn alert_from_env() -> Result<Arc<dyn Alert>, ConfigError> {
     let name = std::env::var("TRIPLINE_ALERT").map_err(|_| ConfigError::NoAlert)?;
-    registry::find(name.trim()).ok_or(ConfigError::UnknownAlert(name))
+    let dirs: Vec<std::path::PathBuf> = std::env::var("TRIPLINE_RULES")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| std::path::PathBuf::from(d.trim()))
+        .collect();
+    let alert = if dirs.is_empty() {
+        registry::find(name.trim())
+    } else {
+        let (registry, report) = tripline_runtime::cases::load(&dirs);
+        if !report.refused.is_empty() {
+            let reasons: Vec<String> =
+                report.refused.iter().map(|r| format!("{}: {}", r.source, r.reason)).collect();
+            return Err(ConfigError::Rules(reasons.join("; ")));
+        }
+        registry.get(name.trim()).cloned()
+    };
+    let alert = alert.ok_or(ConfigError::UnknownAlert(name))?;
+    match std::env::var("TRIPLINE_TUNING") {
+        Ok(json) if !json.trim().is_empty() => {
+            let t: tripline_runtime::tuning::AlertTuning =
+                serde_json::from_str(&json).map_err(|e| ConfigError::Tuning(e.to_string()))?;
+            let tuned = tripline_runtime::tuning::Tuned::new(alert, &t)
+                .map_err(|e| ConfigError::Tuning(e.to_string()))?;
+            Ok(Arc::new(tuned))
+        }
+        _ => Ok(alert),
+    }
 }
 
 /// The whole `main` of the alert binary: the alert `TRIPLINE_ALERT` names, configured from the

@@ -21,6 +21,14 @@ use tripline_event::EventRef;
 
 mod common;
 pub mod registry;
+pub mod sigma;
+pub mod tuning;
+
+mod builtin_rules {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+pub use builtin_rules::BUILTIN_RULES as RULES;
+pub use builtin_rules::RULES_ROOT;
 
 /// The built-in catalog: one line per alert, `module::Type` (its `Default` is how it runs).
 /// Declares the module and puts the alert in [`Registry::builtin`], in this order.
@@ -39,16 +47,15 @@ catalog! {
     s3_bucket_public::S3BucketPublic,
     s3_account_public_access::S3AccountPublicAccess,
     ssh_from_outside::SshFromOutside,
-    iam_create_user::IamCreateUser,
     cloudtrail_logging_disabled::CloudtrailLoggingDisabled,
-    root_account_usage::RootAccountUsage,
-    console_login_without_mfa::ConsoleLoginWithoutMfa,
     guardduty_finding::GuarddutyFinding,
     guardduty_port_probe::GuarddutyPortProbe,
     cloudtrail_deadman::CloudtrailDeadman,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};
+pub use sigma::{CaseSet, LoadReport, Refusal, RuleSet, SigmaAlert};
+pub use tuning::{Tuning, TuningError};
 
 /// MozDef severities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -8,7 +8,18 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::sigma::{CaseSet, LoadReport, RuleSet};
 use crate::{Alert, Severity};
+
+/// The built-in catalog, built once.
+static BUILTIN: std::sync::LazyLock<(Registry, LoadReport)> = std::sync::LazyLock::new(|| {
+    let (r, report) = Registry::with_rules([]);
+    if let Some(bad) = report.refused.first() {
+        // Not input: a mistake in the repository's rules, which every test run would hit first.
+        panic!("a built-in rule does not load: {}: {}", bad.source, bad.reason);
+    }
+    (r, report)
+});
 
 /// What happens beyond notification when an alert fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -126,8 +137,31 @@ impl Registry {
         Registry::default()
     }
 
-    /// The alerts built in code (the catalog in `lib.rs`).
+    /// The built-in catalog: the alerts written in Rust (the list in `lib.rs`) and Tripline's
+    /// own rules (the repository's `rules/` folder, embedded at build time).
     pub fn builtin() -> Self {
+        BUILTIN.0.clone()
+    }
+
+    /// The built-in catalog plus rule files (path, text): one rule set, so a user's correlation
+    /// may correlate a built-in rule. What does not load is in the report, with the reason.
+    pub fn with_rules<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Registry, LoadReport) {
+        let mut set = RuleSet::new();
+        for (source, text) in crate::RULES.iter().copied().chain(files) {
+            set.add_text(source, text);
+        }
+        let mut r = Registry::rust_alerts();
+        let report = set.load(&mut r);
+        (r, report)
+    }
+
+    /// The test cases of the built-in catalog.
+    pub fn builtin_cases() -> Vec<CaseSet> {
+        BUILTIN.1.cases.clone()
+    }
+
+    /// The alerts written in Rust alone.
+    fn rust_alerts() -> Self {
         let mut r = Registry::new();
         for alert in crate::builtin_alerts() {
             if let Err(e) = r.add(alert) {

@@ -36,16 +36,42 @@ pub enum Command {
         /// Do not write: fail if the template differs from what the registry renders.
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        catalog: crate::rules::Catalog,
     },
     /// Print the registry as a table: name, schedule, severity, remediation.
     List,
 }
 
+/// Per-function environment beyond `TRIPLINE_ALERT`: the rule folders packaged beside the
+/// binary (`make package RULES=…`) and the alert's tuning, since a Lambda has no tuning file.
+fn function_env(catalog: &crate::rules::Catalog) -> anyhow::Result<impl Fn(&str) -> Vec<(String, String)>> {
+    let rules: Vec<String> = catalog.rules.iter().map(|d| d.display().to_string()).collect();
+    if let Some(bad) = rules.iter().find(|r| r.starts_with('/') || r.contains("..") || r.contains(':')) {
+        bail!("--rules {bad}: give rule folders relative to the repository (they are packaged at that path)");
+    }
+    let tuning = catalog.tuning()?.unwrap_or_default();
+    Ok(move |name: &str| {
+        let mut env = Vec::new();
+        if !rules.is_empty() {
+            env.push(("TRIPLINE_RULES".to_string(), rules.join(":")));
+        }
+        if let Some(t) = tuning.alerts.get(name) {
+            let t = tripline_alerts::tuning::AlertTuning { enabled: None, schedule: None, ..t.clone() };
+            if t != tripline_alerts::tuning::AlertTuning::default() {
+                env.push(("TRIPLINE_TUNING".to_string(), serde_json::to_string(&t).unwrap_or_default()));
+            }
+        }
+        env
+    })
+}
+
 pub async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::Render { template, check } => {
+        Command::Render { template, check, catalog } => {
             let text = read_template(&template)?;
-            let updated = splice(&text, &render(&tripline_alerts::registry::entries()))?;
+            let env = function_env(&catalog)?;
+            let updated = splice(&text, &render(&catalog.registry()?.metas(), &env))?;
             if updated == text {
                 println!("{}: alert functions up to date", template.display());
             } else if check {
@@ -121,7 +147,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// The generated block (markers included) for these entries, sorted by name.
-pub fn render(entries: &[Meta]) -> String {
+pub fn render(entries: &[Meta], env: &dyn Fn(&str) -> Vec<(String, String)>) -> String {
     let mut entries = entries.to_vec();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = String::new();
@@ -158,6 +184,9 @@ pub fn render(entries: &[Meta]) -> String {
 "#,
             name = e.name
         );
+        for (k, v) in env(&e.name) {
+            let _ = writeln!(out, "          {k}: {}", quoted(&v));
+        }
         if e.remediation == Remediation::Contain {
             let _ = writeln!(out, "          TRIPLINE_STATE_MACHINE_ARN: !Ref RemediationStateMachine");
         }
@@ -250,8 +279,8 @@ mod tests {
     fn committed_template_matches_the_registry() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
         let text = std::fs::read_to_string(path).expect("infra/template.yaml is readable");
-        let rendered =
-            splice(&text, &render(&tripline_alerts::registry::entries())).expect("markers present");
+        let rendered = splice(&text, &render(&tripline_alerts::registry::entries(), &|_| vec![]))
+            .expect("markers present");
         assert!(
             rendered == text,
             "infra/template.yaml has drifted from the alert registry: run `cargo run -p tripline-cli -- infra render`"
@@ -261,7 +290,7 @@ mod tests {
     #[test]
     fn every_registry_entry_has_a_function_and_schedule() {
         let entries = tripline_alerts::registry::entries();
-        let block = render(&entries);
+        let block = render(&entries, &|_| vec![]);
         for e in &entries {
             assert!(block.contains(&format!("  {}:\n", logical_id(&e.name))), "{}", e.name);
             assert!(block.contains(&format!("Schedule: {}\n", e.schedule)), "{}", e.name);
@@ -275,7 +304,7 @@ mod tests {
     #[test]
     fn every_function_has_an_on_failure_queue_and_two_alarms_and_never_puts() {
         let entries = tripline_alerts::registry::entries();
-        let block = render(&entries);
+        let block = render(&entries, &|_| vec![]);
         let n = entries.len();
         assert_eq!(block.matches("Destination: !GetAtt FailedInvocationsQueue.Arn").count(), n);
         assert_eq!(block.matches("MaximumRetryAttempts: 2").count(), n);

@@ -6,6 +6,7 @@ mod infra;
 mod ingest;
 mod opensearch;
 mod respond;
+mod rules;
 mod run;
 mod search;
 mod store;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Incident response: start the IR and remediation workflows in Step Functions.
     #[command(subcommand)]
     Respond(respond::Command),
+    /// The catalog: list, check, test and show alerts and Sigma rules.
+    #[command(subcommand)]
+    Rules(rules::Command),
     /// Infrastructure: render the SAM template's alert section from the registry.
     #[command(subcommand)]
     Infra(infra::Command),
@@ -67,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(&cli.store, args).await,
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Respond(cmd) => respond::run(cmd).await,
+        Command::Rules(cmd) => rules::run(cmd).await,
         Command::Infra(cmd) => infra::run(cmd).await,
         Command::Opensearch(cmd) => opensearch::run(cmd).await,
         Command::Store(cmd) => store::run(&cli.store, cmd),

@@ -40,12 +40,13 @@ pub struct Args {
     /// before the clock; deadmen judge that settled window. 0s to 24h (`0s`, `15m`, `2h`).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = tripline_runtime::runner::parse_lateness)]
     pub lateness: TimeDelta,
+    #[command(flatten)]
+    pub catalog: crate::rules::Catalog,
 }
 
 /// The registry entries to run: all, or those named, each once (unknown names are an error
 /// listing the known ones).
-fn select(names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
-    let catalog = Registry::builtin();
+fn select(catalog: &Registry, names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
     let all: Vec<Arc<dyn Alert>> = catalog.iter().cloned().collect();
     if names.is_empty() {
         return Ok(all);
@@ -65,7 +66,7 @@ fn select(names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
 }
 
 pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
-    let entries = select(&args.alerts)?;
+    let entries = select(&args.catalog.registry()?, &args.alerts)?;
     if !store_dir.exists() {
         anyhow::bail!(
             "no store at {}: ingest logs first (`tripline ingest FILES`) or pass --store DIR",
@@ -161,9 +162,9 @@ mod tests {
 
     #[test]
     fn unknown_alerts_are_named() {
-        let err = select(&["no_such_alert".into()]).unwrap_err().to_string();
+        let err = select(&Registry::builtin(), &["no_such_alert".into()]).unwrap_err().to_string();
         assert!(err.contains("--alert: no alert named \"no_such_alert\""), "{err}");
-        let err = select(&["x".repeat(10_000)]).unwrap_err().to_string();
+        let err = select(&Registry::builtin(), &["x".repeat(10_000)]).unwrap_err().to_string();
         assert!(err.len() < 2_000, "a long name is not echoed whole");
     }
 
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn an_alert_named_twice_runs_once() {
         let name = Registry::builtin().metas()[0].name.clone();
-        let chosen = select(&[name.clone(), name.clone()]).unwrap();
+        let chosen = select(&Registry::builtin(), &[name.clone(), name.clone()]).unwrap();
         assert_eq!(chosen.len(), 1);
     }
 }

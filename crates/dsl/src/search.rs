@@ -128,6 +128,13 @@ impl SearchQuery {
         self.window
     }
 
+    /// The same query over another window (tuning a deployed alert's window without its code).
+    pub fn with_window(mut self, window: TimeDelta) -> Self {
+        self.window = Some(window);
+        self.window_overflow = None;
+        self
+    }
+
     /// Every one of these must hold (one clause or many).
     pub fn must(mut self, c: impl Clauses) -> Self {
         c.push_into(&mut self.must);

@@ -82,6 +82,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cases;
 pub mod metrics;
 pub mod runner;
 pub mod sinks;
@@ -89,5 +90,6 @@ pub mod sinks;
 pub use runner::{Pass, Raised, RunError, RunOptions, RunReport, Runner, Step, Window};
 pub use sinks::{Delivery, Receipt, Route, Sink, Sinks, Sns, StepFunctions, Webhook, WebhookFormat};
 pub use tripline_alerts::{
-    create_alert, registry, resource, Alert, AlertDraft, Group, Meta, Plan, Registry, Remediation, Severity,
+    create_alert, registry, resource, tuning, Alert, AlertDraft, Group, Meta, Plan, Registry, Remediation,
+    Severity,
 };

@@ -143,4 +143,8 @@ pub use compile::{compile, compile_detection, translate_regex, FieldMap};
 pub use fields::Target;
 
 pub use error::{Pos, SigmaError};
-pub use rule::{Detection, FieldMatch, Level, Logsource, Search, SearchBody, SigmaRule, SigmaValue, Status};
+pub use rule::{
+    parse_case_file, parse_documents, parse_timespan, Correlation, CorrelationKind, CountCondition,
+    Detection, Document, Expect, FieldMatch, Level, Logsource, Search, SearchBody, SigmaRule, SigmaValue,
+    Status, TestCase,
+};

@@ -1,0 +1,266 @@
+//! `tripline rules`: the catalog as data. `list` the alerts (Rust and Sigma), `check` which rule
+//! files load and why others are refused, `test` every rule's raw-log test cases on an in-memory
+//! embedded store, `show` one alert's compiled query and the OpenSearch query it runs.
+//!
+//! `--rules DIR` (repeatable) adds a folder of Sigma rules to the built-in catalog and
+//! `--tuning FILE` applies a tuning file (`tripline_alerts::tuning`); `run` and `infra render`
+//! take the same two options.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use tripline_alerts::{LoadReport, Registry, Tuning};
+use tripline_store::embedded::EmbeddedStore;
+
+/// Which catalog: the built-in one, plus rule folders, with a tuning file.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Catalog {
+    /// A folder of Sigma rules (and `*.tests.yml` test files) to add to the built-in catalog;
+    /// repeat for several.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// A tuning file (TOML): per-alert schedule, window, severity, enabled, exclusions.
+    #[arg(long, value_name = "FILE", env = "TRIPLINE_TUNING_FILE")]
+    pub tuning: Option<PathBuf>,
+}
+
+impl Catalog {
+    /// The rules as loaded, before tuning (refusals in the report).
+    pub fn load(&self) -> (Registry, LoadReport) {
+        tripline_runtime::cases::load(&self.rules)
+    }
+
+    /// The tuning file, if one was given.
+    pub fn tuning(&self) -> anyhow::Result<Option<Tuning>> {
+        let Some(path) = &self.tuning else { return Ok(None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Some(Tuning::parse(&text).with_context(|| path.display().to_string())?))
+    }
+
+    /// The catalog to run or deploy: every rule must load (a refused rule is an error, not an
+    /// alert quietly missing), tuning applied.
+    pub fn registry(&self) -> anyhow::Result<Registry> {
+        let (registry, report) = self.load();
+        if !report.refused.is_empty() {
+            let lines: Vec<String> =
+                report.refused.iter().map(|r| format!("  {}", r.reason_line())).collect();
+            bail!(
+                "{} rule file(s) refused (see `tripline rules check`):\n{}",
+                report.refused.len(),
+                lines.join("\n")
+            );
+        }
+        match self.tuning()? {
+            Some(t) => Ok(t.apply(&registry)?),
+            None => Ok(registry),
+        }
+    }
+}
+
+trait ReasonLine {
+    fn reason_line(&self) -> String;
+}
+
+impl ReasonLine for tripline_alerts::Refusal {
+    fn reason_line(&self) -> String {
+        if self.reason.starts_with(&self.source) {
+            self.reason.clone()
+        } else {
+            format!("{}: {}", self.source, self.reason)
+        }
+    }
+}
+
+/// Subcommands of `tripline rules`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Every alert of the catalog: name, kind, severity, schedule, file.
+    List {
+        #[command(flatten)]
+        catalog: Catalog,
+    },
+    /// Which rule files load, which are refused and why (exit 1 when any is refused).
+    Check {
+        #[command(flatten)]
+        catalog: Catalog,
+        /// Print only the figures and the refusals.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run the rules' test cases from raw logs on an in-memory embedded store (exit 1 on a failure).
+    Test {
+        #[command(flatten)]
+        catalog: Catalog,
+        /// Only this alert's cases (repeat for several).
+        #[arg(long = "alert", value_name = "NAME")]
+        alerts: Vec<String>,
+    },
+    /// One alert: its entry, its compiled query (AST) and the OpenSearch query it runs.
+    Show {
+        /// The alert's name.
+        name: String,
+        #[command(flatten)]
+        catalog: Catalog,
+    },
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(header.to_vec());
+    t
+}
+
+/// The kind of an alert: the Sigma rule kind, or `rust`.
+fn kind(alert: &dyn tripline_alerts::Alert, report: &LoadReport) -> (String, String) {
+    match report.loaded.iter().find(|(n, _)| n == alert.name()) {
+        Some((_, source)) => ("sigma".to_string(), source.clone()),
+        None => ("rust".to_string(), "crates/alerts".to_string()),
+    }
+}
+
+pub async fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::List { catalog } => {
+            let (_, report) = catalog.load();
+            let registry = catalog.registry()?;
+            let mut t = table(&["alert", "kind", "severity", "schedule", "file", "what it detects"]);
+            for a in registry.iter() {
+                let m = a.meta();
+                let (k, file) = kind(a.as_ref(), &report);
+                t.add_row([
+                    m.name.clone(),
+                    k,
+                    m.severity.as_str().into(),
+                    m.schedule.clone(),
+                    file,
+                    m.description.clone(),
+                ]);
+            }
+            println!("{t}");
+            println!("{} alerts", registry.len());
+            Ok(())
+        }
+        Command::Check { catalog, quiet } => {
+            let (_, report) = catalog.load();
+            if !quiet {
+                for (name, source) in &report.loaded {
+                    println!("loaded   {name:<40} {source}");
+                }
+                for (name, source) in &report.parts {
+                    println!("part     {name:<40} {source} (correlated only, generate: false)");
+                }
+            }
+            for r in &report.refused {
+                println!("refused  {}", r.reason_line());
+            }
+            println!(
+                "{} loaded, {} correlated only, {} refused",
+                report.loaded.len(),
+                report.parts.len(),
+                report.refused.len()
+            );
+            if let Err(e) = catalog.tuning().and_then(|t| match t {
+                Some(t) => Ok(t.apply(&catalog.load().0).map(|_| ())?),
+                None => Ok(()),
+            }) {
+                bail!("{e:#}");
+            }
+            if !report.refused.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Test { catalog, alerts } => test(&catalog, &alerts).await,
+        Command::Show { name, catalog } => {
+            let registry = catalog.registry()?;
+            let Some(alert) = registry.get(&name) else {
+                bail!("no alert named {name:?} (`tripline rules list` shows the names)");
+            };
+            let meta = alert.meta();
+            println!("{}", serde_json::to_string_pretty(meta)?);
+            let compiled = alert.query().compile(chrono::Utc::now())?;
+            println!("\n# query (AST), without the time window\n{:#?}", compiled.filter);
+            println!("\n# plan\n{:?}", alert.plan());
+            println!(
+                "\n# OpenSearch query (at the current clock)\n{}",
+                serde_json::to_string_pretty(&tripline_dsl::opensearch::query(&compiled.query))?
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Where a case's `file:` paths are relative to: the rule file's folder (built-in rules: in the
+/// repository the binary was built from).
+fn base_dir(source: &str) -> PathBuf {
+    let p = Path::new(source);
+    let p = if p.is_absolute() || p.exists() {
+        p.to_path_buf()
+    } else {
+        Path::new(tripline_alerts::RULES_ROOT).join(p)
+    };
+    p.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+async fn test(catalog: &Catalog, only: &[String]) -> anyhow::Result<()> {
+    let (_, report) = catalog.load();
+    let registry = catalog.registry()?;
+    for n in only {
+        if registry.get(n).is_none() {
+            bail!("--alert: no alert named {n:?}");
+        }
+    }
+    let mut t = table(&["alert", "case", "result", "detail"]);
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut untested = Vec::new();
+    for a in registry.iter() {
+        if !only.is_empty() && !only.iter().any(|n| n == a.name()) {
+            continue;
+        }
+        let sets: Vec<_> = report.cases.iter().filter(|c| c.alert == a.name()).collect();
+        if sets.is_empty() {
+            untested.push(a.name().to_string());
+        }
+        for set in sets {
+            for case in &set.cases {
+                let store = EmbeddedStore::in_memory()?;
+                let outcome =
+                    tripline_runtime::cases::run_case(&store, a.as_ref(), case, &base_dir(&set.source)).await;
+                let (result, detail) = match outcome {
+                    Ok(o) if o.failure.is_none() => {
+                        passed += 1;
+                        (
+                            "ok".to_string(),
+                            format!(
+                                "{} event(s), {} alert(s) at {}",
+                                o.events,
+                                o.raised.len(),
+                                tripline_event::format_timestamp(o.at)
+                            ),
+                        )
+                    }
+                    Ok(o) => {
+                        failed += 1;
+                        ("FAILED".to_string(), o.failure.unwrap_or_default())
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        ("ERROR".to_string(), format!("{}, line {}: {e}", set.source, case.pos.line))
+                    }
+                };
+                t.add_row([a.name().to_string(), case.name.clone(), result, detail]);
+            }
+        }
+    }
+    println!("{t}");
+    println!("{passed} passed, {failed} failed; {} alert(s) without cases", untested.len());
+    if !untested.is_empty() {
+        println!("without cases: {}", untested.join(", "));
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
