@@ -234,3 +234,71 @@ impl Alert for Tuned {
         self.tune(self.inner.on_silence())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        tripline_dsl::parse_timestamp("2026-03-02T12:00:00Z").expect("time")
+    }
+
+    #[test]
+    fn a_tuning_file_changes_schedule_window_severity_and_excludes() {
+        let t = Tuning::parse(
+            r#"
+[alerts.iam_create_user]
+schedule = "rate(10 minutes)"
+window = "2h"
+severity = "CRITICAL"
+[alerts.iam_create_user.exclude]
+principals = ["arn:aws:iam::123456789012:role/terraform-*"]
+source_ips = ["10.0.0.0/8", "cloudformation.amazonaws.com"]
+accounts = ["111111111111"]
+
+[alerts.describe_recon]
+enabled = false
+"#,
+        )
+        .expect("parses");
+        let base = Registry::builtin();
+        let tuned = t.apply(&base).expect("applies");
+        assert_eq!(tuned.len(), base.len() - 1, "the disabled alert is left out");
+        assert!(tuned.get("describe_recon").is_none());
+        let a = tuned.get("iam_create_user").expect("kept");
+        assert_eq!(a.meta().schedule, "rate(10 minutes)");
+        assert_eq!(a.meta().severity, Severity::Critical);
+        let q = a.query().compile(now()).expect("compiles");
+        assert_eq!(q.window, Some(TimeDelta::hours(2)));
+        let shown = format!("{:?}", q.filter);
+        for needle in
+            ["terraform-*", "sessionissuer.arn", "10.0.0.0/8", "details.sourcehostname", "111111111111"]
+        {
+            assert!(shown.contains(needle), "{needle} missing from {shown}");
+        }
+        // Untuned alerts are the catalog's own.
+        assert_eq!(
+            tuned.get("root_account_usage").map(|a| a.meta().clone()),
+            base.get("root_account_usage").map(|a| a.meta().clone())
+        );
+    }
+
+    #[test]
+    fn mistakes_are_errors_not_silence() {
+        let base = Registry::builtin();
+        let err = |text: &str| match Tuning::parse(text).and_then(|t| t.apply(&base)) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err("[alerts.no_such_alert]\nenabled = false").contains("no alert is named \"no_such_alert\"")
+        );
+        assert!(err("[alerts.iam_create_user]\nwindw = \"1h\"").contains("unknown field"));
+        assert!(err("[alerts.iam_create_user]\nwindow = \"1y\"").contains("window"));
+        assert!(err("[alerts.iam_create_user]\nschedule = \"every 5m\"").contains("schedule"));
+        assert!(err("[alerts.iam_create_user]\nseverity = \"HIGH\"").contains("tuning file"));
+        assert!(
+            err("[alerts.iam_create_user.exclude]\nsource_ips = [\"10.0.0.0/33\"]").contains("source_ips")
+        );
+    }
+}

@@ -77,3 +77,26 @@ async fn a_wrong_expectation_fails() {
     assert!(why.contains("expected no alert, raised 1"), "{why}");
     assert!(why.contains("backup-svc") || why.contains("IAM user created"), "{why}");
 }
+
+/// Tuning reaches the events: the positive case raises nothing once its principal, its source
+/// network or its account is excluded, and raises again with an exclusion that does not fit.
+#[tokio::test]
+async fn exclusions_leave_out_the_events_they_name() {
+    let set = Registry::builtin_cases().into_iter().find(|c| c.alert == "iam_create_user").expect("cases");
+    let case = set.cases[0].clone();
+    for (exclude, raised) in [
+        ("principals = [\"arn:aws:iam::123456789012:user/adm*\"]", 0),
+        ("source_ips = [\"203.0.113.0/24\"]", 0),
+        ("accounts = [\"123456789012\"]", 0),
+        ("principals = [\"arn:aws:iam::123456789012:user/someone-else\"]", 1),
+    ] {
+        let tuning =
+            tripline_alerts::Tuning::parse(&format!("[alerts.iam_create_user.exclude]\n{exclude}\n"))
+                .expect("tuning");
+        let registry = tuning.apply(&Registry::builtin()).expect("applies");
+        let alert = registry.get("iam_create_user").expect("alert");
+        let store = EmbeddedStore::in_memory().expect("store");
+        let o = run_case(&store, alert.as_ref(), &case, Path::new(".")).await.expect("runs");
+        assert_eq!(o.raised.len(), raised, "{exclude}");
+    }
+}
