@@ -62,8 +62,9 @@ docs: ## crate docs, warnings are errors
 bench: ## criterion benchmarks (store, normalize)
 	$(CARGO) bench --workspace
 
-package: setup ## cargo lambda build (profile lambda): target/lambda/{alert,ingest}/bootstrap.zip
-	$(CARGO) lambda build --profile lambda --output-format zip -p tripline-functions
+RULES ?=
+package: setup ## cargo lambda build (profile lambda): target/lambda/{alert,ingest}/bootstrap.zip; RULES="dir …" packs rule folders
+	$(CARGO) lambda build --profile lambda --output-format zip -p tripline-functions $(foreach d,$(RULES),--include $(d))
 	@$(PY) -c 'import os, sys, zipfile; [print(f"  {z:<56} {os.path.getsize(z) / 2**20:5.2f} MB zipped, {sum(i.file_size for i in zipfile.ZipFile(z).infolist()) / 2**20:5.2f} MB unzipped") for z in sorted(sys.argv[1:])]' target/lambda/*/bootstrap.zip
 
 # make deploy OPENSEARCH_URL=https://search-…es.amazonaws.com [OPENSEARCH_AUTH=sigv4|aoss|basic|none]:
