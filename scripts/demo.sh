@@ -35,11 +35,14 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 bold "every alert at $AT"
-"$TRIPLINE" --store "$STORE" run --at "$AT" --dry-run
+# An archive is complete: nothing arrives late, so no lateness allowance (with one, an
+# aggregation also counts its settled window, 30 minutes back, which at a single clock holds the
+# older part of a scenario and raises it a second time, as a live schedule would have earlier).
+"$TRIPLINE" --store "$STORE" run --at "$AT" --lateness 0s --dry-run
 # The same run again, recording this time (alerts index, events tagged), as JSON lines to check.
-"$TRIPLINE" --store "$STORE" run --at "$AT" --json >"$OUT/first.jsonl"
+"$TRIPLINE" --store "$STORE" run --at "$AT" --lateness 0s --json >"$OUT/first.jsonl"
 # Once more at the same clock: everything that raised is tagged, so nothing is raised again.
-"$TRIPLINE" --store "$STORE" run --at "$AT" --json >"$OUT/second.jsonl"
+"$TRIPLINE" --store "$STORE" run --at "$AT" --lateness 0s --json >"$OUT/second.jsonl"
 # Two hours after the data ends, CloudTrail has been silent for an hour.
 "$TRIPLINE" --store "$STORE" run --alert "$DEADMAN" --at "$SILENT_AT" --json --dry-run >"$OUT/silence.jsonl"
 
