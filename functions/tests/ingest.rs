@@ -64,7 +64,7 @@ fn s3_event_for(bucket: &str) -> Value {
 }
 
 async fn count(store: &OpenSearchStore, field: &str, value: impl Into<tripline_dsl::Value>) -> u64 {
-    let query = QueryAst::Term { field: field.into(), value: value.into() };
+    let query = QueryAst::Term { field: field.into(), value: value.into(), case_insensitive: false };
     store.search(&SearchRequest { query, size: 0, sort: Sort::NewestFirst }).await.unwrap().total
 }
 
@@ -107,7 +107,11 @@ async fn s3_put_event_streams_objects_into_opensearch() {
     // An alert marks the flow events it used (as the runtime does after alerting).
     let flows = store
         .search(&SearchRequest {
-            query: QueryAst::Term { field: "source".into(), value: "vpc_flow".into() },
+            query: QueryAst::Term {
+                field: "source".into(),
+                value: "vpc_flow".into(),
+                case_insensitive: false,
+            },
             size: 10,
             sort: Sort::NewestFirst,
         })

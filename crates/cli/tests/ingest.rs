@@ -48,13 +48,27 @@ async fn ingests_folders_and_gzip_into_the_embedded_store() {
     let store = EmbeddedStore::open_read_only(&store_dir).unwrap();
     // 11 records in the delivery file, the same 11 in its .gz copy and 1 in the EventBridge event
     // collapse to 11 (deterministic ids), plus the 2 good ones of malformed.json (also duplicates).
-    let ct = count(&store, QueryAst::Term { field: "source".into(), value: "cloudtrail".into() }).await;
+    let ct = count(
+        &store,
+        QueryAst::Term { field: "source".into(), value: "cloudtrail".into(), case_insensitive: false },
+    )
+    .await;
     assert_eq!(ct, 11);
-    let flows = count(&store, QueryAst::Term { field: "source".into(), value: "vpc_flow".into() }).await;
+    let flows = count(
+        &store,
+        QueryAst::Term { field: "source".into(), value: "vpc_flow".into(), case_insensitive: false },
+    )
+    .await;
     assert_eq!(flows, 3);
-    let stop =
-        count(&store, QueryAst::Term { field: "details.eventname".into(), value: "StopLogging".into() })
-            .await;
+    let stop = count(
+        &store,
+        QueryAst::Term {
+            field: "details.eventname".into(),
+            value: "StopLogging".into(),
+            case_insensitive: false,
+        },
+    )
+    .await;
     assert_eq!(stop, 1);
 }
 
@@ -150,8 +164,16 @@ async fn bad_entries_in_a_folder_cost_only_themselves() {
     );
 
     let store = EmbeddedStore::open_read_only(&store_dir).unwrap();
-    let all = count(&store, QueryAst::Term { field: "source".into(), value: "cloudtrail".into() }).await;
-    let unknown = count(&store, QueryAst::Term { field: "source".into(), value: "unknown".into() }).await;
+    let all = count(
+        &store,
+        QueryAst::Term { field: "source".into(), value: "cloudtrail".into(), case_insensitive: false },
+    )
+    .await;
+    let unknown = count(
+        &store,
+        QueryAst::Term { field: "source".into(), value: "unknown".into(), case_insensitive: false },
+    )
+    .await;
     assert_eq!(unknown, 0, "the mis-shaped file is not stored");
     assert!(stdout.contains("good.json/inner: cannot read: Not a directory"), "{stdout}");
     assert!(stdout.contains("memory: read failed"), "{stdout}");
@@ -167,7 +189,8 @@ async fn bad_entries_in_a_folder_cost_only_themselves() {
         assert!(stdout.contains("secret.json: read failed"), "{stdout}");
     }
     for name in ["CreateUser", "DeleteUser", "GetUser"] {
-        let q = QueryAst::Term { field: "details.eventname".into(), value: name.into() };
+        let q =
+            QueryAst::Term { field: "details.eventname".into(), value: name.into(), case_insensitive: false };
         assert_eq!(count(&store, q).await, 1, "{name}");
     }
 }
@@ -213,11 +236,17 @@ async fn a_document_the_store_refuses_is_named_by_file_and_record() {
     assert!(stdout.contains("nested deeper"), "{stdout}");
 
     let store = EmbeddedStore::open_read_only(&store_dir).unwrap();
-    let all = count(&store, QueryAst::Term { field: "source".into(), value: "cloudtrail".into() }).await;
+    let all = count(
+        &store,
+        QueryAst::Term { field: "source".into(), value: "cloudtrail".into(), case_insensitive: false },
+    )
+    .await;
     assert_eq!(all, 3);
-    let third = QueryAst::Term { field: "details.eventname".into(), value: "Third".into() };
+    let third =
+        QueryAst::Term { field: "details.eventname".into(), value: "Third".into(), case_insensitive: false };
     assert_eq!(count(&store, third).await, 0);
-    let fourth = QueryAst::Term { field: "details.eventname".into(), value: "Fourth".into() };
+    let fourth =
+        QueryAst::Term { field: "details.eventname".into(), value: "Fourth".into(), case_insensitive: false };
     assert_eq!(count(&store, fourth).await, 1, "the rest of the batch is committed");
 }
 

@@ -149,6 +149,11 @@ pub enum QueryAst {
         field: String,
         /// The value to match.
         value: Value,
+        /// Compare ignoring case, as OpenSearch's `case_insensitive` does: each ASCII letter
+        /// matches itself in either case; every other character (`é`, `ß`, the Kelvin sign)
+        /// only itself. See [`QueryAst::validate`] for the fields it applies to.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        case_insensitive: bool,
     },
     /// The field equals any of the values.
     Terms {
@@ -164,6 +169,12 @@ pub enum QueryAst {
         field: String,
         /// The pattern.
         pattern: String,
+        /// Compare ignoring case, as OpenSearch's `case_insensitive` does: each ASCII letter of
+        /// the pattern matches itself in either case; an escaped letter (`\A`) and every other
+        /// character (`é`, `ß`, the Kelvin sign) only itself. See [`QueryAst::validate`] for the
+        /// fields it applies to.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        case_insensitive: bool,
     },
     /// A regular expression (Lucene flavour, anchored at both ends) over the keyword value.
     Regex {
@@ -171,6 +182,13 @@ pub enum QueryAst {
         field: String,
         /// The expression, without slashes.
         pattern: String,
+        /// Compare ignoring case, as OpenSearch's `case_insensitive` (Lucene's
+        /// `ASCII_CASE_INSENSITIVE`) does: each ASCII letter written as a literal (alone, in a
+        /// class, negated class or quoted string) matches itself in either case; ranges (`[a-c]`
+        /// is `a`, `b` or `c`) are not folded, and every other character (`é`, `ß`, the Kelvin
+        /// sign) matches only itself. See [`QueryAst::validate`] for the fields it applies to.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        case_insensitive: bool,
     },
     /// The words of the phrase, in order and adjacent (`match_phrase`).
     Phrase {
@@ -220,9 +238,18 @@ pub const MAX_AST_DEPTH: usize = 64;
 
 impl QueryAst {
     /// Whether any store can run this query as it is: every field is a dotted path without empty
-    /// segments, and `Bool` nests at most [`MAX_AST_DEPTH`] deep. Both stores call this before
-    /// they do anything else, so every front end (matchers, query strings, Sigma, an AST built by
-    /// hand or read from JSON) gets the same answer.
+    /// segments, `Bool` nests at most [`MAX_AST_DEPTH`] deep, and `case_insensitive` is asked
+    /// for only where it means something. Both stores call this before they do anything else,
+    /// so every front end (matchers, query strings, Sigma, an AST built by hand or read from
+    /// JSON) gets the same answer.
+    ///
+    /// `case_insensitive` is refused, with the reason, on the date and ip fields (OpenSearch
+    /// refuses it there: "does not support case insensitive term queries"), on `summary` (its
+    /// tokens are lower-cased already: matching there ignores case without the flag), and on a
+    /// `Term` whose value is a number or a boolean (use a string). Anywhere else it is exact,
+    /// including on a field OpenSearch maps as a number: a value or pattern with no ASCII letter
+    /// is the same node without the flag, and both stores run it so
+    /// ([`QueryAst::case_matters`]).
     pub fn validate(&self) -> Result<(), crate::DslError> {
         self.validate_at(1)
     }
@@ -241,7 +268,57 @@ impl QueryAst {
             Some(field) if field.is_empty() || field.split('.').any(str::is_empty) => {
                 Err(crate::DslError::InvalidField(field.to_string()))
             }
-            _ => Ok(()),
+            _ => self.validate_case(),
+        }
+    }
+
+    fn validate_case(&self) -> Result<(), crate::DslError> {
+        let (matcher, field) = match self {
+            QueryAst::Term { field, case_insensitive: true, value } => {
+                if !matches!(value, Value::Str(_)) {
+                    return Err(crate::DslError::Invalid {
+                        matcher: "Term",
+                        reason: format!(
+                            "case_insensitive on {field} needs a string value, not {value:?}: a number or \
+                             a boolean has no case"
+                        ),
+                    });
+                }
+                ("Term", field)
+            }
+            QueryAst::Wildcard { field, case_insensitive: true, .. } => ("Wildcard", field),
+            QueryAst::Regex { field, case_insensitive: true, .. } => ("Regex", field),
+            _ => return Ok(()),
+        };
+        let why = if crate::is_text_field(field) {
+            "it is analyzed text, whose lower-cased tokens match regardless of case without the flag"
+        } else if crate::is_date_field(field) {
+            "it is a date field (OpenSearch refuses case_insensitive on dates)"
+        } else if crate::is_ip_field(field) {
+            "it is an ip field (OpenSearch refuses case_insensitive on addresses)"
+        } else {
+            return Ok(());
+        };
+        Err(crate::DslError::Invalid {
+            matcher,
+            reason: format!("case_insensitive is not supported on {field}: {why}"),
+        })
+    }
+
+    /// Whether this node's `case_insensitive` flag changes what it matches: it is set and the
+    /// value or pattern holds an ASCII letter (the only characters the flag folds). Stores run a
+    /// node for which this is false as the same node without the flag, so that it also runs on
+    /// fields OpenSearch maps as numbers (where it refuses the flag).
+    pub fn case_matters(&self) -> bool {
+        match self {
+            QueryAst::Term { value: Value::Str(s), case_insensitive: true, .. } => {
+                s.chars().any(|c| c.is_ascii_alphabetic())
+            }
+            QueryAst::Wildcard { pattern, case_insensitive: true, .. }
+            | QueryAst::Regex { pattern, case_insensitive: true, .. } => {
+                pattern.chars().any(|c| c.is_ascii_alphabetic())
+            }
+            _ => false,
         }
     }
 
@@ -275,6 +352,7 @@ impl QueryAst {
                 let marker = QueryAst::Term {
                     field: crate::UNINDEXED_FIELD.to_owned(),
                     value: Value::Str(field.clone()),
+                    case_insensitive: false,
                 };
                 (QueryAst::Bool { must: vec![], should: vec![self.clone(), marker], must_not: vec![] }, true)
             }
@@ -361,15 +439,30 @@ impl QueryAst {
     }
 }
 
+/// How `Debug` shows a set `case_insensitive` flag: `Term(f = "v", any case)`.
+fn ci_note(case_insensitive: bool) -> &'static str {
+    if case_insensitive {
+        ", any case"
+    } else {
+        ""
+    }
+}
+
 impl fmt::Debug for QueryAst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueryAst::MatchAll => f.write_str("MatchAll"),
             QueryAst::MatchNone => f.write_str("MatchNone"),
-            QueryAst::Term { field, value } => write!(f, "Term({field} = {value:?})"),
+            QueryAst::Term { field, value, case_insensitive } => {
+                write!(f, "Term({field} = {value:?}{})", ci_note(*case_insensitive))
+            }
             QueryAst::Terms { field, values } => write!(f, "Terms({field} in {values:?})"),
-            QueryAst::Wildcard { field, pattern } => write!(f, "Wildcard({field} ~ {pattern:?})"),
-            QueryAst::Regex { field, pattern } => write!(f, "Regex({field} ~ /{pattern}/)"),
+            QueryAst::Wildcard { field, pattern, case_insensitive } => {
+                write!(f, "Wildcard({field} ~ {pattern:?}{})", ci_note(*case_insensitive))
+            }
+            QueryAst::Regex { field, pattern, case_insensitive } => {
+                write!(f, "Regex({field} ~ /{pattern}/{})", ci_note(*case_insensitive))
+            }
             QueryAst::Phrase { field, phrase } => write!(f, "Phrase({field} = {phrase:?})"),
             QueryAst::Exists { field } => write!(f, "Exists({field})"),
             QueryAst::Range { field, lower, upper } => {
@@ -471,5 +564,69 @@ mod validate_tests {
             assert!(matches!(q.validate(), Err(crate::DslError::InvalidField(_))), "{bad:?}");
         }
         assert!(QueryAst::Exists { field: "details.sourceipaddress".into() }.validate().is_ok());
+    }
+
+    #[test]
+    fn case_insensitive_reads_writes_shows_and_is_checked() {
+        // Stored ASTs without the flag still read, and a false flag is not written.
+        let old: QueryAst =
+            serde_json::from_str(r#"{"term":{"field":"details.eventname","value":"A"}}"#).unwrap();
+        assert_eq!(
+            old,
+            QueryAst::Term { field: "details.eventname".into(), value: "A".into(), case_insensitive: false }
+        );
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"term":{"field":"details.eventname","value":"A"}}"#
+        );
+        let ci = QueryAst::Wildcard {
+            field: "details.eventname".into(),
+            pattern: "Get*".into(),
+            case_insensitive: true,
+        };
+        let text = serde_json::to_string(&ci).unwrap();
+        assert_eq!(
+            text,
+            r#"{"wildcard":{"field":"details.eventname","pattern":"Get*","case_insensitive":true}}"#
+        );
+        assert_eq!(serde_json::from_str::<QueryAst>(&text).unwrap(), ci);
+        assert_eq!(format!("{ci:?}"), r#"Wildcard(details.eventname ~ "Get*", any case)"#);
+        assert_eq!(format!("{old:?}"), r#"Term(details.eventname = "A")"#);
+        assert!(ci.validate().is_ok());
+
+        let refused = |q: QueryAst, needle: &str| {
+            let err = q.validate().expect_err("refused").to_string();
+            assert!(err.contains(needle), "{err}");
+        };
+        let term = |f: &str, v: Value| QueryAst::Term { field: f.into(), value: v, case_insensitive: true };
+        refused(term("summary", "Failed".into()), "analyzed text");
+        refused(term("utctimestamp", "2026-11-23".into()), "date field");
+        refused(term("details.sourceipaddress", "::1".into()), "ip field");
+        refused(term("details.destinationport", Value::Int(22)), "needs a string value");
+        refused(term("details.success", Value::Bool(true)), "needs a string value");
+        refused(
+            QueryAst::Regex { field: "summary".into(), pattern: "a.*".into(), case_insensitive: true },
+            "Regex: case_insensitive is not supported on summary",
+        );
+        // Nested under a Bool, too.
+        refused(QueryAst::negate(term("details.sourceipaddress", "x".into())), "ip field");
+        // The same nodes without the flag are fine.
+        for f in ["summary", "utctimestamp", "details.sourceipaddress"] {
+            let q = QueryAst::Term { field: f.into(), value: "x".into(), case_insensitive: false };
+            assert!(q.validate().is_ok(), "{f}");
+        }
+    }
+
+    #[test]
+    fn the_flag_matters_only_for_ascii_letters() {
+        let term = |v: &str| QueryAst::Term { field: "f".into(), value: v.into(), case_insensitive: true };
+        assert!(term("a1").case_matters());
+        for v in ["123456789012", "10.0.0.1", "é", "ß", "\u{212a}", "*", ""] {
+            assert!(!term(v).case_matters(), "{v:?}");
+        }
+        let exact = QueryAst::Term { field: "f".into(), value: "a".into(), case_insensitive: false };
+        assert!(!exact.case_matters());
+        let regex = QueryAst::Regex { field: "f".into(), pattern: "[0-9]+".into(), case_insensitive: true };
+        assert!(!regex.case_matters());
     }
 }

@@ -17,7 +17,9 @@
 //!
 //! ## Semantics (the contract both stores keep)
 //!
-//! Strings are keywords: exact and case-sensitive. `summary` is the one analyzed text field
+//! Strings are keywords: exact and case-sensitive, unless a `Term`, `Wildcard` or `Regex` says
+//! `case_insensitive` (OpenSearch's parameter of that name, which folds ASCII letters only: `é`
+//! does not match `É`; see [`QueryAst::validate`] for where it applies). `summary` is the one analyzed text field
 //! ([`TEXT_FIELDS`]): matching there is per lower-cased token. An array field matches when any of
 //! its elements does. A `should` list, when present, requires at least one clause
 //! (`minimum_should_match: 1`). A time window keeps events whose `utctimestamp` (when the event

@@ -70,7 +70,7 @@ impl Matcher {
             Matcher::Term(f, v) => {
                 let field = field_ok(f)?;
                 value_ok("TermMatch", f, v)?;
-                QueryAst::Term { field, value: v.clone() }
+                QueryAst::Term { field, value: v.clone(), case_insensitive: false }
             }
             Matcher::Terms(f, vs) => {
                 let field = field_ok(f)?;
@@ -93,7 +93,7 @@ impl Matcher {
                         format!("pattern {p:?} ends in a lone backslash, which escapes nothing"),
                     ));
                 }
-                QueryAst::Wildcard { field, pattern: p.clone() }
+                QueryAst::Wildcard { field, pattern: p.clone(), case_insensitive: false }
             }
             Matcher::Phrase(f, p) => {
                 let field = field_ok(f)?;

@@ -10,6 +10,7 @@
 //! | `Term` on `summary` | `{"match": {f: {"query": v, "operator": "and"}}}` |
 //! | `Terms` | `{"terms": {f: [..]}}` (on `summary`: a `should` of matches) |
 //! | `Wildcard`, `Regex`, `Phrase`, `Exists` | `wildcard`, `regexp`, `match_phrase`, `exists` |
+//! | `case_insensitive` on `Term`, `Wildcard`, `Regex` | `"case_insensitive": true` in the `term`, `wildcard`, `regexp` (left out when the value has no ASCII letter, the only characters it folds) |
 //! | `Range` | `{"range": {f: {"gte"/"gt"/"lte"/"lt": ..}}}` |
 //! | `Subnet` | `{"range": {f: {"gte": first address, "lte": last address}}}` |
 //! | `Bool` | `bool`, with `"minimum_should_match": 1` whenever `should` is present |
@@ -30,10 +31,13 @@ pub fn query(ast: &QueryAst) -> Json {
     match ast {
         QueryAst::MatchAll => json!({"match_all": {}}),
         QueryAst::MatchNone => json!({"match_none": {}}),
-        QueryAst::Term { field, value } if is_text_field(field) => {
+        QueryAst::Term { field, value, .. } if is_text_field(field) => {
             json!({"match": {field: {"query": value.to_json(), "operator": "and"}}})
         }
-        QueryAst::Term { field, value } => json!({"term": {field: value.to_json()}}),
+        QueryAst::Term { field, value, .. } if ast.case_matters() => {
+            json!({"term": {field: {"value": value.to_json(), "case_insensitive": true}}})
+        }
+        QueryAst::Term { field, value, .. } => json!({"term": {field: value.to_json()}}),
         QueryAst::Terms { field, values } if is_text_field(field) => json!({"bool": {
             "should": values
                 .iter()
@@ -44,14 +48,14 @@ pub fn query(ast: &QueryAst) -> Json {
         QueryAst::Terms { field, values } => {
             json!({"terms": {field: values.iter().map(|v| v.to_json()).collect::<Vec<_>>()}})
         }
-        QueryAst::Wildcard { field, pattern } => {
+        QueryAst::Wildcard { field, pattern, .. } => {
             // Text fields hold lower-cased tokens; the pattern is not analyzed, so lower it here.
             let pattern = if is_text_field(field) { pattern.to_lowercase() } else { pattern.clone() };
-            json!({"wildcard": {field: {"value": pattern}}})
+            with_case(json!({"value": pattern}), ast, "wildcard", field)
         }
-        QueryAst::Regex { field, pattern } => {
+        QueryAst::Regex { field, pattern, .. } => {
             let pattern = if is_text_field(field) { lower_text_regex(pattern) } else { pattern.clone() };
-            json!({"regexp": {field: {"value": pattern}}})
+            with_case(json!({"value": pattern}), ast, "regexp", field)
         }
         QueryAst::Phrase { field, phrase } => json!({"match_phrase": {field: phrase}}),
         QueryAst::Exists { field } => json!({"exists": {"field": field}}),
@@ -85,6 +89,15 @@ pub fn query(ast: &QueryAst) -> Json {
             json!({ "bool": b })
         }
     }
+}
+
+/// `{kind: {field: params}}`, with `"case_insensitive": true` in `params` when the node's flag
+/// changes what it matches ([`QueryAst::case_matters`]).
+fn with_case(mut params: Json, ast: &QueryAst, kind: &str, field: &str) -> Json {
+    if ast.case_matters() {
+        params["case_insensitive"] = json!(true);
+    }
+    json!({ kind: { field: params } })
 }
 
 /// The candidates each shard returns for a terms aggregation of `size` buckets.
@@ -183,4 +196,31 @@ pub fn search_request(
         body["aggs"] = aggregations(aggregations_list);
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_is_the_parameter_of_term_wildcard_and_regexp() {
+        let f = "details.eventname";
+        let t = QueryAst::Term { field: f.into(), value: "CreateUser".into(), case_insensitive: true };
+        assert_eq!(query(&t), json!({"term": {f: {"value": "CreateUser", "case_insensitive": true}}}));
+        let w = QueryAst::Wildcard { field: f.into(), pattern: "Get*".into(), case_insensitive: true };
+        assert_eq!(query(&w), json!({"wildcard": {f: {"value": "Get*", "case_insensitive": true}}}));
+        let r = QueryAst::Regex { field: f.into(), pattern: "Get.*".into(), case_insensitive: true };
+        assert_eq!(query(&r), json!({"regexp": {f: {"value": "Get.*", "case_insensitive": true}}}));
+        // Without the flag, or with nothing to fold, the plain forms (which numeric fields take).
+        let exact = QueryAst::Term { field: f.into(), value: "CreateUser".into(), case_insensitive: false };
+        assert_eq!(query(&exact), json!({"term": {f: "CreateUser"}}));
+        let digits = QueryAst::Term {
+            field: "details.destinationport".into(),
+            value: "22".into(),
+            case_insensitive: true,
+        };
+        assert_eq!(query(&digits), json!({"term": {"details.destinationport": "22"}}));
+        let w = QueryAst::Wildcard { field: f.into(), pattern: "1*".into(), case_insensitive: true };
+        assert_eq!(query(&w), json!({"wildcard": {f: {"value": "1*"}}}));
+    }
 }

@@ -16,6 +16,7 @@
 //!         must: vec![QueryAst::Term {
 //!             field: "details.eventname".into(),
 //!             value: Value::Str("PutBucketAcl".into()),
+//!             case_insensitive: false,
 //!         }],
 //!         should: vec![],
 //!         must_not: vec![QueryAst::Exists { field: "details.errorcode".into() }],
@@ -500,13 +501,17 @@ impl Parser {
                 }
                 pattern.push(c);
             }
-            return Ok(QueryAst::Wildcard { field: field.to_string(), pattern });
+            return Ok(QueryAst::Wildcard { field: field.to_string(), pattern, case_insensitive: false });
         }
         let text = plain(term);
         if is_ip_field(field) && text.contains('/') {
             return self.cidr(field, &text, at);
         }
-        Ok(QueryAst::Term { field: field.to_string(), value: classify_scalar(field, term) })
+        Ok(QueryAst::Term {
+            field: field.to_string(),
+            value: classify_scalar(field, term),
+            case_insensitive: false,
+        })
     }
 
     fn cidr(&self, field: &str, text: &str, at: usize) -> Result<QueryAst, DslError> {
@@ -653,7 +658,11 @@ impl Parser {
             if s.contains('/') {
                 return self.cidr(field, &s, at);
             }
-            return Ok(QueryAst::Term { field: field.to_string(), value: Value::Str(s) });
+            return Ok(QueryAst::Term {
+                field: field.to_string(),
+                value: Value::Str(s),
+                case_insensitive: false,
+            });
         }
         Ok(QueryAst::Phrase { field: field.to_string(), phrase: s })
     }
@@ -691,7 +700,7 @@ impl Parser {
             }
         }
         self.end_of_value()?;
-        Ok(QueryAst::Regex { field: field.to_string(), pattern })
+        Ok(QueryAst::Regex { field: field.to_string(), pattern, case_insensitive: false })
     }
 
     fn range(&mut self, field: &str) -> Result<QueryAst, DslError> {
@@ -853,7 +862,11 @@ pub fn to_query_string(ast: &QueryAst) -> Option<String> {
     match ast {
         QueryAst::MatchAll => Some("*:*".into()),
         QueryAst::MatchNone => None,
-        QueryAst::Term { field, value } => {
+        // A query string has no spelling for "ignoring case".
+        QueryAst::Term { case_insensitive: true, .. }
+        | QueryAst::Wildcard { case_insensitive: true, .. }
+        | QueryAst::Regex { case_insensitive: true, .. } => None,
+        QueryAst::Term { field, value, .. } => {
             Some(format!("{}:{}", field_text(field)?, value_token(field, value)?))
         }
         QueryAst::Terms { field, values } => {
@@ -866,10 +879,10 @@ pub fn to_query_string(ast: &QueryAst) -> Option<String> {
             }
             Some(parts.join(" OR "))
         }
-        QueryAst::Wildcard { field, pattern } => {
+        QueryAst::Wildcard { field, pattern, .. } => {
             Some(format!("{}:{}", field_text(field)?, wildcard_token(pattern)?))
         }
-        QueryAst::Regex { field, pattern } => {
+        QueryAst::Regex { field, pattern, .. } => {
             if !regex_printable(pattern) {
                 return None;
             }
@@ -1049,7 +1062,7 @@ mod tests {
     use super::*;
 
     fn term(f: &str, v: impl Into<Value>) -> QueryAst {
-        QueryAst::Term { field: f.into(), value: v.into() }
+        QueryAst::Term { field: f.into(), value: v.into(), case_insensitive: false }
     }
 
     #[test]
@@ -1075,7 +1088,7 @@ mod tests {
         assert_eq!(parse("p:  22").unwrap(), term("p", 22));
         assert_eq!(
             parse("hostname: /a.*/").unwrap(),
-            QueryAst::Regex { field: "hostname".into(), pattern: "a.*".into() }
+            QueryAst::Regex { field: "hostname".into(), pattern: "a.*".into(), case_insensitive: false }
         );
         assert_eq!(parse("x: \"a b\"").unwrap(), parse("x:\"a b\"").unwrap());
         assert_eq!(parse("x: (a OR b)").unwrap(), parse("x:(a OR b)").unwrap());
@@ -1094,5 +1107,14 @@ mod tests {
         let s = to_query_string(&q).unwrap();
         assert_eq!(s, "p:\\22");
         assert_eq!(parse(&s).unwrap(), q);
+    }
+
+    #[test]
+    fn case_insensitive_nodes_have_no_query_string() {
+        let ci = QueryAst::Term { field: "p".into(), value: "a".into(), case_insensitive: true };
+        assert_eq!(to_query_string(&ci), None);
+        let w = QueryAst::Wildcard { field: "p".into(), pattern: "a*".into(), case_insensitive: true };
+        assert_eq!(to_query_string(&QueryAst::all(vec![term("q", "b"), w])), None);
+        assert_eq!(to_query_string(&term("p", "a")).as_deref(), Some("p:a"));
     }
 }

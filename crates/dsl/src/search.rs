@@ -392,6 +392,9 @@ mod window_tests {
         assert_eq!(bare.query, time_window(t("2026-11-23T11:00:00Z"), now));
         let forever = SearchQuery::all_time().must(TermMatch("a", 1)).compile(now).expect("valid");
         assert_eq!((forever.window, forever.since), (None, None));
-        assert_eq!(forever.query, QueryAst::Term { field: "a".into(), value: crate::Value::Int(1) });
+        assert_eq!(
+            forever.query,
+            QueryAst::Term { field: "a".into(), value: crate::Value::Int(1), case_insensitive: false }
+        );
     }
 }

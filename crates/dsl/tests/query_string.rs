@@ -6,13 +6,13 @@ use tripline_dsl::query_string::{parse, to_query_string};
 use tripline_dsl::{Bound, QueryAst, Value};
 
 fn term(f: &str, v: impl Into<Value>) -> QueryAst {
-    QueryAst::Term { field: f.into(), value: v.into() }
+    QueryAst::Term { field: f.into(), value: v.into(), case_insensitive: false }
 }
 fn phrase(f: &str, p: &str) -> QueryAst {
     QueryAst::Phrase { field: f.into(), phrase: p.into() }
 }
 fn wildcard(f: &str, p: &str) -> QueryAst {
-    QueryAst::Wildcard { field: f.into(), pattern: p.into() }
+    QueryAst::Wildcard { field: f.into(), pattern: p.into(), case_insensitive: false }
 }
 fn range(f: &str, lower: Option<Bound>, upper: Option<Bound>) -> QueryAst {
     QueryAst::Range { field: f.into(), lower, upper }
@@ -74,7 +74,10 @@ fn bare_values_go_to_summary() {
     check("22", term("summary", "22"));
     check("\"failed login\"", phrase("summary", "failed login"));
     check("fail*", wildcard("summary", "fail*"));
-    check("/fail.*/", QueryAst::Regex { field: "summary".into(), pattern: "fail.*".into() });
+    check(
+        "/fail.*/",
+        QueryAst::Regex { field: "summary".into(), pattern: "fail.*".into(), case_insensitive: false },
+    );
     check("*", QueryAst::MatchAll);
     check("*:*", QueryAst::MatchAll);
 }
@@ -95,9 +98,15 @@ fn wildcards_regexes_and_exists() {
     check("x:a\\:b*", wildcard("x", "a:b*"));
     check("x:*", exists("x"));
     check("_exists_:details.sourceipaddress", exists("details.sourceipaddress"));
-    check("x:/ab[0-9]+/", QueryAst::Regex { field: "x".into(), pattern: "ab[0-9]+".into() });
-    check("x:/a\\/b/", QueryAst::Regex { field: "x".into(), pattern: "a\\/b".into() });
-    check("x://", QueryAst::Regex { field: "x".into(), pattern: "".into() });
+    check(
+        "x:/ab[0-9]+/",
+        QueryAst::Regex { field: "x".into(), pattern: "ab[0-9]+".into(), case_insensitive: false },
+    );
+    check(
+        "x:/a\\/b/",
+        QueryAst::Regex { field: "x".into(), pattern: "a\\/b".into(), case_insensitive: false },
+    );
+    check("x://", QueryAst::Regex { field: "x".into(), pattern: "".into(), case_insensitive: false });
 }
 
 #[test]
@@ -199,7 +208,7 @@ fn field_groups() {
                 term("x", "a"),
                 phrase("x", "b c"),
                 wildcard("x", "d*"),
-                QueryAst::Regex { field: "x".into(), pattern: "e".into() },
+                QueryAst::Regex { field: "x".into(), pattern: "e".into(), case_insensitive: false },
                 range("x", Some(Bound::inclusive(1)), Some(Bound::inclusive(2))),
             ],
             vec![term("x", "f")],
@@ -257,7 +266,14 @@ fn printer_refuses_what_has_no_query_string_form() {
     assert_eq!(to_query_string(&term("x", "")), None);
     assert_eq!(to_query_string(&term("x", f64::NAN)), None);
     assert_eq!(to_query_string(&term("details.sourceipaddress", "10.0.0.0/8")), None);
-    assert_eq!(to_query_string(&QueryAst::Regex { field: "x".into(), pattern: "a/b".into() }), None);
+    assert_eq!(
+        to_query_string(&QueryAst::Regex {
+            field: "x".into(),
+            pattern: "a/b".into(),
+            case_insensitive: false
+        }),
+        None
+    );
     assert_eq!(to_query_string(&range("x", None, None)), None);
     assert_eq!(to_query_string(&range("utctimestamp", Some(Bound::inclusive("now-1d")), None)), None);
     assert_eq!(to_query_string(&phrase("x", "")), None);

@@ -104,14 +104,14 @@ fn leaf() -> impl Strategy<Value = QueryAst> {
         let f6 = f.clone();
         let term = scalar(&f)
             .prop_filter("'/' on an ip field is a network", move |v| !(ip && matches!(v, Value::Str(s) if s.contains('/'))))
-            .prop_map(move |value| QueryAst::Term { field: f1.clone(), value });
+            .prop_map(move |value| QueryAst::Term { field: f1.clone(), value, case_insensitive: false });
         // On ip fields quoted values are terms or networks, never phrases.
         let phrase_field = if ip { "details.eventname".to_string() } else { f2 };
         let phrase = text().prop_map(move |phrase| QueryAst::Phrase { field: phrase_field.clone(), phrase });
-        let wildcard = wildcard_pattern().prop_map(move |pattern| QueryAst::Wildcard { field: f3.clone(), pattern });
+        let wildcard = wildcard_pattern().prop_map(move |pattern| QueryAst::Wildcard { field: f3.clone(), pattern, case_insensitive: false });
         let regex = (r"[a-z.*+()|\[\]]{0,5}", any::<bool>()).prop_map(move |(p, slash)| QueryAst::Regex {
             field: f4.clone(),
-            pattern: if slash { format!("{p}\\/x") } else { p },
+            pattern: if slash { format!("{p}\\/x") } else { p }, case_insensitive: false,
         });
         let bound = {
             let f = f.clone();

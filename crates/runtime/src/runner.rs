@@ -480,7 +480,10 @@ impl<'a> Runner<'a> {
             return Ok(Vec::new());
         };
         let q = QueryAst::Bool {
-            must: vec![query.clone(), QueryAst::Term { field: field.to_string(), value }],
+            must: vec![
+                query.clone(),
+                QueryAst::Term { field: field.to_string(), value, case_insensitive: false },
+            ],
             should: vec![],
             must_not: vec![],
         };
@@ -650,7 +653,11 @@ impl<'a> Runner<'a> {
 
 /// The query, minus events that already raised `name`.
 pub fn exclude_raised(query: QueryAst, name: &str) -> QueryAst {
-    let raised = QueryAst::Term { field: ALERT_NAMES_FIELD.to_string(), value: Value::Str(name.to_string()) };
+    let raised = QueryAst::Term {
+        field: ALERT_NAMES_FIELD.to_string(),
+        value: Value::Str(name.to_string()),
+        case_insensitive: false,
+    };
     match query {
         QueryAst::Bool { must, should, mut must_not } => {
             must_not.push(raised);

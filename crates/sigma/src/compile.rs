@@ -33,7 +33,7 @@ pub fn compile(rule: &SigmaRule) -> Result<QueryAst, SigmaError> {
     }
     let detection = compile_detection(rule, &crate::fields::cloudtrail)?;
     Ok(QueryAst::all(vec![
-        QueryAst::Term { field: "source".into(), value: Value::from("cloudtrail") },
+        QueryAst::Term { field: "source".into(), value: Value::from("cloudtrail"), case_insensitive: false },
         detection,
     ]))
 }
@@ -146,15 +146,21 @@ fn has_case(pieces: &[Piece]) -> bool {
     pieces.iter().any(|p| matches!(p, Piece::Lit(c) if case_forms(*c).len() > 1))
 }
 
-/// A string condition on a keyword field: a term when the value is plain and case cannot
-/// matter, a wildcard when it has wildcards, a case-folded regular expression otherwise.
+/// A string condition on a keyword field: a `Term` when the value is plain, a `Wildcard` when it
+/// has wildcards, either with `case_insensitive` unless `cased` (or unless case cannot matter).
+/// The flag folds ASCII letters only (OpenSearch's `case_insensitive`), so a value with a
+/// non-ASCII cased letter (`é`, `Σ`) is a `Regex` in which each letter is a class of its case
+/// forms instead, which is exact on both stores.
 fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
     let wild = ps.iter().any(|p| !matches!(p, Piece::Lit(_)));
-    if cased || !has_case(ps) {
+    let case_insensitive = !cased && has_case(ps);
+    let non_ascii_case =
+        ps.iter().any(|p| matches!(p, Piece::Lit(c) if !c.is_ascii() && case_forms(*c).len() > 1));
+    if !case_insensitive || !non_ascii_case {
         if !wild {
             let text: String =
                 ps.iter().filter_map(|p| if let Piece::Lit(c) = p { Some(*c) } else { None }).collect();
-            return QueryAst::Term { field: field.into(), value: Value::Str(text) };
+            return QueryAst::Term { field: field.into(), value: Value::Str(text), case_insensitive };
         }
         let mut pattern = String::new();
         for p in ps {
@@ -168,7 +174,7 @@ fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
                 Piece::Lit(c) => pattern.push(*c),
             }
         }
-        return QueryAst::Wildcard { field: field.into(), pattern };
+        return QueryAst::Wildcard { field: field.into(), pattern, case_insensitive };
     }
     let mut pattern = String::new();
     for p in ps {
@@ -178,7 +184,7 @@ fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
             Piece::Lit(c) => regex_fold(*c, &mut pattern),
         }
     }
-    QueryAst::Regex { field: field.into(), pattern }
+    QueryAst::Regex { field: field.into(), pattern, case_insensitive: false }
 }
 
 /// Whether a string pattern could match an IP address as text (digits, hex letters, `.`, `:`).
@@ -291,7 +297,9 @@ impl Compiler<'_> {
                 let values: Option<Vec<Value>> = clauses
                     .iter()
                     .map(|c| match c {
-                        QueryAst::Term { field: f2, value } if *f2 == field => Some(value.clone()),
+                        QueryAst::Term { field: f2, value, case_insensitive: false } if *f2 == field => {
+                            Some(value.clone())
+                        }
                         _ => None,
                     })
                     .collect();
@@ -359,7 +367,7 @@ impl Compiler<'_> {
                     _ => return Err("re works on text fields only".into()),
                 };
                 let pattern = translate_regex(re, i, m, s)?;
-                Ok(QueryAst::Regex { field: field.clone(), pattern })
+                Ok(QueryAst::Regex { field: field.clone(), pattern, case_insensitive: false })
             }
             Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith => {
                 if *v == SigmaValue::Null {
@@ -379,10 +387,18 @@ impl Compiler<'_> {
                         }
                         _ => return Err("this field is a boolean: give true or false".into()),
                     };
-                    return Ok(QueryAst::Term { field: field.clone(), value: Value::Bool(b) });
+                    return Ok(QueryAst::Term {
+                        field: field.clone(),
+                        value: Value::Bool(b),
+                        case_insensitive: false,
+                    });
                 }
                 if let (Target::Number(field), Op::Eq, SigmaValue::Int(i)) = (target, op, v) {
-                    return Ok(QueryAst::Term { field: field.clone(), value: Value::Int(*i) });
+                    return Ok(QueryAst::Term {
+                        field: field.clone(),
+                        value: Value::Int(*i),
+                        case_insensitive: false,
+                    });
                 }
                 let text = value_text(v).unwrap_or_default();
                 let mut ps = pieces(&text);
@@ -401,6 +417,7 @@ impl Compiler<'_> {
                                 return Ok(QueryAst::Term {
                                     field: SOURCE_IP.into(),
                                     value: Value::Str(ip.to_string()),
+                                    case_insensitive: false,
                                 });
                             }
                             return Ok(string_match(SOURCE_HOST, &ps, cased));

@@ -25,7 +25,7 @@
 //! level: medium
 //! "#).unwrap();
 //! let q = tripline_sigma::compile(&rule).unwrap();
-//! let term = |f: &str, v: &str| QueryAst::Term { field: f.into(), value: Value::from(v) };
+//! let term = |f: &str, v: &str| QueryAst::Term { field: f.into(), value: Value::from(v), case_insensitive: false };
 //! assert_eq!(q, QueryAst::all(vec![
 //!     term("source", "cloudtrail"),
 //!     QueryAst::all(vec![
@@ -51,7 +51,7 @@
 //! | a list of values | `should` (OR), `Terms` when every value is a plain term; with `\|all`, `must` |
 //! | `field: null` | `must_not Exists` (the field is absent) |
 //! | `\|exists: true/false` | `Exists` / `must_not Exists` |
-//! | plain values, `*` `?` wildcards, `\*` `\?` `\\` escapes | `Term` / `Wildcard` / case-folded `Regex`, see below |
+//! | plain values, `*` `?` wildcards, `\*` `\?` `\\` escapes | `Term` / `Wildcard` with `case_insensitive` (a case-folded `Regex` for non-ASCII letters), see below |
 //! | `\|contains`, `\|startswith`, `\|endswith` | the value with `*` around, after, before it |
 //! | `\|cased` | case-sensitive (`Term`, `Wildcard`) |
 //! | `\|re`, with `\|i`, `\|m`, `\|s` | `Regex`, translated from PCRE to Lucene's anchored flavour ([`translate_regex`]) |
@@ -81,39 +81,32 @@
 //! such as `\b` `\A` `\x41`, anchors inside the expression, possessive quantifiers, POSIX classes,
 //! class escapes such as `[\d]`, letter ranges other than a-z/A-Z under `|i`).
 //!
-//! ## Case-insensitivity: how the AST says it today, and the design for a flag
+//! ## Case-insensitivity
 //!
 //! Sigma matches strings case-insensitively unless `|cased`; both stores' keywords are exact and
-//! case-sensitive, and the AST's `Term`, `Terms`, `Wildcard` and `Regex` have no flag for it. So
-//! that every rule still means exactly what it says, this crate spells case-insensitivity with
-//! nodes both stores already run:
+//! case-sensitive, so the AST says it with the `case_insensitive` flag of `Term`, `Wildcard` and
+//! `Regex`, which both stores run as OpenSearch's `case_insensitive` parameter does: each ASCII
+//! letter matches itself in either case, every other character only itself (that is what
+//! OpenSearch 2.19 answers; `tests/conformance/case_insensitive.json` holds the embedded store
+//! to it). So that a rule still means exactly what it says:
 //!
-//! - a value with no cased letter (an account id, an address, `*`) is a `Term` or `Wildcard`:
-//!   case cannot matter;
-//! - `|cased` values are `Term` or `Wildcard`;
-//! - any other value is a `Regex` in which each letter is a class of its case forms
-//!   (`CreateUser` → `[cC][rR][eE][aA][tT][eE][uU][sS][eE][rR]`), `*` is `.*` and `?` is `.`;
-//!   folding is per character with simple (one-character) case mappings, as Lucene's
-//!   `case_insensitive` does, so `ß` does not match `SS`.
+//! - a value with no cased letter (an account id, an address, `*`) is a plain `Term` or
+//!   `Wildcard`: case cannot matter;
+//! - `|cased` values are plain `Term` or `Wildcard`;
+//! - a value whose cased letters are all ASCII is a `Term` or `Wildcard` with
+//!   `case_insensitive` (`eventName: CreateUser` → `Term(details.eventname = "CreateUser", any
+//!   case)`);
+//! - a value with a non-ASCII cased letter (`José`), which the flag would match in one case
+//!   only, is a `Regex` in which each letter is a class of its case forms (`[jJ][oO][sS][éÉ]`),
+//!   `*` is `.*` and `?` is `.`; folding is per character with simple (one-character) case
+//!   mappings, so `ß` does not match `SS`.
 //!
-//! This is exact, but a regular expression is slower than a term (OpenSearch walks the term
-//! dictionary with an automaton; the embedded store does the same), and it reads badly in
-//! `rules show`. The intended design, not made in this change (it touches `tripline-dsl` and
-//! both stores):
-//!
-//! 1. `QueryAst::Term`, `Terms`, `Wildcard` and `Regex` gain `case_insensitive: bool`
-//!    (`#[serde(default)]`, so stored ASTs still read; `false` everywhere today).
-//! 2. OpenSearch renders it as the `case_insensitive: true` parameter of `term`, `wildcard`,
-//!    `prefix` and `regexp` (`terms` has none: a `bool.should` of `term`s).
-//! 3. The embedded store turns a case-insensitive node into the automaton it already builds for
-//!    `Regex`, with the pattern folded as above (or `(?i)` in the regex it hands tantivy-fst), so
-//!    both stores fold the same characters the same way; a conformance case per node kind with
-//!    mixed-case and non-ASCII values holds them to it.
-//! 4. This crate then emits `Term { case_insensitive: true }` instead of the folded `Regex`,
-//!    changing one function (`string_match` in `compile.rs`).
+//! Several case-insensitive values of one field are a `should` of terms (`Terms` has no flag).
 //!
 //! Regular expressions (`|re`) are case-sensitive unless `|i`, as the specification says;
-//! under `|i` the translation folds literals and a-z/A-Z ranges the same way.
+//! under `|i` the translation folds literals and a-z/A-Z ranges itself rather than setting the
+//! flag: OpenSearch's flag leaves ranges as written (`[a-c]` does not match `A`) and non-ASCII
+//! literals exact, which `|i` does not mean.
 //!
 //! ## Open questions
 //!
@@ -127,9 +120,9 @@
 //!   on a numeric field (VPC flow logs, later) should then be refused or read as 1.1 is open.
 //! - `''` (the empty string) is a `Term` with an empty value: whether both stores index an
 //!   empty keyword alike needs a conformance case.
-//! - None of this has run on the stores yet: the folded and translated regular expressions are
+//! - The translated regular expressions (`|re`) have not run on the stores yet: they are
 //!   checked against what each store's regex translation accepts by reading it, not by a
-//!   conformance run (the Sigma issue's conformance cases).
+//!   conformance run (the case-insensitive flag has one: `tests/conformance/case_insensitive.json`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

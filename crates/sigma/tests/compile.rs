@@ -5,13 +5,20 @@ use tripline_dsl::{Bound, QueryAst, Value};
 use tripline_sigma::{compile, compile_detection, translate_regex, SigmaError, SigmaRule, Target};
 
 fn term(field: &str, value: impl Into<Value>) -> QueryAst {
-    QueryAst::Term { field: field.into(), value: value.into() }
+    QueryAst::Term { field: field.into(), value: value.into(), case_insensitive: false }
 }
 fn regex(field: &str, pattern: &str) -> QueryAst {
-    QueryAst::Regex { field: field.into(), pattern: pattern.into() }
+    QueryAst::Regex { field: field.into(), pattern: pattern.into(), case_insensitive: false }
 }
 fn wildcard(field: &str, pattern: &str) -> QueryAst {
-    QueryAst::Wildcard { field: field.into(), pattern: pattern.into() }
+    QueryAst::Wildcard { field: field.into(), pattern: pattern.into(), case_insensitive: false }
+}
+/// A term matched in any (ASCII) case: what a Sigma value without `|cased` is.
+fn term_ci(field: &str, value: &str) -> QueryAst {
+    QueryAst::Term { field: field.into(), value: value.into(), case_insensitive: true }
+}
+fn wildcard_ci(field: &str, pattern: &str) -> QueryAst {
+    QueryAst::Wildcard { field: field.into(), pattern: pattern.into(), case_insensitive: true }
 }
 fn all(q: Vec<QueryAst>) -> QueryAst {
     QueryAst::Bool { must: q, should: vec![], must_not: vec![] }
@@ -53,11 +60,8 @@ fn create_user_by_iam() {
     assert_eq!(
         q,
         cloudtrail(all(vec![
-            regex(
-                "details.eventsource",
-                "[iI][aA][mM]\\.[aA][mM][aA][zZ][oO][nN][aA][wW][sS]\\.[cC][oO][mM]"
-            ),
-            regex("details.eventname", "[cC][rR][eE][aA][tT][eE][uU][sS][eE][rR]"),
+            term_ci("details.eventsource", "iam.amazonaws.com"),
+            term_ci("details.eventname", "CreateUser"),
         ]))
     );
 }
@@ -87,10 +91,10 @@ fn contains_all_is_an_and_of_case_folded_patterns() {
     assert_eq!(
         q,
         cloudtrail(all(vec![
-            regex("details.eventname", "[pP][uU][tT][uU][sS][eE][rR][pP][oO][lL][iI][cC][yY]"),
+            term_ci("details.eventname", "PutUserPolicy"),
             // `*` alone is a wildcard: contains '*' is anything at all (present).
             all(vec![
-                regex("details.errormessage", ".*[aA][cC][cC][eE][sS][sS].*"),
+                wildcard_ci("details.errormessage", "*Access*"),
                 wildcard("details.errormessage", "***")
             ]),
         ]))
@@ -110,14 +114,9 @@ fn one_of_selections_and_not_filter() {
         cloudtrail(all(vec![
             any(vec![
                 any(vec![
-                    regex(
-                        "details.eventname",
-                        "[cC][rR][eE][aA][tT][eE][aA][cC][cC][eE][sS][sS][kK][eE][yY]"
-                    ),
-                    regex(
-                        "details.eventname",
-                        "[cC][rR][eE][aA][tT][eE][lL][oO][gG][iI][nN][pP][rR][oO][fF][iI][lL][eE]"
-                    ),
+                    // Case-insensitive terms are not merged into one `Terms` (which has no flag).
+                    term_ci("details.eventname", "CreateAccessKey"),
+                    term_ci("details.eventname", "CreateLoginProfile"),
                 ]),
                 all(vec![
                     term("details.eventname", "AttachRolePolicy"),
@@ -172,17 +171,14 @@ fn values_null_exists_cidr_and_the_split_source_ip() {
                     field: "details.sourceipaddress".into(),
                     net: "10.0.0.0/8".parse().unwrap()
                 },
-                any(vec![
-                    regex("details.useragent", "[aA][wW][sS]\\-[cC][lL][iI]"),
-                    term("details.useragent", "123")
-                ]),
+                any(vec![term_ci("details.useragent", "aws-cli"), term("details.useragent", "123")]),
             ]),
             any(vec![
                 term("details.sourceipaddress", "203.0.113.9"),
-                regex("details.sourcehostname", "[aA][wW][sS]\\ [iI][nN][tT][eE][rR][nN][aA][lL]"),
+                term_ci("details.sourcehostname", "AWS Internal"),
                 term("details.sourceipaddress", "2001:db8::1"),
             ]),
-            regex("details.sourcehostname", ".*\\.[aA][mM][aA][zZ][oO][nN][aA][wW][sS]\\.[cC][oO][mM]"),
+            wildcard_ci("details.sourcehostname", "*.amazonaws.com"),
             any(vec![
                 QueryAst::Exists { field: "details.sourceipaddress".into() },
                 QueryAst::Exists { field: "details.sourcehostname".into() },
@@ -438,4 +434,28 @@ fn deep_conditions_are_refused_not_overflowed() {
     let e = refused(&format!("    s:\n        eventName: x\n    condition: {deep}\n"));
     assert_eq!((e.construct.as_str(), e.line), ("condition", 6));
     assert!(e.reason.ends_with("nested deeper than 32 levels"), "{e}");
+}
+
+#[test]
+fn non_ascii_letters_keep_the_folded_regex() {
+    // OpenSearch's case_insensitive folds ASCII letters only: a value with another cased letter
+    // is spelled with case classes instead, and a value whose other letters have no simple
+    // case forms (ß) takes the flag.
+    let q = compiled(
+        "    selection:\n        userIdentity.userName: 'José'\n        userAgent|contains: 'Straße'\n        \
+         errorCode|cased: 'Ém'\n    condition: selection\n",
+    );
+    let user = QueryAst::Regex {
+        field: "details.useridentity.username".into(),
+        pattern: "[jJ][oO][sS][éÉ]".into(),
+        case_insensitive: false,
+    };
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            user,
+            wildcard_ci("details.useragent", "*Straße*"),
+            term("details.errorcode", "Ém"),
+        ]))
+    );
 }

@@ -943,7 +943,7 @@ mod tests {
     }
 
     fn term(field: &str, v: &str) -> QueryAst {
-        QueryAst::Term { field: field.into(), value: Value::Str(v.into()) }
+        QueryAst::Term { field: field.into(), value: Value::Str(v.into()), case_insensitive: false }
     }
 
     async fn count(store: &EmbeddedStore, q: QueryAst) -> u64 {
@@ -1182,7 +1182,8 @@ mod tests {
     #[tokio::test]
     async fn bad_regex_is_an_error_not_an_empty_result() {
         let store = EmbeddedStore::in_memory().unwrap();
-        let q = QueryAst::Regex { field: "details.user".into(), pattern: "a&b".into() };
+        let q =
+            QueryAst::Regex { field: "details.user".into(), pattern: "a&b".into(), case_insensitive: false };
         let err =
             store.search(&SearchRequest { query: q, size: 1, sort: Sort::NewestFirst }).await.unwrap_err();
         assert!(matches!(err, StoreError::Unsupported(_)), "{err}");

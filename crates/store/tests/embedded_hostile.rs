@@ -65,6 +65,7 @@ async fn a_bad_event_costs_only_itself() {
             query: QueryAst::Term {
                 field: "details.useragent".into(),
                 value: Value::Str("9999-01-01".into()),
+                case_insensitive: false,
             },
             size: 10,
             sort: Sort::NewestFirst,

@@ -41,7 +41,8 @@ fn run(name: &str) -> (tokio::runtime::Runtime, Outcome) {
 }
 
 fn term(rt: &tokio::runtime::Runtime, o: &Outcome, field: &str, value: &str) -> SearchResult {
-    let query = QueryAst::Term { field: field.into(), value: Value::Str(value.into()) };
+    let query =
+        QueryAst::Term { field: field.into(), value: Value::Str(value.into()), case_insensitive: false };
     rt.block_on(o.store.search(&SearchRequest { query, size: 10, sort: Sort::NewestFirst })).expect("search")
 }
 

@@ -95,7 +95,7 @@ fn all(size: usize, sort: Sort) -> SearchRequest {
 }
 
 fn term(field: &str, value: impl Into<tripline_dsl::Value>) -> QueryAst {
-    QueryAst::Term { field: field.into(), value: value.into() }
+    QueryAst::Term { field: field.into(), value: value.into(), case_insensitive: false }
 }
 
 #[tokio::test]

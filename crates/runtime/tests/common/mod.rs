@@ -133,7 +133,7 @@ impl Alert for Deadman {
 
 /// Events tagged with `name`.
 pub async fn tagged(store: &dyn EventStore, name: &str) -> u64 {
-    let query = QueryAst::Term { field: "alert_names".into(), value: name.into() };
+    let query = QueryAst::Term { field: "alert_names".into(), value: name.into(), case_insensitive: false };
     store
         .search(&SearchRequest { query, size: 0, sort: Sort::NewestFirst })
         .await
@@ -143,7 +143,7 @@ pub async fn tagged(store: &dyn EventStore, name: &str) -> u64 {
 
 /// Alerts of class `name` in the alerts index.
 pub async fn stored_alerts(store: &dyn EventStore, name: &str) -> Vec<serde_json::Value> {
-    let query = QueryAst::Term { field: "classname".into(), value: name.into() };
+    let query = QueryAst::Term { field: "classname".into(), value: name.into(), case_insensitive: false };
     store
         .search_alerts(&query, 1000)
         .await

@@ -393,7 +393,11 @@ async fn probes(store: &EmbeddedStore, kept: &[&Event]) {
     refs.dedup();
     let report = store.tag_events(&refs, PROBE).await.unwrap_or_else(|e| panic!("tag_events: {e}"));
     assert_eq!((report.written, report.failed.len()), (refs.len() as u64, 0), "tagging {refs:?}: {report:?}");
-    let probe = QueryAst::Term { field: "alert_names".into(), value: Value::Str(PROBE.into()) };
+    let probe = QueryAst::Term {
+        field: "alert_names".into(),
+        value: Value::Str(PROBE.into()),
+        case_insensitive: false,
+    };
     let found = search(store, probe, 10, Sort::OldestFirst).await;
     assert_eq!(found.total, refs.len() as u64, "each tagged id once: {refs:?} {found:?}");
     for r in &refs {

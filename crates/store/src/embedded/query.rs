@@ -53,22 +53,34 @@ pub(crate) fn translate(f: &Fields, ast: &QueryAst) -> Result<Q, StoreError> {
     Ok(match ast {
         QueryAst::MatchAll => Box::new(AllQuery),
         QueryAst::MatchNone => Box::new(EmptyQuery),
-        QueryAst::Term { field, value } => term_node(f, field, value)?,
+        QueryAst::Term { field, value: Value::Str(s), .. } if ast.case_matters() => {
+            // The keyword terms of the path, each ASCII letter in either case (validate has
+            // refused the flag on text, date and ip fields).
+            let folded = regex_query(f.kw, &format!("{}{}", path_prefix(field), literal_regex(s, true)))?;
+            if s == "true" || s == "false" {
+                any_of(vec![folded, term_query(term(f.boolean, field, s))])
+            } else {
+                folded
+            }
+        }
+        QueryAst::Term { field, value, .. } => term_node(f, field, value)?,
         QueryAst::Terms { field, values } => {
             any_of(values.iter().map(|v| term_node(f, field, v)).collect::<Result<_, _>>()?)
         }
-        QueryAst::Wildcard { field, pattern } => {
+        QueryAst::Wildcard { field, pattern, .. } => {
+            let fold = ast.case_matters();
             if is_text_field(field) {
-                regex_query(f.text, &wildcard_regex(&pattern.to_lowercase()))?
+                regex_query(f.text, &wildcard_regex(&pattern.to_lowercase(), false))?
             } else {
-                regex_query(f.kw, &format!("{}{}", path_prefix(field), wildcard_regex(pattern)))?
+                regex_query(f.kw, &format!("{}{}", path_prefix(field), wildcard_regex(pattern, fold)))?
             }
         }
-        QueryAst::Regex { field, pattern } => {
+        QueryAst::Regex { field, pattern, .. } => {
+            let fold = ast.case_matters();
             if is_text_field(field) {
-                regex_query(f.text, &lucene_regex(&lower_text_regex(pattern))?)?
+                regex_query(f.text, &lucene_regex(&lower_text_regex(pattern), false)?)?
             } else {
-                regex_query(f.kw, &format!("{}(?:{})", path_prefix(field), lucene_regex(pattern)?))?
+                regex_query(f.kw, &format!("{}(?:{})", path_prefix(field), lucene_regex(pattern, fold)?))?
             }
         }
         QueryAst::Phrase { field, phrase } => {
@@ -297,8 +309,34 @@ impl Scorer for PlainSeekScorer {
     }
 }
 
-/// A wildcard pattern (`*`, `?`, `\` escapes) as an anchored regex body.
-pub(crate) fn wildcard_regex(pattern: &str) -> String {
+/// One literal character as a regex, matched in either case when `fold` and it is an ASCII
+/// letter: how OpenSearch's `case_insensitive` folds (its `AutomatonQueries.toCaseInsensitiveChar`
+/// and Lucene 9's `RegExp` with `ASCII_CASE_INSENSITIVE` alike: the character and, for `a`-`z`
+/// and `A`-`Z` only, its other case; `é`, `ß`, the Kelvin sign and every other character match
+/// only themselves).
+fn literal_char(c: char, fold: bool, out: &mut String) {
+    if fold && c.is_ascii_alphabetic() {
+        out.push('[');
+        out.push(c.to_ascii_lowercase());
+        out.push(c.to_ascii_uppercase());
+        out.push(']');
+    } else {
+        let mut buf = [0u8; 4];
+        out.push_str(&regex::escape(c.encode_utf8(&mut buf)));
+    }
+}
+
+/// A literal string as a regex body (see [`literal_char`] for `fold`).
+pub(crate) fn literal_regex(text: &str, fold: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| literal_char(c, fold, &mut out));
+    out
+}
+
+/// A wildcard pattern (`*`, `?`, `\` escapes) as an anchored regex body. With `fold`, ASCII
+/// letters match in either case, except an escaped one: OpenSearch's case-insensitive wildcard
+/// takes the character after a backslash as it is.
+pub(crate) fn wildcard_regex(pattern: &str, fold: bool) -> String {
     let mut out = String::new();
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
@@ -307,12 +345,12 @@ pub(crate) fn wildcard_regex(pattern: &str) -> String {
             '?' => out.push_str("(?s:.)"),
             '\\' => {
                 if let Some(n) = chars.next() {
-                    out.push_str(&regex::escape(&n.to_string()));
+                    literal_char(n, false, &mut out);
                 } else {
                     out.push_str("\\\\");
                 }
             }
-            c => out.push_str(&regex::escape(&c.to_string())),
+            c => literal_char(c, fold, &mut out),
         }
     }
     out
@@ -324,7 +362,7 @@ pub(crate) fn wildcard_regex(pattern: &str) -> String {
 /// `[^...]`, `"quoted literal"`, `\` escapes (always a literal character, as in Lucene), and `@`
 /// (any string). `^` and `$` are literal characters in Lucene. The optional operators `&`, `~`,
 /// `<n-m>` and `#` are rejected rather than read differently.
-pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
+pub(crate) fn lucene_regex(pattern: &str, fold: bool) -> Result<String, StoreError> {
     let mut out = String::new();
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
@@ -334,6 +372,42 @@ pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
                 ']' => {
                     in_class = false;
                     out.push(']');
+                }
+                _ if fold => {
+                    // One item of the class: a character (escaped or not), or a range `x-y`.
+                    // Lucene folds the characters and leaves ranges as written.
+                    let mut read = |c: char| -> Result<char, StoreError> {
+                        if c == '\\' {
+                            chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))
+                        } else {
+                            Ok(c)
+                        }
+                    };
+                    let lo = read(c)?;
+                    let mut ahead = chars.clone();
+                    if ahead.next() == Some('-') && ahead.peek().is_some_and(|n| *n != ']') {
+                        chars.next();
+                        let hi =
+                            chars.next().ok_or_else(|| unsupported(pattern, "an unterminated [class]"))?;
+                        let hi = if hi == '\\' {
+                            chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?
+                        } else {
+                            hi
+                        };
+                        class_lit(lo, &mut out);
+                        out.push('-');
+                        class_lit(hi, &mut out);
+                    } else {
+                        class_lit(lo, &mut out);
+                        if lo.is_ascii_alphabetic() {
+                            let other = if lo.is_ascii_lowercase() {
+                                lo.to_ascii_uppercase()
+                            } else {
+                                lo.to_ascii_lowercase()
+                            };
+                            out.push(other);
+                        }
+                    }
                 }
                 '\\' => {
                     let n = chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?;
@@ -383,7 +457,7 @@ pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
                 if !closed {
                     return Err(unsupported(pattern, "an unterminated \"quoted\" literal"));
                 }
-                out.push_str(&regex::escape(&lit));
+                out.push_str(&literal_regex(&lit, fold));
             }
             '\\' => {
                 let n = chars.next().ok_or_else(|| unsupported(pattern, "a trailing backslash"))?;
@@ -411,13 +485,21 @@ pub(crate) fn lucene_regex(pattern: &str) -> Result<String, StoreError> {
             '&' | '~' | '<' | '>' | '#' => {
                 return Err(unsupported(pattern, &format!("the optional Lucene operator {c:?}")))
             }
-            c => out.push_str(&regex::escape(&c.to_string())),
+            c => literal_char(c, fold, &mut out),
         }
     }
     if in_class {
         return Err(unsupported(pattern, "an unterminated [class]"));
     }
     Ok(out)
+}
+
+/// A character inside a Rust regex class: ASCII punctuation escaped, anything else as it is.
+fn class_lit(c: char, out: &mut String) {
+    if c.is_ascii_punctuation() {
+        out.push('\\');
+    }
+    out.push(c);
 }
 
 fn class_escape(c: char) -> String {
@@ -709,7 +791,7 @@ mod tests {
     fn regexes_beyond_tantivy_fst_s_state_limit_run() {
         // MozDef's ip_matcher: tantivy-fst refuses it ("exceeds size limit of 1000 states"),
         // Lucene (and so OpenSearch) evaluates it.
-        let re = lucene_regex(r".*\..{1,3}\..{1,3}\..{1,3}(:.*|\/.*)").unwrap();
+        let re = lucene_regex(r".*\..{1,3}\..{1,3}\..{1,3}(:.*|\/.*)", false).unwrap();
         assert!(tantivy_fst::Regex::new(&re).is_err(), "tantivy-fst now takes it: drop the fallback?");
         let big = BigRegex::new(&re).unwrap();
         for yes in [
@@ -738,20 +820,37 @@ mod tests {
 
     #[test]
     fn wildcards_escape_everything_else() {
-        assert_eq!(wildcard_regex("a*b?c"), "a(?s:.)*b(?s:.)c");
-        assert_eq!(wildcard_regex(r"a\*.b"), r"a\*\.b");
+        assert_eq!(wildcard_regex("a*b?c", false), "a(?s:.)*b(?s:.)c");
+        assert_eq!(wildcard_regex(r"a\*.b", false), r"a\*\.b");
     }
 
     #[test]
     fn lucene_regex_subset() {
-        assert_eq!(lucene_regex("ab.*c").unwrap(), "ab(?s:.)*c");
-        assert_eq!(lucene_regex("[a-c]+x{2,3}").unwrap(), "[a-c]+x{2,3}");
-        assert_eq!(lucene_regex(r#""a.b"@"#).unwrap(), r"a\.b(?s:.)*");
-        assert_eq!(lucene_regex(r"\d^$").unwrap(), r"[0-9]\^\$");
-        assert_eq!(lucene_regex(r"\W\.\\").unwrap(), r"[^a-zA-Z_0-9]\.\\");
-        assert!(lucene_regex(r"\Alice").is_err(), "Lucene refuses a backslash before another letter");
-        assert!(lucene_regex("a&b").is_err());
-        assert!(lucene_regex("[abc").is_err());
-        assert!(lucene_regex("<1-5>").is_err());
+        assert_eq!(lucene_regex("ab.*c", false).unwrap(), "ab(?s:.)*c");
+        assert_eq!(lucene_regex("[a-c]+x{2,3}", false).unwrap(), "[a-c]+x{2,3}");
+        assert_eq!(lucene_regex(r#""a.b"@"#, false).unwrap(), r"a\.b(?s:.)*");
+        assert_eq!(lucene_regex(r"\d^$", false).unwrap(), r"[0-9]\^\$");
+        assert_eq!(lucene_regex(r"\W\.\\", false).unwrap(), r"[^a-zA-Z_0-9]\.\\");
+        assert!(lucene_regex(r"\Alice", false).is_err(), "Lucene refuses a backslash before another letter");
+        assert!(lucene_regex("a&b", false).is_err());
+        assert!(lucene_regex("[abc", false).is_err());
+        assert!(lucene_regex("<1-5>", false).is_err());
+    }
+
+    #[test]
+    fn case_folding_is_ascii_only_and_spares_escapes_and_ranges() {
+        // What OpenSearch 2.19 answered for the same patterns (tests/conformance/case_insensitive.json
+        // holds both stores to it).
+        assert_eq!(literal_regex("Ab-é1", true), "[aA][bB]\\-é1");
+        assert_eq!(literal_regex("\u{212a}ßİ", true), "\u{212a}ßİ");
+        assert_eq!(wildcard_regex(r"x\ay*", true), "[xX]a[yY](?s:.)*");
+        assert_eq!(lucene_regex(r#"[a-c]b"xy"\.[^q]"#, true).unwrap(), r"[a-c][bB][xX][yY]\.[^qQ]");
+        assert_eq!(lucene_regex(r"[\-a]\w", true).unwrap(), r"[\-aA][a-zA-Z_0-9]");
+        let re = regex::Regex::new(&format!("^(?:{})$", lucene_regex("[ab-d]X", true).unwrap())).unwrap();
+        for (text, hit) in [("Ax", true), ("cX", true), ("Cx", false), ("éx", false)] {
+            assert_eq!(re.is_match(text), hit, "{text}");
+        }
+        assert!(lucene_regex("[a", true).is_err());
+        assert!(lucene_regex("[a-", true).is_err());
     }
 }

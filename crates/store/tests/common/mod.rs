@@ -278,7 +278,14 @@ fn case_query(f: &CaseFile, case: &Json) -> Result<QueryAst, String> {
         QueryAst::MatchAll
     };
     Ok(QueryAst::Bool {
-        must: vec![QueryAst::Term { field: "category".into(), value: Value::Str(f.scope.clone()) }, q],
+        must: vec![
+            QueryAst::Term {
+                field: "category".into(),
+                value: Value::Str(f.scope.clone()),
+                case_insensitive: false,
+            },
+            q,
+        ],
         should: vec![],
         must_not: vec![],
     })
@@ -476,7 +483,11 @@ pub async fn reingesting_keeps_alert_names(store: &dyn EventStore, category: &st
         e
     };
     let (a, b) = (make(1), make(2));
-    let mine = QueryAst::Term { field: "category".into(), value: Value::Str(category.into()) };
+    let mine = QueryAst::Term {
+        field: "category".into(),
+        value: Value::Str(category.into()),
+        case_insensitive: false,
+    };
     let request = SearchRequest { query: mine, size: 10, sort: Sort::OldestFirst };
     let first = store.index_events(&[a.clone(), b.clone()]).await.map_err(|e| format!("index: {e}"))?;
     if (first.written, first.failed.len()) != (2, 0) {
