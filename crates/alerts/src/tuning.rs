@@ -93,9 +93,9 @@ impl Exclusions {
     pub fn clauses(&self) -> Result<Vec<QueryAst>, TuningError> {
         let pattern = |field: &str, p: &str| {
             if p.contains(['*', '?']) {
-                QueryAst::Wildcard { field: field.into(), pattern: p.into() }
+                QueryAst::Wildcard { field: field.into(), pattern: p.into(), case_insensitive: false }
             } else {
-                QueryAst::Term { field: field.into(), value: Value::from(p) }
+                QueryAst::Term { field: field.into(), value: Value::from(p), case_insensitive: false }
             }
         };
         let mut out = Vec::new();
