@@ -181,6 +181,12 @@ fn stored_paths(field: &str) -> Option<Vec<String>> {
 fn field_value(event: &EventRef, field: &str) -> String {
     if let Some((subtree, path)) = field.split_once('.') {
         if tripline_normalize::cloudtrail::RAW_SUBTREES.contains(&subtree) {
+            // A flattened member (the normalizer's EXTRACTS) is read where it is stored flat.
+            let flat =
+                field_text(event, &format!("details.{}_{}", subtree.to_lowercase(), path.to_lowercase()));
+            if !flat.is_empty() {
+                return flat;
+            }
             let text = field_text(event, &format!("details.{}", subtree.to_lowercase()));
             let Ok(json) = serde_json::from_str::<Json>(&text) else { return String::new() };
             return match tripline_event::lookup(&json, path) {
