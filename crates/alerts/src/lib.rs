@@ -108,6 +108,24 @@ pub enum Plan {
     },
     /// A deadman: when the query matches nothing in its window, [`Alert::on_silence`] is called.
     Deadman,
+    /// Each of `parts` matched within the window for one value of `field` (Sigma's `temporal`;
+    /// with `ordered`, `temporal_ordered`: some event of each part after one of the part before,
+    /// in the order given). Each part is counted per value by the engine (a terms aggregation per
+    /// part, over the alert's query AND the part); a value found in every part goes to
+    /// [`Alert::on_aggregation`], with `count` the events of all parts, samples from each part
+    /// and `metrics` `part_0`, `part_1`, … holding each part's count.
+    Temporal {
+        /// The dotted field to group by.
+        field: String,
+        /// The queries that must each match in the group.
+        parts: Vec<tripline_dsl::QueryAst>,
+        /// In the order given.
+        ordered: bool,
+        /// Events sampled per part and group.
+        samples: usize,
+        /// At most this many groups per part and run.
+        max_groups: usize,
+    },
 }
 
 /// One group of an aggregation alert.

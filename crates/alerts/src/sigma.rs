@@ -165,6 +165,15 @@ fn status_name(s: tripline_sigma::Status) -> &'static str {
 /// Where a CloudTrail field named in a rule (`group-by`, `fields`) is stored, as paths to read
 /// in order; `None` when it is not a plain stored field.
 fn stored_paths(field: &str) -> Option<Vec<String>> {
+    // A subtree member the normalizer stores flat (its EXTRACTS) is one keyword field.
+    if let Some((subtree, member)) = field.split_once('.') {
+        let flat = tripline_normalize::cloudtrail::EXTRACTS
+            .iter()
+            .any(|(s, ms)| *s == subtree && ms.contains(&member));
+        if flat {
+            return Some(vec![format!("details.{}_{}", subtree.to_lowercase(), member.to_lowercase())]);
+        }
+    }
     match tripline_sigma::fields::cloudtrail(field).ok()? {
         Target::SourceIp => Some(vec![
             tripline_sigma::fields::SOURCE_IP.to_string(),
@@ -209,6 +218,23 @@ enum Kind {
     Simple,
     /// `event_count` / `value_count`: per group, counted by the engine.
     Count(Box<Count>),
+    /// `temporal` / `temporal_ordered`: every correlated rule matched in the group.
+    Temporal(Box<Temporal>),
+}
+
+/// A temporal correlation.
+#[derive(Clone, Debug)]
+struct Temporal {
+    /// CloudTrail name and stored field of the group (`None`: one group of everything).
+    group: Option<(String, String)>,
+    /// Each correlated rule's query, in order.
+    parts: Vec<QueryAst>,
+    /// In the order listed.
+    ordered: bool,
+    /// The correlated rules' names.
+    rules: Vec<String>,
+    /// The timespan as written.
+    timespan: String,
 }
 
 /// A counting correlation.
@@ -329,21 +355,29 @@ impl SigmaAlert {
                 c.condition.clone().unwrap_or_default()
             }
             CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
-                return Err(err(
-                    c.pos,
-                    "correlation.type",
-                    format!(
-                        "{} correlations are not supported yet (event_count and value_count are)",
-                        c.kind.as_str()
-                    ),
-                ))
+                if let Some(cond) = &c.condition {
+                    return Err(err(
+                        cond.pos,
+                        "correlation.condition",
+                        "a temporal correlation holds when every rule matched; a condition on it is not supported"
+                            .into(),
+                    ));
+                }
+                if parts.len() < 2 {
+                    return Err(err(
+                        c.pos,
+                        "correlation.rules",
+                        "a temporal correlation needs two rules or more".into(),
+                    ));
+                }
+                CountCondition::default()
             }
         };
         let distinct = match (&c.kind, &condition.field) {
             (CorrelationKind::ValueCount, Some(f)) => Some(plain("correlation.condition.field", f)?),
             _ => None,
         };
-        let query = QueryAst::any(parts);
+        let query = QueryAst::any(parts.clone());
         query.validate().map_err(|e| err(c.pos, "correlation", e.to_string()))?;
         let about = About {
             title: c.title.clone(),
@@ -362,13 +396,24 @@ impl SigmaAlert {
             about,
             query,
             window: TimeDelta::seconds(i64::try_from(c.timespan_secs).unwrap_or(i64::MAX)),
-            kind: Kind::Count(Box::new(Count {
-                group,
-                condition,
-                distinct,
-                rules: names,
-                timespan: c.timespan.clone(),
-            })),
+            kind: match c.kind {
+                CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
+                    Kind::Temporal(Box::new(Temporal {
+                        group,
+                        parts,
+                        ordered: c.kind == CorrelationKind::TemporalOrdered,
+                        rules: names,
+                        timespan: c.timespan.clone(),
+                    }))
+                }
+                _ => Kind::Count(Box::new(Count {
+                    group,
+                    condition,
+                    distinct,
+                    rules: names,
+                    timespan: c.timespan.clone(),
+                })),
+            },
             fields,
         })
     }
@@ -389,6 +434,8 @@ impl SigmaAlert {
             Kind::Simple => "detection",
             Kind::Count(c) if c.distinct.is_some() => "value_count",
             Kind::Count(_) => "event_count",
+            Kind::Temporal(t) if t.ordered => "temporal_ordered",
+            Kind::Temporal(_) => "temporal",
         }
     }
 
@@ -453,6 +500,13 @@ impl Alert for SigmaAlert {
                     .map(|(_, f)| Aggregation::cardinality(f.clone()).named(DISTINCT))
                     .collect(),
             },
+            Kind::Temporal(t) => Plan::Temporal {
+                field: t.group.as_ref().map_or_else(|| "source".to_string(), |(_, f)| f.clone()),
+                parts: t.parts.clone(),
+                ordered: t.ordered,
+                samples: SAMPLES,
+                max_groups: MAX_GROUPS,
+            },
         }
     }
 
@@ -485,6 +539,27 @@ impl Alert for SigmaAlert {
     }
 
     fn on_aggregation(&self, group: &Group) -> Option<AlertDraft> {
+        if let Kind::Temporal(t) = &self.kind {
+            let key = group_text(group);
+            let how = if t.ordered { "in this order" } else { "all" };
+            let summary = match &t.group {
+                Some((name, _)) => format!(
+                    "{}: {} {how} within {} for {name} {key}",
+                    self.about.title,
+                    t.rules.join(", "),
+                    t.timespan
+                ),
+                None => format!("{}: {} {how} within {}", self.about.title, t.rules.join(", "), t.timespan),
+            };
+            let d = self
+                .draft(summary, group.samples.clone(), key.clone())
+                .detail("count", group.count)
+                .detail("correlates", Json::from(t.rules.clone()));
+            return Some(match &t.group {
+                Some((name, _)) => d.detail("group", json!({"field": name, "value": key})),
+                None => d,
+            });
+        }
         let Kind::Count(c) = &self.kind else { return None };
         let Count { group: by, condition, distinct, rules, timespan } = c.as_ref();
         let (n, what) = match distinct {

@@ -135,8 +135,9 @@ fn normalize(case: &TestCase, base: &Path) -> Result<Vec<tripline_event::Event>,
     Ok(events)
 }
 
-/// Run one case of `alert` on `store` (empty; the caller's, fresh per case). `base` is the folder
-/// `file:` paths are relative to.
+/// Run one case of `alert` on `store` (empty; the caller's, fresh per case) at the case's clock,
+/// with no lateness allowance (the case's logs are complete). `base` is the folder `file:` paths
+/// are relative to.
 pub async fn run_case(
     store: &dyn EventStore,
     alert: &dyn Alert,
@@ -168,7 +169,14 @@ pub async fn run_case(
             f.reason
         )));
     }
-    let raised = Runner::new(store).evaluate(alert, at).await.map_err(|e| CaseError::Run(e.to_string()))?;
+    // The case's logs are all there: no allowance for late deliveries (one window per alert).
+    let options =
+        crate::runner::RunOptions { lateness: TimeDelta::zero(), ..crate::runner::RunOptions::default() };
+    let raised = Runner::new(store)
+        .with_options(options)
+        .evaluate(alert, at)
+        .await
+        .map_err(|e| CaseError::Run(e.to_string()))?;
     let raised: Vec<AlertRecord> = raised.into_iter().map(|r| r.record).collect();
     let failure = judge(&case.expect, &raised);
     Ok(CaseOutcome { at, events: events.len(), raised, failure })

@@ -213,10 +213,10 @@ pub fn passes(
     let step = |pass, window| Step { pass, window: Some(window) };
     Ok(match plan {
         Plan::Simple { .. } => vec![step(Pass::Current, Window { since: settled.since, until: now })],
-        Plan::Aggregation { .. } if lateness > TimeDelta::zero() => {
+        Plan::Aggregation { .. } | Plan::Temporal { .. } if lateness > TimeDelta::zero() => {
             vec![step(Pass::Settled, settled), step(Pass::Current, current)]
         }
-        Plan::Aggregation { .. } => vec![step(Pass::Current, current)],
+        Plan::Aggregation { .. } | Plan::Temporal { .. } => vec![step(Pass::Current, current)],
         Plan::Deadman => vec![step(Pass::Settled, settled)],
     })
 }
@@ -431,6 +431,25 @@ impl<'a> Runner<'a> {
                     ]));
                 }
             }
+            Plan::Temporal { field, parts, ordered, samples, max_groups } => {
+                let clock = window.map_or(now, |w| w.until);
+                let groups =
+                    self.temporal_groups(name, &query, &field, &parts, ordered, samples, max_groups).await?;
+                let mut raised_groups = Vec::new();
+                for group in groups {
+                    let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
+                    let mut tag = refs(&draft.events);
+                    tag.extend(self.group_members(name, &query, &field, &group).await?);
+                    raised_groups.extend(json_to_value(&group.value));
+                    out.push((draft, tag));
+                }
+                if let (Some(w), false) = (window, raised_groups.is_empty()) {
+                    excluded = Some(QueryAst::all(vec![
+                        QueryAst::Terms { field: field.clone(), values: raised_groups },
+                        tripline_dsl::search::time_window(w.since, w.until),
+                    ]));
+                }
+            }
             Plan::Deadman => {
                 let request = SearchRequest { query, size: 0, sort: Sort::NewestFirst };
                 let found =
@@ -465,6 +484,121 @@ impl<'a> Runner<'a> {
             raised.push(Raised { record, tag, pass, window });
         }
         Ok(PassResult { raised, exclude: excluded })
+    }
+
+    /// The groups in which every part matched (in order, when `ordered`), each counted by the
+    /// engine: one terms aggregation per part over `query` AND the part.
+    #[allow(clippy::too_many_arguments)]
+    async fn temporal_groups(
+        &self,
+        name: &str,
+        query: &QueryAst,
+        field: &str,
+        parts: &[QueryAst],
+        ordered: bool,
+        samples: usize,
+        max_groups: usize,
+    ) -> Result<Vec<Group>, RunError> {
+        let mut per_part: Vec<Vec<tripline_dsl::Bucket>> = Vec::with_capacity(parts.len());
+        for part in parts {
+            let q = QueryAst::all(vec![query.clone(), part.clone()]);
+            let agg = Aggregation::terms(field.to_string()).size(max_groups).samples(samples).min_count(1);
+            let results = self
+                .store
+                .aggregate(&q, std::slice::from_ref(&agg))
+                .await
+                .map_err(Self::store_err(name, "aggregating a correlation's part"))?;
+            match results.into_iter().find(|r| r.name == agg.name).map(|r| r.value) {
+                Some(AggregationValue::Buckets(b)) => {
+                    if b.len() >= max_groups {
+                        warn!(
+                            alert = name,
+                            groups = b.len(),
+                            "a correlation part has as many groups as max_groups: some may be left out"
+                        );
+                    }
+                    per_part.push(b)
+                }
+                other => {
+                    return Err(RunError::Malformed {
+                        alert: name.to_string(),
+                        reason: format!("terms aggregation {:?} came back as {other:?}", agg.name),
+                    })
+                }
+            }
+        }
+        let Some((first, rest)) = per_part.split_first() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        'groups: for bucket in first {
+            let mut members = vec![bucket];
+            for other in rest {
+                match other.iter().find(|b| b.key == bucket.key) {
+                    Some(b) => members.push(b),
+                    None => continue 'groups,
+                }
+            }
+            let Some(value) = json_to_value(&bucket.key) else { continue };
+            if ordered && !self.in_order(name, query, field, &value, parts).await? {
+                continue;
+            }
+            let mut samples = Vec::new();
+            for m in &members {
+                samples.extend(m.samples.iter().map(event_ref));
+            }
+            out.push(Group {
+                value: bucket.key.clone(),
+                count: members.iter().map(|m| m.count).sum(),
+                samples,
+                metrics: members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("part_{i}"), AggregationValue::Count(m.count)))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether some event of each part follows one of the part before, for one group: the
+    /// earliest event of the first part, then the earliest of the next part after it, and so on
+    /// (that greedy chain exists exactly when any chain does).
+    async fn in_order(
+        &self,
+        name: &str,
+        query: &QueryAst,
+        field: &str,
+        value: &Value,
+        parts: &[QueryAst],
+    ) -> Result<bool, RunError> {
+        let mut after: Option<DateTime<Utc>> = None;
+        for part in parts {
+            let mut must = vec![
+                query.clone(),
+                part.clone(),
+                QueryAst::Term { field: field.to_string(), value: value.clone(), case_insensitive: false },
+            ];
+            if let Some(t) = after {
+                must.push(QueryAst::Range {
+                    field: tripline_dsl::WINDOW_FIELD.to_string(),
+                    lower: Some(tripline_dsl::Bound::exclusive(t)),
+                    upper: None,
+                });
+            }
+            let request = SearchRequest { query: QueryAst::all(must), size: 1, sort: Sort::OldestFirst };
+            let found =
+                self.store.search(&request).await.map_err(Self::store_err(name, "ordering a correlation"))?;
+            let Some(hit) = found.hits.first() else { return Ok(false) };
+            let time = hit
+                .source
+                .get(tripline_dsl::WINDOW_FIELD)
+                .and_then(|t| t.as_str())
+                .and_then(|t| tripline_dsl::parse_timestamp(t).ok());
+            match time {
+                Some(t) => after = Some(t),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     /// Every event of an aggregation group (up to the cap), for tagging.
