@@ -48,6 +48,18 @@ async fn every_case<S: EventStore, F: std::future::Future<Output = S>>(
     (ran, failures)
 }
 
+/// Every alert of the built-in catalog, Rust or Sigma, carries raw-log cases.
+#[test]
+fn every_built_in_alert_has_cases() {
+    let cases = Registry::builtin_cases();
+    let missing: Vec<String> = Registry::builtin()
+        .iter()
+        .map(|a| a.name().to_string())
+        .filter(|n| !cases.iter().any(|c| &c.alert == n && !c.cases.is_empty()))
+        .collect();
+    assert!(missing.is_empty(), "alerts without raw-log cases: {missing:?}");
+}
+
 #[tokio::test]
 async fn every_built_in_case_passes_on_the_embedded_store() {
     let (ran, failures) = every_case(|| async { EmbeddedStore::in_memory().expect("in-memory store") }).await;
