@@ -299,6 +299,20 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// How a subtree's pairs field is named: `details.<subtree lower-cased>` + this
+/// (`details.requestparameters_pairs`). Such a field is a keyword array of `path=value`
+/// strings, one per scalar leaf of the subtree (see `tripline-normalize`'s CloudTrail docs):
+/// in the path, `\`, `.` and `=` inside a key are escaped with a backslash, so the first
+/// unescaped `=` ends the path.
+pub const PAIRS_SUFFIX: &str = "_pairs";
+
+/// The element a pairs field ([`PAIRS_SUFFIX`]) ends with when some of the subtree's leaves
+/// were left out (too many, or too much text: hostile input). It is not a pair (it has no
+/// unescaped `=`); the stores list the field in the event's `unindexed` paths, as they do for
+/// a value too long to index, so a search on the field reports the event as one it may have
+/// missed.
+pub const PAIRS_TRUNCATED: &str = "(leaves left out: more than the pairs field holds)";
+
 /// The earliest instant Tripline stores: 1678-01-01T00:00:00Z.
 ///
 /// Both stores hold instants in `[TIMESTAMP_MIN, TIMESTAMP_MAX]`: the embedded store's engine

@@ -97,7 +97,7 @@ use chrono::{DateTime, Utc};
 pub use error::{ErrorKind, NormalizeError};
 pub use keys::lower_keys;
 pub use stats::Stats;
-pub use tripline_event::Event;
+pub use tripline_event::{Event, PAIRS_SUFFIX, PAIRS_TRUNCATED};
 pub use vpcflow::FlowFormat;
 
 /// Where `receivedtimestamp` comes from.

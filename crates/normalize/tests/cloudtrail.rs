@@ -204,3 +204,72 @@ fn event_verb_edge_cases() {
     assert_eq!(event_verb(""), "");
     assert_eq!(event_verb("ÉtéX"), "Été");
 }
+
+#[test]
+fn every_subtree_leaf_is_a_path_value_pair() {
+    let record = r#"{"eventTime":"2026-11-23T10:00:00Z","eventSource":"ec2.amazonaws.com",
+        "eventName":"AuthorizeSecurityGroupIngress",
+        "requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[
+            {"ipProtocol":"tcp","fromPort":22,"toPort":22.0,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"},{"cidrIp":"10.0.0.0/8"}]}},
+            {"ipProtocol":"udp","fromPort":1e3,"ipRanges":{"items":[]}}]},
+            "dryRun":false,"note":null,"a=b":"c=d","x.y":"dot","back\\slash":"\u00e9"},
+        "responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE"}},
+        "additionalEventData":"not an object"}"#;
+    let e = tripline_normalize::cloudtrail::normalize_json(record, received()).unwrap();
+    assert_eq!(
+        e.details["requestparameters_pairs"],
+        json!([
+            "groupId=sg-1",
+            "ipPermissions.items.ipProtocol=tcp",
+            "ipPermissions.items.fromPort=22",
+            "ipPermissions.items.toPort=22.0",
+            "ipPermissions.items.ipRanges.items.cidrIp=0.0.0.0/0",
+            "ipPermissions.items.ipRanges.items.cidrIp=10.0.0.0/8",
+            "ipPermissions.items.ipProtocol=udp",
+            "ipPermissions.items.fromPort=1e3",
+            "dryRun=false",
+            "a\\=b=c=d",
+            "x\\.y=dot",
+            "back\\\\slash=é",
+        ])
+    );
+    assert_eq!(e.details["responseelements_pairs"], json!(["credentials.accessKeyId=ASIAEXAMPLE"]));
+    // A subtree that is not an object has no pairs; the JSON text stays as it was.
+    assert!(e.details.get("additionaleventdata_pairs").is_none());
+    assert_eq!(e.details["additionaleventdata"], "\"not an object\"");
+    let reference = tripline_normalize::cloudtrail::normalize_json_reference(record, received()).unwrap();
+    assert_eq!(e.to_json(), reference.to_json());
+}
+
+#[test]
+fn hostile_subtrees_are_capped_and_marked() {
+    use tripline_normalize::cloudtrail::{subtree_pairs, MAX_PAIRS, MAX_PAIRS_BYTES};
+    use tripline_normalize::PAIRS_TRUNCATED;
+    let many = format!(r#"{{"items":[{}]}}"#, vec!["1"; MAX_PAIRS + 5].join(","));
+    let pairs = subtree_pairs(&many).unwrap();
+    assert_eq!(pairs.len(), MAX_PAIRS + 1);
+    assert_eq!(pairs[0], "items=1");
+    assert_eq!(pairs[MAX_PAIRS], PAIRS_TRUNCATED);
+    // Exactly the cap: nothing left out, no marker.
+    let exact = format!(r#"{{"items":[{}]}}"#, vec!["1"; MAX_PAIRS].join(","));
+    assert!(subtree_pairs(&exact).unwrap().iter().all(|p| p != PAIRS_TRUNCATED));
+    // A long path repeated for every leaf: the byte budget ends it.
+    let long = format!(r#"{{"{}":[{}]}}"#, "k".repeat(10_000), vec!["1"; 200].join(","));
+    let pairs = subtree_pairs(&long).unwrap();
+    let bytes: usize = pairs.iter().filter_map(|p| p.as_str()).map(str::len).sum();
+    assert!(bytes <= MAX_PAIRS_BYTES + PAIRS_TRUNCATED.len(), "{bytes}");
+    assert_eq!(pairs.last().unwrap(), PAIRS_TRUNCATED);
+    // A single pair too long to index is kept (the stores flag it as unindexed).
+    let one = format!(r#"{{"policyDocument":"{}"}}"#, "x".repeat(9000));
+    assert_eq!(subtree_pairs(&one).unwrap().len(), 1);
+    // Nesting far beyond serde_json's limit, and text that is not JSON: no panic, no silence.
+    let deep = format!("{}1{}", r#"{"a":"#.repeat(300), "}".repeat(300));
+    assert_eq!(subtree_pairs(&deep).unwrap(), vec![serde_json::Value::from(PAIRS_TRUNCATED)]);
+    for broken in [r#"{"a":"b","c":tru}"#, r#"{"a":"b"#, r#"{"a":1,"b":"\q"}"#, "{", r#"{"a":[1,}"#] {
+        let pairs = subtree_pairs(broken).unwrap_or_default();
+        assert!(pairs.is_empty() || pairs.last().unwrap() == PAIRS_TRUNCATED, "{broken}: {pairs:?}");
+    }
+    assert_eq!(subtree_pairs("{}"), None);
+    assert_eq!(subtree_pairs(r#"{"n":null,"e":[]}"#), None);
+    assert_eq!(subtree_pairs("[1,2]"), None);
+}

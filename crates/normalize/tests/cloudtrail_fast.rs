@@ -242,6 +242,12 @@ fn edge_cases() {
         with(&format!(r#""deep":{}1{}"#, "[".repeat(127), "]".repeat(127))),
         with(&format!(r#""deep":{}1{}"#, "[".repeat(128), "]".repeat(128))),
         with(&format!(r#""requestParameters":{}1{}"#, "[".repeat(200), "]".repeat(200))),
+        // pairs: escaped keys, arrays of objects, nulls, empty containers, the caps
+        with(r#""requestParameters":{"a=b":"c","x.y":1,"p\\q":true,"n":null,"e":{},"l":[],"v":[{"k":1},{"k":[2,3]}]}"#),
+        with(r#""responseElements":{"credentials":{"accessKeyId":"ASIA","expiration":"Nov 23, 2026"}}"#),
+        with(&format!(r#""requestParameters":{{"items":[{}]}}"#, vec!["1"; 1500].join(","))),
+        with(&format!(r#""requestParameters":{{"{}":[{}]}}"#, "k".repeat(5000), vec!["1"; 300].join(","))),
+        with(&format!(r#""requestParameters":{}"v"{}"#, r#"{"a":"#.repeat(100), "}".repeat(100))),
         // syntax
         format!("  {{{base}}}  \n"),
         format!("{{{base}}} x"),

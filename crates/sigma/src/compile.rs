@@ -187,6 +187,60 @@ fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
     QueryAst::Regex { field: field.into(), pattern, case_insensitive: false }
 }
 
+/// Why `|cidr` and numeric comparisons are refused on members of the variable subtrees.
+const PAIR_NOT_TYPED: &str = "{} on members of requestParameters, responseElements, additionalEventData and \
+     serviceEventDetails is not supported: they are stored as text (path=value pairs), not as addresses or numbers";
+
+/// A wildcard pattern matching `text` literally.
+fn wildcard_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A string condition on a member of a variable subtree: the pair `path=value` in its pairs
+/// field. Case-insensitively only the value is folded (a `Regex`: the path literal, each letter
+/// of the value a class of its case forms), so `bucketName` never matches `BucketName`.
+fn pair_match(field: &str, path: &str, ps: &[Piece], cased: bool) -> QueryAst {
+    let wild = ps.iter().any(|p| !matches!(p, Piece::Lit(_)));
+    if cased || !has_case(ps) {
+        if !wild {
+            let mut value = format!("{path}=");
+            value.extend(ps.iter().filter_map(|p| if let Piece::Lit(c) = p { Some(*c) } else { None }));
+            return QueryAst::Term { field: field.into(), value: Value::Str(value), case_insensitive: false };
+        }
+        let mut pattern = format!("{}=", wildcard_escape(path));
+        for p in ps {
+            match p {
+                Piece::Any => pattern.push('*'),
+                Piece::One => pattern.push('?'),
+                Piece::Lit(c @ ('*' | '?' | '\\')) => {
+                    pattern.push('\\');
+                    pattern.push(*c);
+                }
+                Piece::Lit(c) => pattern.push(*c),
+            }
+        }
+        return QueryAst::Wildcard { field: field.into(), pattern, case_insensitive: false };
+    }
+    let mut pattern = String::new();
+    path.chars().for_each(|c| regex_lit(c, &mut pattern));
+    pattern.push('=');
+    for p in ps {
+        match p {
+            Piece::Any => pattern.push_str(".*"),
+            Piece::One => pattern.push('.'),
+            Piece::Lit(c) => regex_fold(*c, &mut pattern),
+        }
+    }
+    QueryAst::Regex { field: field.into(), pattern, case_insensitive: false }
+}
+
 /// Whether a string pattern could match an IP address as text (digits, hex letters, `.`, `:`).
 fn could_be_ip(ps: &[Piece]) -> bool {
     ps.iter().all(|p| match p {
@@ -321,6 +375,19 @@ impl Compiler<'_> {
                 Target::Keyword(f) | Target::Bool(f) | Target::Number(f) => {
                     QueryAst::Exists { field: f.clone() }
                 }
+                // The member itself, or members under it.
+                Target::Pair { field, path } => QueryAst::any(vec![
+                    QueryAst::Wildcard {
+                        field: field.clone(),
+                        pattern: format!("{}=*", wildcard_escape(path)),
+                        case_insensitive: false,
+                    },
+                    QueryAst::Wildcard {
+                        field: field.clone(),
+                        pattern: format!("{}.*", wildcard_escape(path)),
+                        case_insensitive: false,
+                    },
+                ]),
             };
             if present {
                 q
@@ -340,6 +407,7 @@ impl Compiler<'_> {
                 let net = tripline_dsl::ast::parse_cidr(&text).map_err(|e| e.to_string())?;
                 match target {
                     Target::SourceIp => Ok(QueryAst::Subnet { field: SOURCE_IP.into(), net }),
+                    Target::Pair { .. } => Err(PAIR_NOT_TYPED.replace("{}", "cidr")),
                     _ => Err("cidr works on IP address fields only (sourceIPAddress)".into()),
                 }
             }
@@ -349,6 +417,9 @@ impl Compiler<'_> {
                     SigmaValue::Float(f) if f.is_finite() => Value::Float(*f),
                     _ => return Err("lt, lte, gt and gte compare numbers: give a number".into()),
                 };
+                if let Target::Pair { .. } = target {
+                    return Err(PAIR_NOT_TYPED.replace("{}", "lt, lte, gt and gte"));
+                }
                 let Target::Number(field) = target else {
                     return Err(
                         "this field is stored as text or boolean: a numeric comparison on it would compare \
@@ -362,11 +433,21 @@ impl Compiler<'_> {
             }
             Op::Re { i, m, s } => {
                 let SigmaValue::Str(re) = v else { return Err("re needs a string".into()) };
+                let pattern = translate_regex(re, i, m, s)?;
+                if let Target::Pair { field, path } = target {
+                    // The path literal, then the expression over the value.
+                    let mut literal = String::new();
+                    path.chars().for_each(|c| regex_lit(c, &mut literal));
+                    return Ok(QueryAst::Regex {
+                        field: field.clone(),
+                        pattern: format!("{literal}=({pattern})"),
+                        case_insensitive: false,
+                    });
+                }
                 let field = match target {
                     Target::Keyword(f) => f,
                     _ => return Err("re works on text fields only".into()),
                 };
-                let pattern = translate_regex(re, i, m, s)?;
                 Ok(QueryAst::Regex { field: field.clone(), pattern, case_insensitive: false })
             }
             Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith => {
@@ -410,6 +491,7 @@ impl Compiler<'_> {
                 }
                 match target {
                     Target::Keyword(field) => Ok(string_match(field, &ps, cased)),
+                    Target::Pair { field, path } => Ok(pair_match(field, path, &ps, cased)),
                     Target::SourceIp => {
                         let wild = ps.iter().any(|p| !matches!(p, Piece::Lit(_)));
                         if !wild {

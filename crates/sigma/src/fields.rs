@@ -6,11 +6,16 @@
 //! - `sourceIPAddress` is split: an IP address goes to `details.sourceipaddress` (an `ip` field,
 //!   CIDR-searchable), anything else (`ec2.amazonaws.com`, `AWS Internal`) to
 //!   `details.sourcehostname` ([`Target::SourceIp`]).
-//! - `requestParameters`, `responseElements` and `additionalEventData` vary per API, so each is
-//!   stored as one JSON string; only a fixed list of their scalar members is also a flat keyword
-//!   field `details.<subtree>_<member>` (both lower-cased), holding the value as text. A member
-//!   outside that list is refused: matching it inside the JSON text would match more (the same
-//!   key nested deeper, or inside another string) than the rule says.
+//! - `requestParameters`, `responseElements`, `additionalEventData`, `serviceEventDetails`,
+//!   `insightDetails` and `edgeDeviceDetails` vary per API, so each is stored as one JSON string,
+//!   a fixed list of scalar members is also a flat keyword field `details.<subtree>_<member>`
+//!   (both lower-cased), and every scalar leaf is a `path=value` string in the subtree's pairs
+//!   field `details.<subtree>_pairs` ([`Target::Pair`]). A member is matched on its flat field
+//!   when it has one, else on the pairs field: value `v` at path `p` is the pair `p=v` (a `Term`,
+//!   or a `Wildcard` with the path's wildcard characters escaped); case-insensitively, a `Regex`
+//!   with the path literal and only the value's letters folded (the path stays exact); `exists`
+//!   is `p=*` or `p.*` (the member, or members under it); `|re` is the regular expression after
+//!   `p=`. `|cidr` and `lt`/`lte`/`gt`/`gte` are refused: the pairs are text.
 //! - Booleans (`readOnly`, `managementEvent`, `sessionCredentialFromConsole`) stay booleans.
 //!
 //! | Sigma (CloudTrail) field | Tripline field |
@@ -23,6 +28,7 @@
 //! | `requestParameters.X` for X the normalizer flattens ([`FLATTENED`]) | `details.requestparameters_x` (text) |
 //! | `responseElements.ConsoleLogin` | `details.responseelements_consolelogin` (text) |
 //! | `additionalEventData.{MFAUsed, LoginTo, MobileVersion}` | `details.additionaleventdata_…` (text) |
+//! | any other `requestParameters.<path>`, `responseElements.<path>`, `additionalEventData.<path>`, `serviceEventDetails.<path>` (also `insightDetails`, `edgeDeviceDetails`) | `path=value` in `details.<subtree>_pairs` |
 //!
 //! The flattened members are the normalizer's `EXTRACTS` table (`tripline_normalize::cloudtrail`),
 //! read from there (the normalizer is a lower layer than this crate).
@@ -73,6 +79,10 @@ pub const NESTED: [&str; 20] = [
     "tlsDetails.clientProvidedHostHeader",
 ];
 
+use tripline_normalize::cloudtrail::mapping::push_key;
+use tripline_normalize::cloudtrail::RAW_SUBTREES;
+use tripline_normalize::PAIRS_SUFFIX;
+
 /// The subtrees stored as JSON text, with their flattened members: the normalizer's own table,
 /// so a member is mapped exactly when the normalizer stores it flat.
 pub use tripline_normalize::cloudtrail::EXTRACTS as FLATTENED;
@@ -88,6 +98,15 @@ pub enum Target {
     Number(String),
     /// `sourceIPAddress`: `details.sourceipaddress` for addresses, `details.sourcehostname` else.
     SourceIp,
+    /// A member of a variable subtree, matched in the subtree's pairs field (keyword strings
+    /// `path=value`, one per scalar leaf).
+    Pair {
+        /// The pairs field (`details.requestparameters_pairs`).
+        field: String,
+        /// The member's path as the pairs field writes it: keys joined with `.`, `\`, `.` and
+        /// `=` inside a key escaped with a backslash.
+        path: String,
+    },
 }
 
 /// Where an IP `sourceIPAddress` is stored.
@@ -117,10 +136,22 @@ pub fn cloudtrail(field: &str) -> Result<Target, String> {
                     member.to_lowercase()
                 )));
             }
-            return Err(format!(
-                "{subtree} is stored as JSON text; only these members can be matched by path: {}",
-                members.join(", ")
-            ));
+        }
+        if RAW_SUBTREES.contains(&subtree) {
+            if member.split('.').any(str::is_empty) {
+                return Err(format!("{field:?} has an empty path segment"));
+            }
+            let mut path = String::with_capacity(member.len());
+            for (i, key) in member.split('.').enumerate() {
+                if i > 0 {
+                    path.push('.');
+                }
+                push_key(&mut path, key);
+            }
+            return Ok(Target::Pair {
+                field: format!("details.{}{PAIRS_SUFFIX}", subtree.to_lowercase()),
+                path,
+            });
         }
     }
     if field.is_empty() {

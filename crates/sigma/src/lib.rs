@@ -56,6 +56,7 @@
 //! | `\|cased` | case-sensitive (`Term`, `Wildcard`) |
 //! | `\|re`, with `\|i`, `\|m`, `\|s` | `Regex`, translated from PCRE to Lucene's anchored flavour ([`translate_regex`]) |
 //! | `\|cidr` | `Subnet` (on `sourceIPAddress`) |
+//! | `requestParameters.<path>`, `responseElements.<path>`, `additionalEventData.<path>`, `serviceEventDetails.<path>`, any path | the pair `path=value` in `details.<subtree>_pairs` (path exact, value as above), see [`fields`] |
 //! | `\|lt`, `\|lte`, `\|gt`, `\|gte` | `Range`, on numeric fields ([`Target::Number`]; none of CloudTrail's mapped fields is one) |
 //! | conditions: `and`, `or`, `not`, `( )`, `1 of X*`, `all of X*`, `1 of them`, `all of them`, a list of conditions (OR) | `Bool` (precedence: or < and < not < `of` < parentheses) |
 //!
@@ -71,9 +72,8 @@
 //! `fieldref`; keyword searches (values without a field: Tripline matches fields, and its one
 //! text field, `summary`, is not the whole event); `all` on one value (the specification forbids
 //! it); two matching modifiers on one field; `null` with modifiers; numeric comparisons on text
-//! fields; `cidr` off IP fields; fields with no mapping, including `requestParameters`,
-//! `responseElements` and `additionalEventData` members the normalizer does not flatten (those
-//! subtrees are stored as JSON text); `x of` other than `1` and `all`; a condition naming an
+//! fields; `cidr` off IP fields; `cidr` and numeric comparisons on members of the variable
+//! subtrees (stored as `path=value` text); fields with no mapping; `x of` other than `1` and `all`; a condition naming an
 //! unknown identifier, a pattern naming none, or nested deeper than
 //! [`condition::MAX_NESTING`]; log sources other than CloudTrail; correlation rules, `timeframe`,
 //! Sigma filters, rule collections (several YAML documents); regular expressions outside the
@@ -110,10 +110,6 @@
 //!
 //! ## Open questions
 //!
-//! - Paths into `requestParameters` and `responseElements`: only the normalizer's flattened
-//!   members are addressable; SigmaHQ's CloudTrail rules use others
-//!   (`requestParameters.policyDocument`, `requestParameters.ipPermissions.items…`), which need
-//!   the subtrees queryable by path on both stores (the Sigma issue, item 2).
 //! - Numbers: a YAML number is a number only when written as it prints (`42`, `1.5`); otherwise
 //!   the text as written is kept (`012345678901`, an account id with its leading zero; `1.10`), so
 //!   on CloudTrail's text fields it matches what the rule says. Whether a rule author's `1.10`

@@ -320,18 +320,6 @@ fn what_cannot_be_translated_exactly_is_refused() {
             ),
         ),
         (
-            "    s:\n        requestParameters.policyDocument|contains: '\"*\"'\n    condition: s\n",
-            err(
-                5,
-                9,
-                "detection.s.requestParameters.policyDocument|contains",
-                "field \"requestParameters.policyDocument\": requestParameters is stored as JSON text; only these \
-                 members can be matched by path: bucketName, key, userName, roleName, groupName, policyArn, \
-                 policyName, accessKeyId, name, keyId, functionName, groupId, instanceId, secretId, detectorId, \
-                 roleArn, roleSessionName",
-            ),
-        ),
-        (
             "    s:\n        Image: x\n    condition: s\n",
             err(
                 5,
@@ -458,4 +446,62 @@ fn non_ascii_letters_keep_the_folded_regex() {
             term("details.errorcode", "Ém"),
         ]))
     );
+}
+
+#[test]
+fn subtree_members_are_pairs_with_an_exact_path() {
+    let f = "details.requestparameters_pairs";
+    let q = compiled(
+        "    selection:\n        eventName|cased: AuthorizeSecurityGroupIngress\n        \
+         requestParameters.ipPermissions.items.ipRanges.items.cidrIp|cased: 0.0.0.0/0\n        \
+         requestParameters.ipPermissions.items.fromPort: 22\n        \
+         requestParameters.policyDocument|cased|contains: '\"Principal\":\"\\*\"'\n        \
+         responseElements.credentials.accessKeyId|startswith: ASIA\n        \
+         additionalEventData.x=y: v\n        \
+         serviceEventDetails.a*b|cased: c\n    \
+         present:\n        requestParameters.ipPermissions|exists: true\n    \
+         absent:\n        requestParameters.dryRun: null\n    \
+         by_re:\n        requestParameters.description|re: '^adm'\n    \
+         condition: selection and present and absent and by_re\n",
+    );
+    let exists = |path: &str| any(vec![wildcard(f, &format!("{path}=*")), wildcard(f, &format!("{path}.*"))]);
+    assert_eq!(
+        q,
+        cloudtrail(all(vec![
+            all(vec![
+                term("details.eventname", "AuthorizeSecurityGroupIngress"),
+                term(f, "ipPermissions.items.ipRanges.items.cidrIp=0.0.0.0/0"),
+                // A number is matched as written; no letters, so no folding.
+                term(f, "ipPermissions.items.fromPort=22"),
+                wildcard(f, "policyDocument=*\"Principal\":\"\\*\"*"),
+                // Case-insensitive: the path literal, only the value folded.
+                regex("details.responseelements_pairs", "credentials\\.accessKeyId=[aA][sS][iI][aA].*"),
+                // A key's `=` is escaped as the normalizer escapes it.
+                regex("details.additionaleventdata_pairs", "x\\\\\\=y=[vV]"),
+                // Wildcard characters in a key are literal.
+                term("details.serviceeventdetails_pairs", "a*b=c"),
+            ]),
+            exists("ipPermissions"),
+            not(exists("dryRun")),
+            regex(f, "description=(adm.*)"),
+        ]))
+    );
+    // The flat members keep their fields.
+    assert_eq!(
+        compiled("    s:\n        requestParameters.bucketName|cased: b\n    condition: s\n"),
+        cloudtrail(term("details.requestparameters_bucketname", "b"))
+    );
+    // A wildcard value on a key with a wildcard character: the key's is escaped.
+    assert_eq!(
+        compiled("    s:\n        serviceEventDetails.a*b|cased|endswith: c\n    condition: s\n"),
+        cloudtrail(wildcard("details.serviceeventdetails_pairs", "a\\*b=*c"))
+    );
+    for (detection, needle) in [
+        ("requestParameters.ipPermissions.items.ipRanges.items.cidrIp|cidr: 0.0.0.0/0", "cidr on members of"),
+        ("requestParameters.ipPermissions.items.fromPort|gt: 20", "lt, lte, gt and gte on members of"),
+        ("requestParameters..x: v", "empty path segment"),
+    ] {
+        let e = refused(&format!("    s:\n        {detection}\n    condition: s\n"));
+        assert!(e.reason.contains(needle), "{detection}: {}", e.reason);
+    }
 }

@@ -58,11 +58,10 @@ fn every_mapped_field_is_where_the_normalizer_puts_it() {
 #[test]
 fn unmapped_fields_say_why() {
     assert_eq!(
-        fields::cloudtrail("requestParameters.policyDocument").unwrap_err(),
-        "requestParameters is stored as JSON text; only these members can be matched by path: bucketName, \
-         key, userName, roleName, groupName, policyArn, policyName, accessKeyId, name, keyId, functionName, \
-         groupId, instanceId, secretId, detectorId, roleArn, roleSessionName"
+        fields::cloudtrail("requestParameters..policyDocument").unwrap_err(),
+        "\"requestParameters..policyDocument\" has an empty path segment"
     );
+    assert!(fields::cloudtrail("otherSubtree.x").unwrap_err().starts_with("no CloudTrail field"));
     assert_eq!(
         fields::cloudtrail("eventname").unwrap_err(),
         "no CloudTrail field \"eventname\" is mapped (field names are case-sensitive, as CloudTrail writes them)"
@@ -75,4 +74,35 @@ fn unmapped_fields_say_why() {
         fields::cloudtrail("responseElements.ConsoleLogin"),
         Ok(Target::Keyword("details.responseelements_consolelogin".into()))
     );
+}
+
+#[test]
+fn any_subtree_member_is_a_pair_the_normalizer_writes() {
+    let record = serde_json::json!({
+        "eventTime": "2026-11-23T10:00:00Z", "eventSource": "ec2.amazonaws.com",
+        "eventName": "AuthorizeSecurityGroupIngress",
+        "requestParameters": {"ipPermissions": {"items": [{"fromPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]},
+            "policyDocument": "{}", "a=b": "c"},
+        "responseElements": {"credentials": {"accessKeyId": "ASIA"}},
+        "additionalEventData": {"x": true},
+        "serviceEventDetails": {"y": "z"}
+    });
+    let event = tripline_normalize::cloudtrail::normalize(record, chrono::Utc::now()).unwrap();
+    let doc = serde_json::to_value(&event).unwrap();
+    for (name, value) in [
+        ("requestParameters.ipPermissions.items.ipRanges.items.cidrIp", "0.0.0.0/0"),
+        ("requestParameters.ipPermissions.items.fromPort", "22"),
+        ("requestParameters.policyDocument", "{}"),
+        ("requestParameters.a=b", "c"),
+        ("responseElements.credentials.accessKeyId", "ASIA"),
+        ("additionalEventData.x", "true"),
+        ("serviceEventDetails.y", "z"),
+    ] {
+        let Ok(Target::Pair { field, path }) = fields::cloudtrail(name) else { panic!("{name}") };
+        let pairs = tripline_event::lookup(&doc, &field)
+            .and_then(Json::as_array)
+            .unwrap_or_else(|| panic!("{field}"));
+        let pair = format!("{path}={value}");
+        assert!(pairs.iter().any(|p| p.as_str() == Some(&pair)), "{name}: {pair} not in {pairs:?}");
+    }
 }

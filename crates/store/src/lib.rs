@@ -90,9 +90,10 @@ pub struct SearchResult {
 }
 
 /// The paths of an event's string values too long to index
-/// ([`MAX_KEYWORD_CHARS`](tripline_dsl::MAX_KEYWORD_CHARS)), sorted, each once: what both stores
-/// write into the document's [`UNINDEXED_FIELD`](tripline_dsl::UNINDEXED_FIELD). `summary` is
-/// analyzed text and has no such limit.
+/// ([`MAX_KEYWORD_CHARS`](tripline_dsl::MAX_KEYWORD_CHARS)), and of its pairs fields that were
+/// cut short ([`PAIRS_TRUNCATED`](tripline_event::PAIRS_TRUNCATED)), sorted, each once: what both
+/// stores write into the document's [`UNINDEXED_FIELD`](tripline_dsl::UNINDEXED_FIELD). `summary`
+/// is analyzed text and has no such limit.
 pub fn unindexed_paths(event: &Event) -> Vec<String> {
     use tripline_dsl::is_unindexable;
     let mut out = Vec::new();
@@ -110,6 +111,12 @@ pub fn unindexed_paths(event: &Event) -> Vec<String> {
     fn walk(path: &mut String, v: &Json, out: &mut Vec<String>, depth: usize) {
         match v {
             Json::String(s) if is_unindexable(s) => out.push(path.clone()),
+            // A pairs field whose subtree had more leaves than it holds.
+            Json::String(s)
+                if s == tripline_event::PAIRS_TRUNCATED && path.ends_with(tripline_event::PAIRS_SUFFIX) =>
+            {
+                out.push(path.clone())
+            }
             Json::Array(items) if depth < 64 => items.iter().for_each(|i| walk(path, i, out, depth + 1)),
             Json::Object(m) if depth < 64 => {
                 for (k, child) in m {

@@ -24,10 +24,11 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tripline_event::Event;
 
-use super::mapping::{event_verb, minify, EXTRACTS, RAW_SUBTREES, READ_VERBS};
+use super::mapping::{event_verb, minify, subtree_pairs, EXTRACTS, RAW_SUBTREES, READ_VERBS};
 use crate::keys::{
     canonical_ip, lower_str, parse_time, scalar_string, LowerSeed, Scratch, Stack, Top, TopSeed,
 };
+use tripline_event::PAIRS_SUFFIX;
 
 /// Lower-case names of [`RAW_SUBTREES`], same order.
 const RAW_LOWER: [&str; 6] = [
@@ -302,6 +303,12 @@ fn raw_subtree(i: usize, text: &str, details: &mut Map<String, Value>, login_fai
                 }
             }
         }
+    }
+    if let Some(pairs) = subtree_pairs(text) {
+        let mut name = String::with_capacity(lower_key.len() + PAIRS_SUFFIX.len());
+        name.push_str(lower_key);
+        name.push_str(PAIRS_SUFFIX);
+        details.insert(name, Value::Array(pairs));
     }
     details.insert(lower_key.to_owned(), Value::String(minify(text)));
 }

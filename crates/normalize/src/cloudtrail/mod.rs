@@ -29,6 +29,19 @@
 //! `details.responseelements_consolelogin`): see [`EXTRACTS`]. The list is fixed so the number of
 //! fields in the index stays bounded.
 //!
+//! So that **every** member can still be matched by its path, each subtree that is an object
+//! also gives one keyword array `details.<subtree lower-cased>_pairs` (what OpenSearch's
+//! `flat_object` does inside, portable to both stores, one field per subtree whatever the
+//! record holds): a `path=value` string per scalar leaf, the path in CloudTrail's own key case
+//! (`ipPermissions.items.fromPort=22`, `bucketName=my-bucket`), arrays contributing each element
+//! under the array's path, strings as they are, numbers as written in the record, booleans as
+//! `true`/`false`, nulls left out; `\`, `.` and `=` inside a key are escaped with a backslash
+//! (`a\=b=c` is the key `a=b`), so the first unescaped `=` ends the path. Hostile input is
+//! capped at [`MAX_PAIRS`] pairs and [`MAX_PAIRS_BYTES`] of text per subtree; a field cut short
+//! ends with [`PAIRS_TRUNCATED`](tripline_event::PAIRS_TRUNCATED), which the stores report as
+//! they report values too long to index (the event's `unindexed` paths), and a pair longer than
+//! a keyword can be is kept and reported the same way. See [`subtree_pairs`].
+//!
 //! ## Three parts
 //!
 //! - [`mapping`]: what a CloudTrail record becomes, as data: the subtrees kept as text, the flat
@@ -53,7 +66,7 @@ use crate::keys::Scratch;
 use crate::ErrorKind;
 
 pub(crate) use fast::fast;
-pub use mapping::{event_verb, is_record, EXTRACTS, RAW_SUBTREES};
+pub use mapping::{event_verb, is_record, subtree_pairs, EXTRACTS, MAX_PAIRS, MAX_PAIRS_BYTES, RAW_SUBTREES};
 pub use reference::normalize_json_reference;
 pub(crate) use reference::{normalize_top, TopLevel};
 

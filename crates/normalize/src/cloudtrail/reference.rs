@@ -7,9 +7,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tripline_event::Event;
 
-use super::mapping::{event_verb, minify, EXTRACTS, RAW_SUBTREES, READ_VERBS};
+use super::mapping::{event_verb, minify, subtree_pairs, EXTRACTS, RAW_SUBTREES, READ_VERBS};
 use crate::keys::{canonical_ip, lower, scalar_string, time_field, Lower};
 use crate::ErrorKind;
+use tripline_event::PAIRS_SUFFIX;
 
 /// A record's top-level members, borrowed from its JSON text and not yet parsed.
 pub(crate) struct TopLevel<'a>(pub Vec<(&'a str, &'a RawValue)>);
@@ -114,7 +115,11 @@ pub(crate) fn normalize_top(rec: &TopLevel<'_>, received: DateTime<Utc>) -> Resu
                     }
                 }
             }
-            details.insert(key.to_lowercase(), Value::String(minify(text)));
+            let lower_key = key.to_lowercase();
+            if let Some(pairs) = subtree_pairs(text) {
+                details.insert(format!("{lower_key}{PAIRS_SUFFIX}"), Value::Array(pairs));
+            }
+            details.insert(lower_key, Value::String(minify(text)));
             continue;
         }
         let value = serde_json::from_str::<Lower>(raw.get()).map_err(|e| ErrorKind::Json(e.to_string()))?.0;
