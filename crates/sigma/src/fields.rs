@@ -28,6 +28,7 @@
 //! | `requestParameters.X` for X the normalizer flattens ([`FLATTENED`]) | `details.requestparameters_x` (text) |
 //! | `responseElements.ConsoleLogin` | `details.responseelements_consolelogin` (text) |
 //! | `additionalEventData.{MFAUsed, LoginTo, MobileVersion}` | `details.additionaleventdata_…` (text) |
+//! | `requestParameters`, `responseElements`, … themselves (the whole subtree) | `details.<subtree>`: its JSON text as the record wrote it (`\|contains` searches it) |
 //! | any other `requestParameters.<path>`, `responseElements.<path>`, `additionalEventData.<path>`, `serviceEventDetails.<path>` (also `insightDetails`, `edgeDeviceDetails`) | `path=value` in `details.<subtree>_pairs` |
 //!
 //! The flattened members are the normalizer's `EXTRACTS` table (`tripline_normalize::cloudtrail`),
@@ -126,6 +127,10 @@ pub fn cloudtrail(field: &str) -> Result<Target, String> {
     }
     if BOOLEANS.contains(&field) {
         return Ok(Target::Bool(lowered()));
+    }
+    // A whole subtree is its JSON text as the record wrote it (`requestParameters|contains: x`).
+    if RAW_SUBTREES.contains(&field) {
+        return Ok(Target::Keyword(lowered()));
     }
     if let Some((subtree, member)) = field.split_once('.') {
         if let Some((_, members)) = FLATTENED.iter().find(|(s, _)| *s == subtree) {

@@ -505,3 +505,16 @@ fn subtree_members_are_pairs_with_an_exact_path() {
         assert!(e.reason.contains(needle), "{detection}: {}", e.reason);
     }
 }
+
+#[test]
+fn a_whole_subtree_is_matched_as_its_json_text() {
+    let q = compiled("    sel:\n        requestParameters|contains: Suspended\n    condition: sel\n");
+    assert_eq!(
+        q,
+        cloudtrail(QueryAst::Wildcard {
+            field: "details.requestparameters".into(),
+            pattern: "*Suspended*".into(),
+            case_insensitive: true
+        })
+    );
+}

@@ -134,17 +134,11 @@ fn malformed_rules_name_the_line_and_the_construct() {
         ),
         (
             "title: t\ncorrelation:\n  type: event_count\n",
-            err("bad.yml", 2, 1, "correlation", "correlation rules are not supported yet"),
+            err("bad.yml", 2, 1, "correlation.rules", "a correlation needs the rules it correlates"),
         ),
         (
             "title: a\n---\ntitle: b\n",
-            err(
-                "bad.yml",
-                3,
-                1,
-                "YAML",
-                "more than one YAML document: rule collections (---) are not supported, one rule per file",
-            ),
+            err("bad.yml", 3, 1, "YAML", "more than one YAML document: read rule files with parse_documents"),
         ),
     ];
     for (text, want) in cases {
@@ -160,4 +154,56 @@ fn yaml_errors_and_duplicate_keys_carry_the_position() {
     let e = SigmaRule::parse("broken.yml", "title: t\ndetection: [unclosed\n").unwrap_err();
     assert_eq!(e.construct, "YAML");
     assert!(e.to_string().starts_with("broken.yml, line "), "{e}");
+}
+
+#[test]
+fn correlations_and_test_cases_are_read_with_their_positions() {
+    use tripline_sigma::{parse_documents, CorrelationKind, Document, Expect};
+    let text = "title: base\nname: base\nlogsource: {product: aws, service: cloudtrail}\n\
+detection:\n    s:\n        eventName: X\n    condition: s\n\
+tests:\n  - name: one\n    expect: {alerts: 2, group: g, count: 7}\n    records: ['{\"eventName\": \"X\"}']\n\
+---\ntitle: corr\ncorrelation:\n  type: value_count\n  rules: base\n  group-by: [userIdentity.arn]\n\
+  timespan: 15m\n  condition: {field: eventName, gt: 2, lte: 9}\n";
+    let docs = parse_documents("c.yml", text).unwrap();
+    let [Document::Rule(rule), Document::Correlation(c)] = docs.as_slice() else { panic!("{docs:?}") };
+    assert_eq!(rule.tests[0].expect, Expect::Alerts { alerts: 2, group: Some("g".into()), count: Some(7) });
+    assert_eq!(rule.tests[0].records[0]["eventName"], "X", "a pasted JSON string is read as JSON");
+    assert_eq!((c.kind, c.timespan_secs, c.rules[0].0.as_str()), (CorrelationKind::ValueCount, 900, "base"));
+    let cond = c.condition.clone().unwrap();
+    assert_eq!(
+        (cond.min, cond.max, cond.field.map(|f| f.0)),
+        (Some(3), Some(9), Some("eventName".to_string()))
+    );
+    assert!(cond.holds(3) && cond.holds(9) && !cond.holds(2) && !cond.holds(10));
+
+    let bad = |body: &str| {
+        let t = format!("title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n{body}");
+        parse_documents("c.yml", &t).unwrap_err().to_string()
+    };
+    assert_eq!(
+        bad("  timespan: 5m\n"),
+        "c.yml, line 1, column 1: correlation.condition: event_count and value_count need a condition"
+    );
+    assert!(bad("  timespan: 5y\n  condition: {gte: 1}\n")
+        .contains("line 5, column 13: correlation.timespan: \"5y\": the unit must be s, m, h or d"));
+    assert!(bad("  timespan: 99d\n  condition: {gte: 1}\n").contains("1 s to 30 days"));
+    assert!(bad("  timespan: 5m\n  condition: {lt: 0}\n").contains("lt: 0 can never hold"));
+    assert!(bad("  timespan: 5m\n  condition: {gte: 5, lte: 2}\n")
+        .contains("no count is at least 5 and at most 2"));
+    assert!(bad("  timespan: 5m\n  condition: {field: x, gte: 2}\n").contains("event_count counts events"));
+    assert!(
+        bad("  timespan: 5m\n  condition: {gte: 1}\n  aliases: {}\n").contains("aliases are not supported")
+    );
+    let case = |body: &str| {
+        let t = format!("title: r\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n    s:\n        eventName: X\n    condition: s\ntests:\n{body}");
+        parse_documents("r.yml", &t).unwrap_err().to_string()
+    };
+    assert!(case("  - name: n\n    records: [{a: 1}]\n").contains("a case needs expect"));
+    assert!(case("  - expect: alert\n").contains("a case needs records or a file"));
+    assert!(
+        case("  - expect: maybe\n    records: [{a: 1}]\n").contains("\"maybe\": expected alert, no alert")
+    );
+    assert!(case("  - expect: alert\n    at: yesterday\n    records: [{a: 1}]\n")
+        .contains("is not an RFC 3339 time"));
+    assert!(case("  - expect: alert\n    records: ['{not json']\n").contains("starts like JSON is not JSON"));
 }
