@@ -162,8 +162,8 @@ fn correlations_and_test_cases_are_read_with_their_positions() {
     let text = "title: base\nname: base\nlogsource: {product: aws, service: cloudtrail}\n\
 detection:\n    s:\n        eventName: X\n    condition: s\n\
 tests:\n  - name: one\n    expect: {alerts: 2, group: g, count: 7}\n    records: ['{\"eventName\": \"X\"}']\n\
----\ntitle: corr\ncorrelation:\n  type: value_count\n  rules: base\n  group-by: [userIdentity.arn]\n\
-  timespan: 15m\n  condition: {field: eventName, gt: 2, lte: 9}\n";
+---\ntitle: corr\ncorrelation:\n  type: value_count\n  rules: base\n  group-by: [userIdentity.arn]\n  timespan: 15m\n\
+\x20 condition: {field: eventName, gt: 2, lte: 9}\n";
     let docs = parse_documents("c.yml", text).unwrap();
     let [Document::Rule(rule), Document::Correlation(c)] = docs.as_slice() else { panic!("{docs:?}") };
     assert_eq!(rule.tests[0].expect, Expect::Alerts { alerts: 2, group: Some("g".into()), count: Some(7) });
@@ -171,7 +171,7 @@ tests:\n  - name: one\n    expect: {alerts: 2, group: g, count: 7}\n    records:
     assert_eq!((c.kind, c.timespan_secs, c.rules[0].0.as_str()), (CorrelationKind::ValueCount, 900, "base"));
     let cond = c.condition.clone().unwrap();
     assert_eq!(
-        (cond.min, cond.max, cond.field.map(|f| f.0)),
+        (cond.min, cond.max, cond.field.clone().map(|f| f.0)),
         (Some(3), Some(9), Some("eventName".to_string()))
     );
     assert!(cond.holds(3) && cond.holds(9) && !cond.holds(2) && !cond.holds(10));
@@ -182,7 +182,7 @@ tests:\n  - name: one\n    expect: {alerts: 2, group: g, count: 7}\n    records:
     };
     assert_eq!(
         bad("  timespan: 5m\n"),
-        "c.yml, line 1, column 1: correlation.condition: event_count and value_count need a condition"
+        "c.yml, line 2, column 1: correlation.condition: event_count and value_count need a condition"
     );
     assert!(bad("  timespan: 5y\n  condition: {gte: 1}\n")
         .contains("line 5, column 13: correlation.timespan: \"5y\": the unit must be s, m, h or d"));
