@@ -29,7 +29,8 @@ use serde_json::{json, Map, Value as Json};
 use tripline_dsl::{Aggregation, QueryAst, SearchQuery};
 use tripline_event::EventRef;
 use tripline_sigma::{
-    Correlation, CorrelationKind, CountCondition, Document, Level, SigmaError, SigmaRule, Target, TestCase,
+    Correlation, CorrelationKind, CountCondition, Document, Level, Mapping, SigmaError, SigmaRule, Target,
+    TestCase,
 };
 
 use crate::common::{actor, first_text, group_text};
@@ -164,7 +165,7 @@ fn status_name(s: tripline_sigma::Status) -> &'static str {
 
 /// Where a CloudTrail field named in a rule (`group-by`, `fields`) is stored, as paths to read
 /// in order; `None` when it is not a plain stored field.
-fn stored_paths(field: &str) -> Option<Vec<String>> {
+fn stored_paths(mapping: Mapping, field: &str) -> Option<Vec<String>> {
     // A subtree member the normalizer stores flat (its EXTRACTS) is one keyword field.
     if let Some((subtree, member)) = field.split_once('.') {
         let flat = tripline_normalize::cloudtrail::EXTRACTS
@@ -174,12 +175,12 @@ fn stored_paths(field: &str) -> Option<Vec<String>> {
             return Some(vec![format!("details.{}_{}", subtree.to_lowercase(), member.to_lowercase())]);
         }
     }
-    match tripline_sigma::fields::cloudtrail(field).ok()? {
+    match mapping(field).ok()? {
         Target::SourceIp => Some(vec![
             tripline_sigma::fields::SOURCE_IP.to_string(),
             tripline_sigma::fields::SOURCE_HOST.to_string(),
         ]),
-        Target::Keyword(p) | Target::Bool(p) | Target::Number(p) => Some(vec![p]),
+        Target::Keyword(p) | Target::Bool(p) | Target::Number(p) | Target::Ip(p) => Some(vec![p]),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -187,7 +188,7 @@ fn stored_paths(field: &str) -> Option<Vec<String>> {
 
 /// A CloudTrail field of an event, by the name a rule uses, as text (`""` when absent): a
 /// member of a subtree kept as JSON text (`requestParameters.userName`) is read from that text.
-fn field_value(event: &EventRef, field: &str) -> String {
+fn field_value(mapping: Mapping, event: &EventRef, field: &str) -> String {
     if let Some((subtree, path)) = field.split_once('.') {
         if tripline_normalize::cloudtrail::RAW_SUBTREES.contains(&subtree) {
             // A flattened member (the normalizer's EXTRACTS) is read where it is stored flat.
@@ -205,7 +206,7 @@ fn field_value(event: &EventRef, field: &str) -> String {
             };
         }
     }
-    match stored_paths(field) {
+    match stored_paths(mapping, field) {
         Some(paths) => first_text(event, &paths.iter().map(String::as_str).collect::<Vec<_>>()),
         None => String::new(),
     }
@@ -260,8 +261,12 @@ pub struct SigmaAlert {
     query: QueryAst,
     window: TimeDelta,
     kind: Kind,
-    /// `fields`: CloudTrail names.
+    /// `fields`: the log source's names.
     fields: Vec<String>,
+    /// The log source's field mapping.
+    mapping: Mapping,
+    /// The log source (`source` of its events).
+    log: &'static str,
 }
 
 impl SigmaAlert {
@@ -292,6 +297,9 @@ impl SigmaAlert {
             window: TimeDelta::minutes(DEFAULT_WINDOW_MINUTES),
             kind: Kind::Simple,
             fields: rule.fields.clone(),
+            mapping: tripline_sigma::log_source(&rule.logsource)
+                .map_or(tripline_sigma::fields::cloudtrail as Mapping, |(_, m)| m),
+            log: tripline_sigma::log_source(&rule.logsource).map_or("cloudtrail", |(l, _)| l),
         }
     }
 
@@ -305,6 +313,7 @@ impl SigmaAlert {
         let mut parts = Vec::new();
         let mut names = Vec::new();
         let mut fields: Vec<String> = Vec::new();
+        let mut mapping: Option<(&'static str, Mapping)> = None;
         for (r, at) in &c.rules {
             let base = resolve(r).ok_or_else(|| {
                 err(
@@ -320,6 +329,14 @@ impl SigmaAlert {
                     format!("{r:?} is a correlation: only detection rules can be correlated"),
                 ));
             }
+            if mapping.is_some_and(|(log, _)| log != base.log) {
+                return Err(err(
+                    *at,
+                    "correlation.rules",
+                    format!("{r:?} reads another log source than the rules before it"),
+                ));
+            }
+            mapping = Some((base.log, base.mapping));
             parts.push(base.query.clone());
             names.push(base.meta.name.clone());
             for f in &base.fields {
@@ -328,8 +345,9 @@ impl SigmaAlert {
                 }
             }
         }
+        let (log, mapping) = mapping.unwrap_or(("cloudtrail", tripline_sigma::fields::cloudtrail));
         let plain = |construct: &str, (field, at): &(String, tripline_sigma::Pos)| {
-            match stored_paths(field) {
+            match stored_paths(mapping, field) {
                 Some(p) if p.len() == 1 => Ok((field.clone(), p[0].clone())),
                 Some(_) => Err(err(
                     *at,
@@ -415,6 +433,8 @@ impl SigmaAlert {
                 })),
             },
             fields,
+            mapping,
+            log,
         })
     }
 
@@ -443,7 +463,7 @@ impl SigmaAlert {
         let mut out = Map::new();
         for name in &self.fields {
             let values: Vec<String> =
-                events.iter().map(|e| field_value(e, name)).filter(|v| !v.is_empty()).collect();
+                events.iter().map(|e| field_value(self.mapping, e, name)).filter(|v| !v.is_empty()).collect();
             let mut unique: Vec<String> = Vec::new();
             for v in values {
                 if !unique.contains(&v) {
@@ -528,7 +548,7 @@ impl Alert for SigmaAlert {
             .iter()
             .filter(|f| !matches!(f.as_str(), "userIdentity.arn" | "sourceIPAddress" | "eventName"))
             .filter_map(|f| {
-                let v = field_value(event, f);
+                let v = field_value(self.mapping, event, f);
                 (!v.is_empty() && !summary.contains(&v)).then(|| format!("{f}: {v}"))
             })
             .collect();

@@ -14,28 +14,44 @@ pub type FieldMap = dyn Fn(&str) -> Result<Target, String>;
 /// AND `source: cloudtrail`, with CloudTrail's field names ([`crate::fields::cloudtrail`]).
 pub fn compile(rule: &SigmaRule) -> Result<QueryAst, SigmaError> {
     let ls = &rule.logsource;
-    let supported = ls.product.as_deref() == Some("aws")
-        && ls.service.as_deref() == Some("cloudtrail")
-        && ls.category.is_none();
-    if !supported {
-        let shown = [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(ls.pos.err(
-            &rule.source,
-            "logsource",
-            format!(
-                "{{{shown}}} is not supported: only product: aws with service: cloudtrail (and no category)"
-            ),
-        ));
-    }
-    let detection = compile_detection(rule, &crate::fields::cloudtrail)?;
+    let (source, fields) = match log_source(ls) {
+        Some(found) => found,
+        None => {
+            let shown = [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ls.pos.err(
+                &rule.source,
+                "logsource",
+                format!(
+                    "{{{shown}}} is not supported: product: aws with service: cloudtrail, vpcflowlogs or \
+                         guardduty (and no category)"
+                ),
+            ));
+        }
+    };
+    let detection = compile_detection(rule, &fields)?;
     Ok(QueryAst::all(vec![
-        QueryAst::Term { field: "source".into(), value: Value::from("cloudtrail"), case_insensitive: false },
+        QueryAst::Term { field: "source".into(), value: Value::from(source), case_insensitive: false },
         detection,
     ]))
+}
+
+/// A field mapping as a plain function.
+pub type Mapping = fn(&str) -> Result<Target, String>;
+
+/// The stored `source` and the field mapping of a log source: `product: aws` with `service:`
+/// `cloudtrail` (CloudTrail's field names), `vpcflowlogs` (the flow log format's names) or
+/// `guardduty` (the finding's names); `None` for any other.
+pub fn log_source(ls: &crate::rule::Logsource) -> Option<(&'static str, Mapping)> {
+    match (ls.product.as_deref(), ls.service.as_deref(), ls.category.as_deref()) {
+        (Some("aws"), Some("cloudtrail"), None) => Some(("cloudtrail", crate::fields::cloudtrail)),
+        (Some("aws"), Some("vpcflowlogs"), None) => Some(("vpc_flow", crate::fields::vpcflow)),
+        (Some("aws"), Some("guardduty"), None) => Some(("guardduty", crate::fields::guardduty)),
+        _ => None,
+    }
 }
 
 /// Compile a rule's detection alone, with the given field mapping (the log source is the
@@ -372,7 +388,7 @@ impl Compiler<'_> {
                     QueryAst::Exists { field: SOURCE_IP.into() },
                     QueryAst::Exists { field: SOURCE_HOST.into() },
                 ]),
-                Target::Keyword(f) | Target::Bool(f) | Target::Number(f) => {
+                Target::Keyword(f) | Target::Bool(f) | Target::Number(f) | Target::Ip(f) => {
                     QueryAst::Exists { field: f.clone() }
                 }
                 // The member itself, or members under it.
@@ -407,6 +423,7 @@ impl Compiler<'_> {
                 let net = tripline_dsl::ast::parse_cidr(&text).map_err(|e| e.to_string())?;
                 match target {
                     Target::SourceIp => Ok(QueryAst::Subnet { field: SOURCE_IP.into(), net }),
+                    Target::Ip(f) => Ok(QueryAst::Subnet { field: f.clone(), net }),
                     Target::Pair { .. } => Err(PAIR_NOT_TYPED.replace("{}", "cidr")),
                     _ => Err("cidr works on IP address fields only (sourceIPAddress)".into()),
                 }
@@ -512,6 +529,17 @@ impl Compiler<'_> {
                             );
                         }
                         Ok(string_match(SOURCE_HOST, &ps, cased))
+                    }
+                    Target::Ip(field) => {
+                        let wild = ps.iter().any(|p| !matches!(p, Piece::Lit(_)));
+                        match text.parse::<std::net::IpAddr>() {
+                            Ok(ip) if !wild => Ok(QueryAst::Term {
+                                field: field.clone(),
+                                value: Value::Str(ip.to_string()),
+                                case_insensitive: false,
+                            }),
+                            _ => Err("an IP address field: give an address, or a network with |cidr".into()),
+                        }
                     }
                     Target::Bool(_) => {
                         Err("this field is a boolean: give true or false, without modifiers".into())

@@ -99,6 +99,8 @@ pub enum Target {
     Number(String),
     /// `sourceIPAddress`: `details.sourceipaddress` for addresses, `details.sourcehostname` else.
     SourceIp,
+    /// An `ip` field: addresses (exact) and `|cidr`.
+    Ip(String),
     /// A member of a variable subtree, matched in the subtree's pairs field (keyword strings
     /// `path=value`, one per scalar leaf).
     Pair {
@@ -165,4 +167,89 @@ pub fn cloudtrail(field: &str) -> Result<Target, String> {
     Err(format!(
         "no CloudTrail field {field:?} is mapped (field names are case-sensitive, as CloudTrail writes them)"
     ))
+}
+
+/// VPC flow log fields (`logsource: {product: aws, service: vpcflowlogs}`, Tripline's name), as
+/// the flow log format names them (`srcaddr`, `dstport`, `pkt-srcaddr`, …), mapped as the
+/// normalizer stores them: addresses are `ip` fields (`|cidr`), ports, protocol, packets, bytes,
+/// version, `tcp-flags` and `traffic-path` numbers, the rest `details.<name without hyphens>`
+/// keywords. `start` and `end` are refused: a rule's window is the time condition.
+pub fn vpcflow(field: &str) -> Result<Target, String> {
+    let details = |name: &str| format!("details.{name}");
+    Ok(match field {
+        "srcaddr" => Target::Ip(details("sourceipaddress")),
+        "dstaddr" => Target::Ip(details("destinationipaddress")),
+        "pkt-srcaddr" => Target::Ip(details("pktsrcaddr")),
+        "pkt-dstaddr" => Target::Ip(details("pktdstaddr")),
+        "srcport" => Target::Number(details("sourceport")),
+        "dstport" => Target::Number(details("destinationport")),
+        "protocol" | "packets" | "bytes" | "version" => Target::Number(details(field)),
+        "tcp-flags" | "traffic-path" => Target::Number(details(&field.replace('-', ""))),
+        "start" | "end" => {
+            return Err(format!(
+                "{field}: times are not matched by value; the rule's window is its time condition"
+            ))
+        }
+        "action"
+        | "log-status"
+        | "account-id"
+        | "interface-id"
+        | "vpc-id"
+        | "subnet-id"
+        | "instance-id"
+        | "type"
+        | "region"
+        | "az-id"
+        | "sublocation-type"
+        | "sublocation-id"
+        | "pkt-src-aws-service"
+        | "pkt-dst-aws-service"
+        | "flow-direction"
+        | "ecs-cluster-arn"
+        | "ecs-cluster-name"
+        | "ecs-container-instance-arn"
+        | "ecs-container-instance-id"
+        | "ecs-container-id"
+        | "ecs-second-container-id"
+        | "ecs-service-name"
+        | "ecs-task-definition-arn"
+        | "ecs-task-arn"
+        | "ecs-task-id"
+        | "reject-reason" => Target::Keyword(details(&field.replace('-', ""))),
+        "protocolname" => Target::Keyword(details("protocolname")),
+        _ => {
+            return Err(format!(
+            "no VPC flow log field {field:?} (the names of the flow log format: srcaddr, dstport, action, …)"
+        ))
+        }
+    })
+}
+
+/// GuardDuty finding fields (`logsource: {product: aws, service: guardduty}`, Tripline's name),
+/// as GuardDuty writes them, mapped to what the normalizer extracts (`details.rawfinding` keeps
+/// the rest as text, which is not matched by path).
+pub fn guardduty(field: &str) -> Result<Target, String> {
+    let k = |name: &str| Target::Keyword(format!("details.{name}"));
+    Ok(match field {
+        "type" => k("finding"),
+        "id" => k("findingid"),
+        "arn" | "accountId" | "region" | "title" | "description" => k(&field.to_lowercase()),
+        "severity" => Target::Number("details.severity".into()),
+        "resource.resourceType" => k("resourcetype"),
+        "resource.instanceDetails.instanceId" => k("instanceid"),
+        "resource.accessKeyDetails.accessKeyId" => k("accesskeyid"),
+        "resource.accessKeyDetails.userName" => k("username"),
+        "resource.accessKeyDetails.principalId" => k("principalid"),
+        "service.action.actionType" => k("actiontype"),
+        "service.archived" => Target::Bool("details.archived".into()),
+        "service.count" => Target::Number("details.count".into()),
+        _ => {
+            return Err(format!(
+                "no GuardDuty finding field {field:?} is mapped (type, id, arn, accountId, region, title, description, \
+                 severity, resource.resourceType, resource.instanceDetails.instanceId, \
+                 resource.accessKeyDetails.{{accessKeyId, userName, principalId}}, service.action.actionType, \
+                 service.archived, service.count)"
+            ))
+        }
+    })
 }

@@ -128,7 +128,7 @@ pub mod error;
 pub mod fields;
 pub mod rule;
 
-pub use compile::{compile, compile_detection, translate_regex, FieldMap};
+pub use compile::{compile, compile_detection, log_source, translate_regex, FieldMap, Mapping};
 pub use fields::Target;
 
 pub use error::{Pos, SigmaError};

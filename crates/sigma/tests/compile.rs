@@ -396,10 +396,10 @@ fn what_cannot_be_translated_exactly_is_refused() {
 }
 
 #[test]
-fn only_cloudtrail_logsources_compile() {
+fn other_logsources_are_refused_with_the_supported_ones_named() {
     let r = SigmaRule::parse(
         "gd.yml",
-        "title: t\nlogsource:\n    product: aws\n    service: guardduty\ndetection: {s: {a: 1}, condition: s}\n",
+        "title: t\nlogsource:\n    product: aws\n    service: route53\ndetection: {s: {a: 1}, condition: s}\n",
     )
     .unwrap();
     assert_eq!(
@@ -409,8 +409,8 @@ fn only_cloudtrail_logsources_compile() {
             line: 3,
             column: 5,
             construct: "logsource".into(),
-            reason: "{product: aws, service: guardduty} is not supported: only product: aws with service: \
-                     cloudtrail (and no category)"
+            reason: "{product: aws, service: route53} is not supported: product: aws with service: cloudtrail, vpcflowlogs or \
+                     guardduty (and no category)"
                 .into(),
         }
     );
@@ -517,4 +517,51 @@ fn a_whole_subtree_is_matched_as_its_json_text() {
             case_insensitive: true
         })
     );
+}
+
+#[test]
+fn vpc_flow_logs_and_guardduty_are_tripline_log_sources() {
+    let rule = |service: &str, detection: &str| {
+        let t = format!("title: t\nlogsource: {{product: aws, service: {service}}}\ndetection:\n{detection}");
+        compile(&SigmaRule::parse("r.yml", &t).unwrap())
+    };
+    let q = rule(
+        "vpcflowlogs",
+        "    s:\n        srcaddr|cidr: 10.0.0.0/8\n        dstport: 22\n    condition: s\n",
+    )
+    .unwrap();
+    assert_eq!(
+        q,
+        all(vec![
+            QueryAst::Term {
+                field: "source".into(),
+                value: Value::from("vpc_flow"),
+                case_insensitive: false
+            },
+            all(vec![
+                QueryAst::Subnet {
+                    field: "details.sourceipaddress".into(),
+                    net: "10.0.0.0/8".parse().unwrap()
+                },
+                QueryAst::Term {
+                    field: "details.destinationport".into(),
+                    value: Value::Int(22),
+                    case_insensitive: false
+                },
+            ]),
+        ])
+    );
+    let err = rule("vpcflowlogs", "    s:\n        dstaddr|contains: '10.'\n    condition: s\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("an IP address field: give an address, or a network with |cidr"), "{err}");
+    let err = rule("vpcflowlogs", "    s:\n        start: 1\n    condition: s\n").unwrap_err().to_string();
+    assert!(err.contains("the rule's window is its time condition"), "{err}");
+    let q = rule("guardduty", "    s:\n        severity|gte: 7\n    condition: s\n").unwrap();
+    assert!(format!("{q:?}").contains("details.severity") && format!("{q:?}").contains("guardduty"), "{q:?}");
+    let err =
+        rule("guardduty", "    s:\n        service.evidence: x\n    condition: s\n").unwrap_err().to_string();
+    assert!(err.contains("no GuardDuty finding field \"service.evidence\""), "{err}");
+    let err = rule("route53", "    s:\n        a: x\n    condition: s\n").unwrap_err().to_string();
+    assert!(err.contains("service: cloudtrail, vpcflowlogs or guardduty"), "{err}");
 }
