@@ -86,8 +86,41 @@ enum Op {
     Cmp { lower: bool, inclusive: bool },
 }
 
-const UNSUPPORTED_MODIFIERS: [&str; 9] =
-    ["base64", "base64offset", "utf16le", "utf16be", "utf16", "wide", "windash", "expand", "fieldref"];
+const UNSUPPORTED_MODIFIERS: [&str; 7] =
+    ["utf16le", "utf16be", "utf16", "wide", "windash", "expand", "fieldref"];
+
+/// `base64` / `base64offset`: the value is searched for as base64 text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Encode {
+    /// The value's base64 encoding.
+    Base64,
+    /// The three encodings of the value at byte offsets 0, 1 and 2 of a longer encoded text,
+    /// each without the characters that depend on the bytes around it.
+    Base64Offset,
+}
+
+/// The texts a value is searched for under `encode`: each is exact base64 (case-sensitive).
+fn encoded(encode: Encode, text: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    match encode {
+        Encode::Base64 => vec![b64(text.as_bytes())],
+        Encode::Base64Offset => (0..3usize)
+            .map(|offset| {
+                // `offset` unknown bytes before the value: the characters they reach are left out
+                // (0, 2 or 3 of them), and so are those the unknown bytes after it reach (a last
+                // group of one byte leaves one determined character of four, of two bytes two).
+                let mut bytes = vec![0u8; offset];
+                bytes.extend_from_slice(text.as_bytes());
+                let all = b64(&bytes);
+                let start = [0, 2, 3][offset];
+                let end = all.len() - [0, 3, 2][bytes.len() % 3];
+                all.get(start..end).unwrap_or_default().to_string()
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
 
 /// One character of a Sigma string, after its escapes are read.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -304,8 +337,18 @@ impl Compiler<'_> {
         let here = format!("{construct}.{}", f.key());
         let bad = |reason: String| self.err(f.pos, here.clone(), reason);
         let (mut op, mut all, mut cased) = (Op::Eq, false, false);
+        let mut encode = None;
         for m in &f.modifiers {
             let next = match m.as_str() {
+                kind @ ("base64" | "base64offset") => {
+                    if encode.is_some() || op != Op::Eq {
+                        return Err(bad(format!(
+                            "{kind} comes first, once, before contains/startswith/endswith"
+                        )));
+                    }
+                    encode = Some(if kind == "base64" { Encode::Base64 } else { Encode::Base64Offset });
+                    continue;
+                }
                 "contains" => Op::Contains,
                 "startswith" => Op::StartsWith,
                 "endswith" => Op::EndsWith,
@@ -350,12 +393,39 @@ impl Compiler<'_> {
                 "all needs a list of at least two values (the specification forbids it on one)".into()
             ));
         }
+        if encode == Some(Encode::Base64Offset) && op != Op::Contains {
+            return Err(bad(
+                "base64offset finds the value inside a longer text: use base64offset|contains".into()
+            ));
+        }
+        if encode.is_some() && !matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
+            return Err(bad("base64 and base64offset encode a value to match as text".into()));
+        }
         let target =
             (self.fields)(&f.field).map_err(|reason| bad(format!("field {:?}: {reason}", f.field)))?;
         let mut clauses = Vec::new();
         for (v, at) in &f.values {
             let vbad = |reason: String| self.err(*at, here.clone(), reason);
-            clauses.push(self.value(&target, op, cased, v).map_err(vbad)?);
+            let Some(kind) = encode else {
+                clauses.push(self.value(&target, op, cased, v).map_err(vbad)?);
+                continue;
+            };
+            let text = match v {
+                SigmaValue::Str(s) if !pieces(s).iter().any(|p| !matches!(p, Piece::Lit(_))) => {
+                    pieces(s).iter().map(|p| if let Piece::Lit(c) = p { *c } else { '?' }).collect::<String>()
+                }
+                SigmaValue::Str(_) => return Err(vbad("a wildcard cannot be base64-encoded".into())),
+                SigmaValue::Int(_) | SigmaValue::Float(_) => value_text(v).unwrap_or_default(),
+                _ => return Err(vbad("base64 encodes text".into())),
+            };
+            // Base64 text is matched exactly (its letters' case is information); the encoded
+            // text holds no wildcard or escape characters.
+            let variants = encoded(kind, &text)
+                .into_iter()
+                .map(|e| self.value(&target, op, true, &SigmaValue::Str(e)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(vbad)?;
+            clauses.push(QueryAst::any(variants));
         }
         if all {
             return Ok(QueryAst::all(clauses));

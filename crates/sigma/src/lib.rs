@@ -9,7 +9,7 @@
 //!
 //! **Exact or refused.** A rule compiles only when the query means exactly what the rule says.
 //! Anything else is a [`SigmaError`] naming the rule, the line, the column, the construct
-//! (`detection.selection.eventName|base64`, `condition`, `logsource`) and the reason: never a
+//! (`detection.selection.eventName|windash`, `condition`, `logsource`) and the reason: never a
 //! query that silently matches more or less.
 //!
 //! ```
@@ -35,17 +35,21 @@
 //! ]));
 //!
 //! let bad = tripline_sigma::SigmaRule::parse("b.yml", "title: t\nlogsource: {product: aws, service: cloudtrail}\n\
-//!     detection:\n    s:\n        eventName|base64: x\n    condition: s\n").unwrap();
+//!     detection:\n    s:\n        eventName|expand: x\n    condition: s\n").unwrap();
 //! assert_eq!(tripline_sigma::compile(&bad).unwrap_err().to_string(),
-//!     "b.yml, line 5, column 9: detection.s.eventName|base64: the base64 modifier is not supported yet");
+//!     "b.yml, line 5, column 9: detection.s.eventName|expand: the expand modifier is not supported yet");
 //! ```
 //!
 //! ## Supported
 //!
 //! | Sigma | query AST |
 //! |---|---|
-//! | rule metadata: `title`, `id`, `status`, `level`, `tags`, `falsepositives`, `logsource` | [`SigmaRule`] fields (others are ignored) |
-//! | `logsource: {product: aws, service: cloudtrail}` | `source: cloudtrail` AND the detection |
+//! | rule metadata: `title`, `id`, `name`, `description`, `status`, `level`, `tags`, `falsepositives`, `fields`, `logsource` | [`SigmaRule`] fields (others are ignored) |
+//! | `logsource: {product: aws, service: cloudtrail}` | `source: cloudtrail` AND the detection ([`fields::cloudtrail`]) |
+//! | Tripline's own: `{product: aws, service: vpcflowlogs}`, `{product: aws, service: guardduty}` | `source: vpc_flow` / `source: guardduty`, the flow log format's and the finding's field names ([`fields::vpcflow`], [`fields::guardduty`]) |
+//! | several rules in one file (`---`) | [`parse_documents`]: one [`Document`] each |
+//! | correlation rules: `event_count`, `value_count`, `temporal`, `temporal_ordered` with `rules`, `group-by` (one field), `timespan`, `condition` (`gt`, `gte`, `lt`, `lte`, `eq`, `field`), `generate` | [`Correlation`]; `tripline-alerts` runs them as engine aggregations |
+//! | `tests:` (Tripline's): raw records or log files, `at`, `expect` | [`TestCase`]; `*.tests.yml` files for alerts written in Rust ([`parse_case_file`]) |
 //! | a selection map | `must` of its fields (AND) |
 //! | a list of maps | `should` of the maps (OR) |
 //! | a list of values | `should` (OR), `Terms` when every value is a plain term; with `\|all`, `must` |
@@ -55,7 +59,8 @@
 //! | `\|contains`, `\|startswith`, `\|endswith` | the value with `*` around, after, before it |
 //! | `\|cased` | case-sensitive (`Term`, `Wildcard`) |
 //! | `\|re`, with `\|i`, `\|m`, `\|s` | `Regex`, translated from PCRE to Lucene's anchored flavour ([`translate_regex`]) |
-//! | `\|cidr` | `Subnet` (on `sourceIPAddress`) |
+//! | `\|cidr` | `Subnet` (on `sourceIPAddress`, and the flow logs' addresses) |
+//! | `\|base64`, `\|base64offset\|contains` | the value's base64 text (`base64offset`: its three encodings at byte offsets 0, 1, 2, without the characters the surrounding bytes reach), matched exactly (base64 letters' case is information) |
 //! | `requestParameters.<path>`, `responseElements.<path>`, `additionalEventData.<path>`, `serviceEventDetails.<path>`, any path | the pair `path=value` in `details.<subtree>_pairs` (path exact, value as above), see [`fields`] |
 //! | `\|lt`, `\|lte`, `\|gt`, `\|gte` | `Range`, on numeric fields ([`Target::Number`]; none of CloudTrail's mapped fields is one) |
 //! | conditions: `and`, `or`, `not`, `( )`, `1 of X*`, `all of X*`, `1 of them`, `all of them`, a list of conditions (OR) | `Bool` (precedence: or < and < not < `of` < parentheses) |
@@ -67,7 +72,7 @@
 //!
 //! ## Refused, with the reason
 //!
-//! Unknown modifiers; `base64`, `base64offset`, `utf16le`/`utf16be`/`utf16`/`wide`, `windash`,
+//! Unknown modifiers; `utf16le`/`utf16be`/`utf16`/`wide`, `windash`,
 //! `expand` (placeholders: without it `%x%` is, as the specification says, a literal),
 //! `fieldref`; keyword searches (values without a field: Tripline matches fields, and its one
 //! text field, `summary`, is not the whole event); `all` on one value (the specification forbids
@@ -75,8 +80,10 @@
 //! fields; `cidr` off IP fields; `cidr` and numeric comparisons on members of the variable
 //! subtrees (stored as `path=value` text); fields with no mapping; `x of` other than `1` and `all`; a condition naming an
 //! unknown identifier, a pattern naming none, or nested deeper than
-//! [`condition::MAX_NESTING`]; log sources other than CloudTrail; correlation rules, `timeframe`,
-//! Sigma filters, rule collections (several YAML documents); regular expressions outside the
+//! [`condition::MAX_NESTING`]; other log sources; `timeframe` (Sigma 1 aggregation: write a
+//! correlation), correlation `aliases`, grouping by more than one field or by `sourceIPAddress`
+//! (two stored fields), a condition on a temporal correlation; Sigma filters, `action: global`
+//! rule collections; wildcards under `base64`; regular expressions outside the
 //! common subset (lookaround and other `(?…)` groups but `(?:…)`, backreferences and escapes
 //! such as `\b` `\A` `\x41`, anchors inside the expression, possessive quantifiers, POSIX classes,
 //! class escapes such as `[\d]`, letter ranges other than a-z/A-Z under `|i`).

