@@ -210,3 +210,43 @@ async fn every_catalog_alert_builds_a_handler() {
         assert_eq!(handler.alert().name(), alert.name());
     }
 }
+
+/// The alert binary serves rules packaged beside it (`TRIPLINE_RULES`) with their tuning
+/// (`TRIPLINE_TUNING`), and refuses to start on a refused rule or a tuning it cannot apply,
+/// saying why.
+#[test]
+fn the_alert_binary_loads_packaged_rules_and_tuning_or_says_why_not() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("mine.yml"),
+        "title: Mine\nname: my_rule\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    s:\n        eventName: X\n    condition: s\n",
+    )
+    .expect("write");
+    let run = |alert: &str, rules: &std::path::Path, tuning: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_alert"))
+            .env("TRIPLINE_ALERT", alert)
+            .env("TRIPLINE_RULES", rules)
+            .env("TRIPLINE_TUNING", tuning)
+            .env("TRIPLINE_OPENSEARCH_URL", "http://127.0.0.1:9")
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .output()
+            .expect("run the alert binary");
+        assert!(!out.status.success(), "no Lambda runtime here: it cannot serve");
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    // Found and tuned: it gets past the catalog and the tuning (and stops later, at the runtime).
+    let text = run("my_rule", dir.path(), r#"{"window": "2h", "severity": "CRITICAL"}"#);
+    assert!(
+        !text.contains("in the catalog")
+            && !text.contains("TRIPLINE_RULES")
+            && !text.contains("TRIPLINE_TUNING"),
+        "{text}"
+    );
+    let text = run("my_rule", dir.path(), r#"{"window": "2 hours"}"#);
+    assert!(text.contains("TRIPLINE_TUNING") && text.contains("window"), "{text}");
+    let text = run("my_rule", dir.path(), r#"{"exclude": {"principalz": []}}"#);
+    assert!(text.contains("TRIPLINE_TUNING") && text.contains("unknown field"), "{text}");
+    std::fs::write(dir.path().join("bad.yml"), "title: Bad\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    s:\n        eventName|frobnicate: X\n    condition: s\n").expect("write");
+    let text = run("my_rule", dir.path(), "");
+    assert!(text.contains("TRIPLINE_RULES: refused") && text.contains("frobnicate"), "{text}");
+}

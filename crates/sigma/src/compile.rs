@@ -155,7 +155,8 @@ fn pieces(s: &str) -> Vec<Piece> {
 }
 
 /// A character's case forms (simple, one-character mappings only): lower case first, then upper
-/// case, then the character itself when it is neither (the Kelvin sign `\u{212a}` is `[kK\u{212a}]`).
+/// case, then the character itself when it is neither (the Kelvin sign `\u{212a}` is `[k\u{212a}]`: its lower
+/// case is `k`, its upper case itself; `K` is not reached from it).
 fn case_forms(c: char) -> Vec<char> {
     let mut forms = Vec::new();
     for f in [c.to_lowercase().collect::<Vec<_>>(), c.to_uppercase().collect::<Vec<_>>(), vec![c]] {
