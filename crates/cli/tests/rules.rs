@@ -50,3 +50,58 @@ fn check_test_show_and_refusal() {
     assert!(!o.status.success());
     assert!(text(&o).contains("refused"), "{}", text(&o));
 }
+
+/// `infra render --rules DIR --tuning FILE`: one function per rule (the one alert package), the
+/// packaged folder and each alert's tuning in its environment, the tuned schedule, and a disabled
+/// alert without a function.
+#[test]
+fn infra_render_deploys_each_rule_with_its_tuning() {
+    let root = tempfile::tempdir().expect("tmp");
+    let rules = root.path().join("my-rules");
+    std::fs::create_dir(&rules).expect("dir");
+    std::fs::write(rules.join("good.yml"), GOOD).expect("write");
+    std::fs::write(
+        root.path().join("tuning.toml"),
+        "[alerts.my_access_key]\nschedule = \"rate(15 minutes)\"\nwindow = \"2h\"\n\n[alerts.describe_recon]\nenabled = false\n",
+    )
+    .expect("write");
+    let template = root.path().join("template.yaml");
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+    std::fs::copy(committed, &template).expect("copy");
+    let out = Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .current_dir(root.path())
+        .args([
+            "infra",
+            "render",
+            "--template",
+            "template.yaml",
+            "--rules",
+            "my-rules",
+            "--tuning",
+            "tuning.toml",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let t = std::fs::read_to_string(&template).expect("read");
+    let block = t.split("  MyAccessKeyFunction:").nth(1).expect("a function for the rule");
+    let block = &block[..block.find("Alarm:").unwrap_or(block.len())];
+    for needle in [
+        "CodeUri: ../target/lambda/alert/bootstrap.zip",
+        "TRIPLINE_ALERT: my_access_key",
+        "TRIPLINE_RULES: \"my-rules\"",
+        "TRIPLINE_TUNING: \"{\\\"window\\\":\\\"2h\\\"}\"",
+        "Schedule: rate(15 minutes)",
+    ] {
+        assert!(block.contains(needle), "{needle} missing from\n{block}");
+    }
+    assert!(!t.contains("DescribeReconFunction:"), "a disabled alert has no function");
+    assert!(t.contains("IamCreateUserFunction:"), "built-in rules stay");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .current_dir(root.path())
+        .args(["infra", "render", "--template", "template.yaml", "--rules", "/abs/rules"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success() && text(&out).contains("relative to the repository"), "{}", text(&out));
+}
