@@ -128,7 +128,35 @@ struct About {
     category: String,
 }
 
+/// The metadata detection and correlation rules share, borrowed.
+struct Header<'a> {
+    title: &'a str,
+    source: &'a str,
+    name: Option<&'a str>,
+    id: Option<&'a str>,
+    level: Option<Level>,
+    status: Option<tripline_sigma::Status>,
+    falsepositives: &'a [String],
+    tags: &'a [String],
+}
+
 impl About {
+    /// The catalog entry and the kept metadata of a rule.
+    fn of(h: Header<'_>) -> (Meta, About) {
+        let meta = Meta::new(alert_name(h.name, h.source), h.title).severity(severity_of(h.level));
+        let about = About {
+            title: h.title.to_string(),
+            source: h.source.to_string(),
+            id: h.id.map(str::to_string),
+            level: h.level,
+            status: h.status.map(status_name),
+            falsepositives: h.falsepositives.to_vec(),
+            tags: tags_of(h.tags),
+            category: category_of(h.tags),
+        };
+        (meta, about)
+    }
+
     fn details(&self, kind: &str) -> Json {
         json!({
             "kind": kind,
@@ -278,18 +306,16 @@ impl SigmaAlert {
     }
 
     fn simple(rule: &SigmaRule, query: QueryAst) -> SigmaAlert {
-        let about = About {
-            title: rule.title.clone(),
-            source: rule.source.clone(),
-            id: rule.id.clone(),
+        let (meta, about) = About::of(Header {
+            title: &rule.title,
+            source: &rule.source,
+            name: rule.name.as_deref(),
+            id: rule.id.as_deref(),
             level: rule.level,
-            status: rule.status.map(status_name),
-            falsepositives: rule.falsepositives.clone(),
-            tags: tags_of(&rule.tags),
-            category: category_of(&rule.tags),
-        };
-        let meta = Meta::new(alert_name(rule.name.as_deref(), &rule.source), rule.title.clone())
-            .severity(severity_of(rule.level));
+            status: rule.status,
+            falsepositives: &rule.falsepositives,
+            tags: &rule.tags,
+        });
         SigmaAlert {
             meta,
             about,
@@ -397,18 +423,16 @@ impl SigmaAlert {
         };
         let query = QueryAst::any(parts.clone());
         query.validate().map_err(|e| err(c.pos, "correlation", e.to_string()))?;
-        let about = About {
-            title: c.title.clone(),
-            source: c.source.clone(),
-            id: c.id.clone(),
+        let (meta, about) = About::of(Header {
+            title: &c.title,
+            source: &c.source,
+            name: c.name.as_deref(),
+            id: c.id.as_deref(),
             level: c.level,
-            status: c.status.map(status_name),
-            falsepositives: c.falsepositives.clone(),
-            tags: tags_of(&c.tags),
-            category: category_of(&c.tags),
-        };
-        let meta = Meta::new(alert_name(c.name.as_deref(), &c.source), c.title.clone())
-            .severity(severity_of(c.level));
+            status: c.status,
+            falsepositives: &c.falsepositives,
+            tags: &c.tags,
+        });
         Ok(SigmaAlert {
             meta,
             about,

@@ -407,48 +407,22 @@ impl<'a> Runner<'a> {
                         })
                     }
                 };
-                // The alert judges a group at the end of the window it was counted in.
-                let clock = window.map_or(now, |w| w.until);
-                let mut raised_groups = Vec::new();
-                for bucket in buckets.into_iter().filter(|b| b.count >= threshold) {
-                    let group = Group {
+                let groups = buckets
+                    .into_iter()
+                    .filter(|b| b.count >= threshold)
+                    .map(|bucket| Group {
                         value: bucket.key.clone(),
                         count: bucket.count,
                         samples: bucket.samples.iter().map(event_ref).collect(),
                         metrics: bucket.subs.iter().map(|s| (s.name.clone(), s.value.clone())).collect(),
-                    };
-                    let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
-                    let mut tag = refs(&draft.events);
-                    tag.extend(self.group_members(name, &query, &field, &group).await?);
-                    raised_groups.extend(json_to_value(&group.value));
-                    out.push((draft, tag));
-                }
-                // What this pass tags: the raised groups' events in its window.
-                if let (Some(w), false) = (window, raised_groups.is_empty()) {
-                    excluded = Some(QueryAst::all(vec![
-                        QueryAst::Terms { field: field.clone(), values: raised_groups },
-                        tripline_dsl::search::time_window(w.since, w.until),
-                    ]));
-                }
+                    })
+                    .collect();
+                excluded = self.raise_groups(alert, &query, &field, groups, now, window, &mut out).await?;
             }
             Plan::Temporal { field, parts, ordered, samples, max_groups } => {
-                let clock = window.map_or(now, |w| w.until);
                 let groups =
                     self.temporal_groups(name, &query, &field, &parts, ordered, samples, max_groups).await?;
-                let mut raised_groups = Vec::new();
-                for group in groups {
-                    let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
-                    let mut tag = refs(&draft.events);
-                    tag.extend(self.group_members(name, &query, &field, &group).await?);
-                    raised_groups.extend(json_to_value(&group.value));
-                    out.push((draft, tag));
-                }
-                if let (Some(w), false) = (window, raised_groups.is_empty()) {
-                    excluded = Some(QueryAst::all(vec![
-                        QueryAst::Terms { field: field.clone(), values: raised_groups },
-                        tripline_dsl::search::time_window(w.since, w.until),
-                    ]));
-                }
+                excluded = self.raise_groups(alert, &query, &field, groups, now, window, &mut out).await?;
             }
             Plan::Deadman => {
                 let request = SearchRequest { query, size: 0, sort: Sort::NewestFirst };
@@ -484,6 +458,38 @@ impl<'a> Runner<'a> {
             raised.push(Raised { record, tag, pass, window });
         }
         Ok(PassResult { raised, exclude: excluded })
+    }
+
+    /// Hand each group to the alert (judged at the end of the window it was counted in), with
+    /// every event of the raised groups to tag; returns what this pass excludes from the next:
+    /// the raised groups' events in its window.
+    #[allow(clippy::too_many_arguments)]
+    async fn raise_groups(
+        &self,
+        alert: &dyn Alert,
+        query: &QueryAst,
+        field: &str,
+        groups: Vec<Group>,
+        now: DateTime<Utc>,
+        window: Option<Window>,
+        out: &mut Vec<(AlertDraft, Vec<DocRef>)>,
+    ) -> Result<Option<QueryAst>, RunError> {
+        let clock = window.map_or(now, |w| w.until);
+        let mut raised_groups = Vec::new();
+        for group in groups {
+            let Some(draft) = alert.on_aggregation_at(&group, clock) else { continue };
+            let mut tag = refs(&draft.events);
+            tag.extend(self.group_members(alert.name(), query, field, &group).await?);
+            raised_groups.extend(json_to_value(&group.value));
+            out.push((draft, tag));
+        }
+        Ok(match (window, raised_groups.is_empty()) {
+            (Some(w), false) => Some(QueryAst::all(vec![
+                QueryAst::Terms { field: field.to_string(), values: raised_groups },
+                tripline_dsl::search::time_window(w.since, w.until),
+            ])),
+            _ => None,
+        })
     }
 
     /// The groups in which every part matched (in order, when `ordered`), each counted by the
