@@ -658,8 +658,7 @@ pub fn parse_timespan(text: &str) -> Result<u64, String> {
 }
 
 impl Reader<'_> {
-    /// A YAML node as JSON (records in test cases). A string that holds a JSON object or array
-    /// is read as that JSON, so a record can be pasted as CloudTrail writes it.
+    /// A YAML node as JSON (records in test cases); strings stay strings.
     fn json(
         &self,
         node: &MarkedYaml<'_>,
@@ -687,20 +686,7 @@ impl Reader<'_> {
                 J::Array(items.iter().map(|i| self.json(i, construct, depth + 1)).collect::<Result<_, _>>()?)
             }
             _ => match self.value(node, construct)? {
-                SigmaValue::Str(s) => {
-                    let t = s.trim_start();
-                    if t.starts_with('{') || t.starts_with('[') {
-                        serde_json::from_str(&s).map_err(|e| {
-                            self.err(
-                                pos(node),
-                                construct,
-                                format!("a string that starts like JSON is not JSON: {e}"),
-                            )
-                        })?
-                    } else {
-                        J::String(s)
-                    }
-                }
+                SigmaValue::Str(s) => J::String(s),
                 SigmaValue::Int(i) => J::from(i),
                 SigmaValue::Float(f) => serde_json::Number::from_f64(f).map(J::Number).unwrap_or(J::Null),
                 SigmaValue::Bool(b) => J::Bool(b),
@@ -748,7 +734,20 @@ impl Reader<'_> {
                 }
                 "records" => match self.json(v, &construct, 0)? {
                     serde_json::Value::Array(records) if records.len() <= MAX_CASES * 10 => {
+                        // A record may be pasted as CloudTrail writes it: a string of JSON.
                         case.records = records
+                            .into_iter()
+                            .map(|r| match r {
+                                serde_json::Value::String(text) => serde_json::from_str(&text).map_err(|e| {
+                                    self.err(
+                                        pos(v),
+                                        &construct,
+                                        format!("a record given as a string is not JSON: {e}"),
+                                    )
+                                }),
+                                other => Ok(other),
+                            })
+                            .collect::<Result<_, _>>()?;
                     }
                     serde_json::Value::Array(_) => {
                         return Err(self.err(

@@ -205,5 +205,6 @@ tests:\n  - name: one\n    expect: {alerts: 2, group: g, count: 7}\n    records:
     );
     assert!(case("  - expect: alert\n    at: yesterday\n    records: [{a: 1}]\n")
         .contains("is not an RFC 3339 time"));
-    assert!(case("  - expect: alert\n    records: ['{not json']\n").contains("starts like JSON is not JSON"));
+    assert!(case("  - expect: alert\n    records: ['{not json']\n")
+        .contains("a record given as a string is not JSON"));
 }
