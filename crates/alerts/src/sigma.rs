@@ -21,7 +21,7 @@
 //! A detection rule looks back [`DEFAULT_WINDOW_MINUTES`] minutes every five (late events are
 //! caught by the runner's settled pass); tuning ([`crate::tuning`]) changes both.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -793,9 +793,4 @@ impl RuleSet {
         }
         report
     }
-}
-
-/// Files of a rule set by alert name (for `rules list`).
-pub fn files_by_alert(report: &LoadReport) -> BTreeMap<&str, &str> {
-    report.loaded.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect()
 }

@@ -412,6 +412,9 @@ impl Compiler<'_> {
                 continue;
             };
             let text = match v {
+                SigmaValue::Str(s) if s.is_empty() => {
+                    return Err(vbad("an empty value has no base64 text".into()))
+                }
                 SigmaValue::Str(s) if !pieces(s).iter().any(|p| !matches!(p, Piece::Lit(_))) => {
                     pieces(s).iter().map(|p| if let Piece::Lit(c) = p { *c } else { '?' }).collect::<String>()
                 }
