@@ -1,8 +1,9 @@
 //! Sigma correlation rules over thousands of raw CloudTrail records, on both stores: counts,
 //! distinct counts and order come from the engine, exact far beyond the sampled events.
 
+mod common;
+
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value as Json};
 use tripline_alerts::Registry;
@@ -10,7 +11,7 @@ use tripline_event::AlertRecord;
 use tripline_runtime::cases::run_case;
 use tripline_sigma::{Expect, Pos, TestCase};
 use tripline_store::embedded::EmbeddedStore;
-use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+use tripline_store::opensearch::OpenSearchStore;
 use tripline_store::EventStore;
 
 const RULES: &str = r#"
@@ -59,14 +60,8 @@ correlation:
     timespan: 1h
 "#;
 
-static N: AtomicUsize = AtomicUsize::new(0);
-
 async fn opensearch() -> OpenSearchStore {
-    let tag = format!("co{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("url");
-    c.events_prefix = format!("{tag}-events-");
-    c.alerts_index = format!("{tag}-alerts");
-    OpenSearchStore::connect(c).await.expect("connect")
+    common::opensearch_store("co").await
 }
 
 fn login(i: usize, user: &str, agent: usize, outcome: &str, second: usize) -> Json {

@@ -2,23 +2,18 @@
 //! folder), through the real normalizer, on both stores: an in-memory embedded store and a real
 //! OpenSearch node (make test's, or `TRIPLINE_OPENSEARCH_URL`), a fresh store per case.
 
+mod common;
+
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tripline_alerts::Registry;
 use tripline_runtime::cases::run_case;
 use tripline_store::embedded::EmbeddedStore;
-use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+use tripline_store::opensearch::OpenSearchStore;
 use tripline_store::EventStore;
 
-static N: AtomicUsize = AtomicUsize::new(0);
-
 async fn opensearch() -> OpenSearchStore {
-    let tag = format!("rc{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("url");
-    c.events_prefix = format!("{tag}-events-");
-    c.alerts_index = format!("{tag}-alerts");
-    OpenSearchStore::connect(c).await.expect("connect")
+    common::opensearch_store("rc").await
 }
 
 /// Run every case; returns (cases run, failures).

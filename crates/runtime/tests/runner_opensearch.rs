@@ -3,18 +3,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
-
-static N: AtomicUsize = AtomicUsize::new(0);
+use tripline_store::opensearch::OpenSearchStore;
 
 async fn store() -> OpenSearchStore {
-    let tag = format!("rr{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("url");
-    c.events_prefix = format!("{tag}-events-");
-    c.alerts_index = format!("{tag}-alerts");
-    OpenSearchStore::connect(c).await.expect("connect")
+    common::opensearch_store("rr").await
 }
 
 #[tokio::test]

@@ -2,26 +2,21 @@
 //! (`tests/sigma/*.yml`, one rule per form, each with cases that match and cases that must not),
 //! on both stores: an in-memory embedded store and a real OpenSearch node.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tripline_runtime::cases::{load, run_case};
 use tripline_store::embedded::EmbeddedStore;
-use tripline_store::opensearch::{OpenSearchConfig, OpenSearchStore};
+use tripline_store::opensearch::OpenSearchStore;
 use tripline_store::EventStore;
-
-static N: AtomicUsize = AtomicUsize::new(0);
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sigma")
 }
 
 async fn opensearch() -> OpenSearchStore {
-    let tag = format!("sc{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut c = OpenSearchConfig::for_url(tripline_testkit::opensearch_url()).expect("url");
-    c.events_prefix = format!("{tag}-events-");
-    c.alerts_index = format!("{tag}-alerts");
-    OpenSearchStore::connect(c).await.expect("connect")
+    common::opensearch_store("sc").await
 }
 
 async fn conformance<S: EventStore, F: std::future::Future<Output = S>>(store: impl Fn() -> F) {

@@ -172,6 +172,21 @@ fn case_forms(c: char) -> Vec<char> {
     forms
 }
 
+/// The pieces as a wildcard pattern: `*` and `?` as themselves, literal `*`, `?` and `\\` escaped.
+fn push_wildcard(ps: &[Piece], pattern: &mut String) {
+    for p in ps {
+        match p {
+            Piece::Any => pattern.push('*'),
+            Piece::One => pattern.push('?'),
+            Piece::Lit(c @ ('*' | '?' | '\\')) => {
+                pattern.push('\\');
+                pattern.push(*c);
+            }
+            Piece::Lit(c) => pattern.push(*c),
+        }
+    }
+}
+
 /// A literal character in a Lucene regular expression.
 fn regex_lit(c: char, out: &mut String) {
     if c.is_ascii() && !c.is_ascii_alphanumeric() {
@@ -213,17 +228,7 @@ fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
             return QueryAst::Term { field: field.into(), value: Value::Str(text), case_insensitive };
         }
         let mut pattern = String::new();
-        for p in ps {
-            match p {
-                Piece::Any => pattern.push('*'),
-                Piece::One => pattern.push('?'),
-                Piece::Lit(c @ ('*' | '?' | '\\')) => {
-                    pattern.push('\\');
-                    pattern.push(*c);
-                }
-                Piece::Lit(c) => pattern.push(*c),
-            }
-        }
+        push_wildcard(ps, &mut pattern);
         return QueryAst::Wildcard { field: field.into(), pattern, case_insensitive };
     }
     let mut pattern = String::new();
@@ -265,17 +270,7 @@ fn pair_match(field: &str, path: &str, ps: &[Piece], cased: bool) -> QueryAst {
             return QueryAst::Term { field: field.into(), value: Value::Str(value), case_insensitive: false };
         }
         let mut pattern = format!("{}=", wildcard_escape(path));
-        for p in ps {
-            match p {
-                Piece::Any => pattern.push('*'),
-                Piece::One => pattern.push('?'),
-                Piece::Lit(c @ ('*' | '?' | '\\')) => {
-                    pattern.push('\\');
-                    pattern.push(*c);
-                }
-                Piece::Lit(c) => pattern.push(*c),
-            }
-        }
+        push_wildcard(ps, &mut pattern);
         return QueryAst::Wildcard { field: field.into(), pattern, case_insensitive: false };
     }
     let mut pattern = String::new();

@@ -546,3 +546,16 @@ pub async fn dry_run_dedups_like_tags(store: &dyn EventStore) {
     );
     assert_eq!((report.raised_settled, report.events_tagged), (1, 6));
 }
+
+/// An OpenSearch store of its own (unique index names) on the test node (make test's, or
+/// `TRIPLINE_OPENSEARCH_URL`); `prefix` names the test file in the indices.
+pub async fn opensearch_store(prefix: &str) -> tripline_store::opensearch::OpenSearchStore {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let tag = format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    let mut c = tripline_store::opensearch::OpenSearchConfig::for_url(tripline_testkit::opensearch_url())
+        .expect("url");
+    c.events_prefix = format!("{tag}-events-");
+    c.alerts_index = format!("{tag}-alerts");
+    tripline_store::opensearch::OpenSearchStore::connect(c).await.expect("connect")
+}
