@@ -447,6 +447,8 @@ EXPECTED = {
          "summary_contains": "svc-backup", "severity": "WARNING"},
         {"scenario": "Back-door IAM user created with the leaked key", "alert": "iam_create_user",
          "summary_contains": "backup-admin", "severity": "NOTICE"},
+        {"scenario": "The leaked key tries to stop CloudTrail (denied)", "alert": "logging_change_denied",
+         "summary_contains": "StopLogging by arn:aws:iam::123456789012:user/svc-backup", "severity": "WARNING"},
         {"scenario": "Bucket made public (AllUsers ACL)", "alert": "s3_bucket_public",
          "summary_contains": "finance-reports-2024", "severity": "CRITICAL"},
         {"scenario": "SSH from outside with one successful session", "alert": "ssh_from_outside",

@@ -94,7 +94,14 @@ impl Alert for CloudtrailLoggingDisabled {
 
     fn on_event(&self, event: &EventRef) -> Option<AlertDraft> {
         let what = reduction(event)?;
-        let trail = first_text(event, &["details.requestparameters_name"]);
+        // StopLogging, DeleteTrail and UpdateTrail name the trail `name`; PutEventSelectors and
+        // PutInsightSelectors call it `trailName`.
+        let params = request_parameters(event).unwrap_or(Json::Null);
+        let trail = [first_text(event, &["details.requestparameters_name"])]
+            .into_iter()
+            .chain(["name", "trailName"].iter().filter_map(|k| get_ci(&params, k)?.as_str().map(str::to_string)))
+            .find(|t| !t.is_empty())
+            .unwrap_or_else(|| "unknown".to_string());
         let who = actor(event);
         let summary = format!(
             "CloudTrail {what}: {} on trail {trail} by {who}",

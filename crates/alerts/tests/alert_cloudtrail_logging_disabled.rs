@@ -42,6 +42,8 @@ async fn cloudtrail_logging_disabled_raises_on_each_way_of_turning_it_off() {
     for what in ["logging stopped", "trail deleted", "one region", "management events excluded"] {
         assert!(raised.iter().any(|a| a.summary.contains(what)), "{what}: {:?}", names(&raised));
     }
+    // Every call names its trail, PutEventSelectors by `trailName`.
+    assert!(raised.iter().all(|a| a.summary.contains("on trail org-trail ")), "{:?}", names(&raised));
 }
 
 #[tokio::test]
