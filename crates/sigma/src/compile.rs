@@ -187,6 +187,18 @@ fn push_wildcard(ps: &[Piece], pattern: &mut String) {
     }
 }
 
+/// The pieces as a Lucene regular expression folding each letter to its case forms: `*` is
+/// `.*`, `?` is `.`.
+fn push_folded_regex(ps: &[Piece], pattern: &mut String) {
+    for p in ps {
+        match p {
+            Piece::Any => pattern.push_str(".*"),
+            Piece::One => pattern.push('.'),
+            Piece::Lit(c) => regex_fold(*c, pattern),
+        }
+    }
+}
+
 /// A literal character in a Lucene regular expression.
 fn regex_lit(c: char, out: &mut String) {
     if c.is_ascii() && !c.is_ascii_alphanumeric() {
@@ -232,13 +244,7 @@ fn string_match(field: &str, ps: &[Piece], cased: bool) -> QueryAst {
         return QueryAst::Wildcard { field: field.into(), pattern, case_insensitive };
     }
     let mut pattern = String::new();
-    for p in ps {
-        match p {
-            Piece::Any => pattern.push_str(".*"),
-            Piece::One => pattern.push('.'),
-            Piece::Lit(c) => regex_fold(*c, &mut pattern),
-        }
-    }
+    push_folded_regex(ps, &mut pattern);
     QueryAst::Regex { field: field.into(), pattern, case_insensitive: false }
 }
 
@@ -276,13 +282,7 @@ fn pair_match(field: &str, path: &str, ps: &[Piece], cased: bool) -> QueryAst {
     let mut pattern = String::new();
     path.chars().for_each(|c| regex_lit(c, &mut pattern));
     pattern.push('=');
-    for p in ps {
-        match p {
-            Piece::Any => pattern.push_str(".*"),
-            Piece::One => pattern.push('.'),
-            Piece::Lit(c) => regex_fold(*c, &mut pattern),
-        }
-    }
+    push_folded_regex(ps, &mut pattern);
     QueryAst::Regex { field: field.into(), pattern, case_insensitive: false }
 }
 
