@@ -325,7 +325,7 @@ console_login(DAY + timedelta(hours=23, minutes=46), DAVE, DAVE_IP, mfa=False)
 console_login(DAY + timedelta(hours=23, minutes=48), ROOT, "198.51.100.5", mfa=True)
 
 # Opening SSH to the world on the web tier (what made scenario 4 possible).
-ct(DAY + timedelta(hours=23, minutes=30), USERS["carol"][0], USERS["carol"][1], "ec2.amazonaws.com",
+ct(DAY + timedelta(hours=23, minutes=41), USERS["carol"][0], USERS["carol"][1], "ec2.amazonaws.com",
    "AuthorizeSecurityGroupIngress",
    {"groupId": "sg-0123456789abcdef0", "ipPermissions": {"items": [
        {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
@@ -451,6 +451,8 @@ EXPECTED = {
          "summary_contains": "StopLogging by arn:aws:iam::123456789012:user/svc-backup", "severity": "WARNING"},
         {"scenario": "Bucket made public (AllUsers ACL)", "alert": "s3_bucket_public",
          "summary_contains": "finance-reports-2024", "severity": "CRITICAL"},
+        {"scenario": "SSH opened to the world on the web tier", "alert": "security_group_open_to_world",
+         "summary_contains": "user/carol", "severity": "WARNING"},
         {"scenario": "SSH from outside with one successful session", "alert": "ssh_from_outside",
          "summary_contains": SSH_ATTACKER_IP, "severity": "CRITICAL"},
         {"scenario": "GuardDuty CryptoCurrency:EC2/BitcoinTool.B!DNS", "alert": "guardduty_finding",
