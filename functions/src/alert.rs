@@ -368,8 +368,7 @@ pub fn alert_from_env() -> Result<Arc<dyn Alert>, ConfigError> {
     } else {
         let (registry, report) = tripline_runtime::cases::load(&dirs);
         if !report.refused.is_empty() {
-            let reasons: Vec<String> =
-                report.refused.iter().map(|r| format!("{}: {}", r.source, r.reason)).collect();
+            let reasons: Vec<String> = report.refused.iter().map(ToString::to_string).collect();
             return Err(ConfigError::Rules(reasons.join("; ")));
         }
         registry.get(name.trim()).cloned()

@@ -194,49 +194,38 @@ fn status_name(s: tripline_sigma::Status) -> &'static str {
 /// Where a CloudTrail field named in a rule (`group-by`, `fields`) is stored, as paths to read
 /// in order; `None` when it is not a plain stored field.
 fn stored_paths(mapping: Mapping, field: &str) -> Option<Vec<String>> {
-    // A subtree member the normalizer stores flat (its EXTRACTS) is one keyword field.
-    if let Some((subtree, member)) = field.split_once('.') {
-        let flat = tripline_normalize::cloudtrail::EXTRACTS
-            .iter()
-            .any(|(s, ms)| *s == subtree && ms.contains(&member));
-        if flat {
-            return Some(vec![format!("details.{}_{}", subtree.to_lowercase(), member.to_lowercase())]);
-        }
-    }
+    // (A subtree member the normalizer stores flat maps to its keyword field: the CloudTrail
+    // mapping prefers it to the pairs.)
     match mapping(field).ok()? {
         Target::SourceIp => Some(vec![
             tripline_sigma::fields::SOURCE_IP.to_string(),
             tripline_sigma::fields::SOURCE_HOST.to_string(),
         ]),
         Target::Keyword(p) | Target::Bool(p) | Target::Number(p) | Target::Ip(p) => Some(vec![p]),
-        #[allow(unreachable_patterns)]
-        _ => None,
+        Target::Pair { .. } => None,
     }
 }
 
-/// A CloudTrail field of an event, by the name a rule uses, as text (`""` when absent): a
-/// member of a subtree kept as JSON text (`requestParameters.userName`) is read from that text.
+/// A field of an event, by the name a rule uses, as text (`""` when absent): where it is stored,
+/// else, for a member of a CloudTrail subtree kept as JSON text (`requestParameters.policyArn`),
+/// from that text.
 fn field_value(mapping: Mapping, event: &EventRef, field: &str) -> String {
-    if let Some((subtree, path)) = field.split_once('.') {
-        if tripline_normalize::cloudtrail::RAW_SUBTREES.contains(&subtree) {
-            // A flattened member (the normalizer's EXTRACTS) is read where it is stored flat.
-            let flat =
-                field_text(event, &format!("details.{}_{}", subtree.to_lowercase(), path.to_lowercase()));
-            if !flat.is_empty() {
-                return flat;
-            }
-            let text = field_text(event, &format!("details.{}", subtree.to_lowercase()));
-            let Ok(json) = serde_json::from_str::<Json>(&text) else { return String::new() };
-            return match tripline_event::lookup(&json, path) {
-                Some(Json::String(s)) => s.clone(),
-                Some(Json::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
+    if let Some(paths) = stored_paths(mapping, field) {
+        let stored = first_text(event, &paths.iter().map(String::as_str).collect::<Vec<_>>());
+        if !stored.is_empty() {
+            return stored;
         }
     }
-    match stored_paths(mapping, field) {
-        Some(paths) => first_text(event, &paths.iter().map(String::as_str).collect::<Vec<_>>()),
-        None => String::new(),
+    let Some((subtree, path)) = field.split_once('.') else { return String::new() };
+    if !tripline_normalize::cloudtrail::RAW_SUBTREES.contains(&subtree) {
+        return String::new();
+    }
+    let text = field_text(event, &format!("details.{}", subtree.to_lowercase()));
+    let Ok(json) = serde_json::from_str::<Json>(&text) else { return String::new() };
+    match tripline_event::lookup(&json, path) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(other) => other.to_string(),
     }
 }
 
@@ -639,6 +628,18 @@ pub struct Refusal {
     pub title: Option<String>,
     /// Why (file, line, column, construct and reason).
     pub reason: String,
+}
+
+/// One line: the reason, led by the file when the reason does not already name it (a rule's
+/// error does; an unreadable file's does not).
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.reason.starts_with(&self.source) {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.source, self.reason)
+        }
+    }
 }
 
 /// Test cases for one alert, from its rule file or a `*.tests.yml` file.

@@ -38,37 +38,32 @@ impl Catalog {
         Ok(Some(Tuning::parse(&text).with_context(|| path.display().to_string())?))
     }
 
-    /// The catalog to run or deploy: every rule must load (a refused rule is an error, not an
-    /// alert quietly missing), tuning applied.
-    pub fn registry(&self) -> anyhow::Result<Registry> {
+    /// `registry` with the tuning file applied, if one was given.
+    fn tuned(&self, registry: Registry) -> anyhow::Result<Registry> {
+        match self.tuning()? {
+            Some(t) => Ok(t.apply(&registry)?),
+            None => Ok(registry),
+        }
+    }
+
+    /// The catalog to run or deploy, read once: every rule must load (a refused rule is an
+    /// error, not an alert quietly missing), tuning applied; with the load report.
+    pub fn checked(&self) -> anyhow::Result<(Registry, LoadReport)> {
         let (registry, report) = self.load();
         if !report.refused.is_empty() {
-            let lines: Vec<String> =
-                report.refused.iter().map(|r| format!("  {}", r.reason_line())).collect();
+            let lines: Vec<String> = report.refused.iter().map(|r| format!("  {r}")).collect();
             bail!(
                 "{} rule file(s) refused (see `tripline rules check`):\n{}",
                 report.refused.len(),
                 lines.join("\n")
             );
         }
-        match self.tuning()? {
-            Some(t) => Ok(t.apply(&registry)?),
-            None => Ok(registry),
-        }
+        Ok((self.tuned(registry)?, report))
     }
-}
 
-trait ReasonLine {
-    fn reason_line(&self) -> String;
-}
-
-impl ReasonLine for tripline_alerts::Refusal {
-    fn reason_line(&self) -> String {
-        if self.reason.starts_with(&self.source) {
-            self.reason.clone()
-        } else {
-            format!("{}: {}", self.source, self.reason)
-        }
+    /// [`Catalog::checked`], without the report.
+    pub fn registry(&self) -> anyhow::Result<Registry> {
+        Ok(self.checked()?.0)
     }
 }
 
@@ -123,8 +118,7 @@ fn kind(alert: &dyn tripline_alerts::Alert, report: &LoadReport) -> (String, Str
 pub async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::List { catalog } => {
-            let (_, report) = catalog.load();
-            let registry = catalog.registry()?;
+            let (registry, report) = catalog.checked()?;
             let mut t = table(&["alert", "kind", "severity", "schedule", "file", "what it detects"]);
             for a in registry.iter() {
                 let m = a.meta();
@@ -143,7 +137,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check { catalog, quiet } => {
-            let (_, report) = catalog.load();
+            let (registry, report) = catalog.load();
             if !quiet {
                 for (name, source) in &report.loaded {
                     println!("loaded   {name:<40} {source}");
@@ -153,7 +147,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
                 }
             }
             for r in &report.refused {
-                println!("refused  {}", r.reason_line());
+                println!("refused  {r}");
             }
             println!(
                 "{} loaded, {} correlated only, {} refused",
@@ -161,10 +155,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
                 report.parts.len(),
                 report.refused.len()
             );
-            if let Err(e) = catalog.tuning().and_then(|t| match t {
-                Some(t) => Ok(t.apply(&catalog.load().0).map(|_| ())?),
-                None => Ok(()),
-            }) {
+            if let Err(e) = catalog.tuned(registry) {
                 bail!("{e:#}");
             }
             if !report.refused.is_empty() {
@@ -205,8 +196,7 @@ fn base_dir(source: &str) -> PathBuf {
 }
 
 async fn test(catalog: &Catalog, only: &[String]) -> anyhow::Result<()> {
-    let (_, report) = catalog.load();
-    let registry = catalog.registry()?;
+    let (registry, report) = catalog.checked()?;
     for n in only {
         if registry.get(n).is_none() {
             bail!("--alert: no alert named {n:?}");
