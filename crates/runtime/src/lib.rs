@@ -84,6 +84,7 @@
 
 pub mod cases;
 pub mod metrics;
+pub mod replay;
 pub mod runner;
 pub mod sinks;
 
