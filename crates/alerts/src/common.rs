@@ -25,6 +25,44 @@ pub fn internal_networks() -> Vec<String> {
     INTERNAL_NETWORKS.iter().map(|s| (*s).to_string()).collect()
 }
 
+/// User agents of infrastructure-as-code tools (matched case-insensitively): a plan or apply reads
+/// dozens of APIs in seconds, which is what reconnaissance looks like. A user agent is whatever
+/// the client says, so an intruder can borrow one: the alerts that skip these say so, and the
+/// list is their `Config`'s to shorten.
+pub const IAC_USER_AGENTS: [&str; 6] =
+    ["*terraform*", "*opentofu*", "*cloudformation*", "*pulumi*", "*aws-cdk*", "*crossplane*"];
+
+/// Calls no leaked key makes by itself: made by an AWS service on the principal's behalf
+/// (`invokedBy`), from a console session (`sessionCredentialFromConsole`, the console's own
+/// background calls), by a service or a service-linked role, or (for each pattern given) by a
+/// tool whose user agent matches. As `must_not` clauses.
+pub fn not_by_hand(user_agents: &[String]) -> Vec<tripline_dsl::QueryAst> {
+    use tripline_dsl::{QueryAst, Value};
+    let term =
+        |field: &str, value: Value| QueryAst::Term { field: field.into(), value, case_insensitive: false };
+    let mut out = vec![
+        QueryAst::Exists { field: "details.useridentity.invokedby".into() },
+        term("details.sessioncredentialfromconsole", Value::Bool(true)),
+        term("details.useridentity.type", Value::Str("AWSService".into())),
+        QueryAst::Wildcard {
+            field: "details.useridentity.sessioncontext.sessionissuer.arn".into(),
+            pattern: "*:role/aws-service-role/*".into(),
+            case_insensitive: false,
+        },
+    ];
+    out.extend(user_agents.iter().map(|p| QueryAst::Wildcard {
+        field: "details.useragent".into(),
+        pattern: p.clone(),
+        case_insensitive: true,
+    }));
+    out
+}
+
+/// The default `user_agents` of [`not_by_hand`], owned.
+pub fn iac_user_agents() -> Vec<String> {
+    IAC_USER_AGENTS.iter().map(|s| (*s).to_string()).collect()
+}
+
 /// The first non-empty of several fields, as text.
 pub fn first_text(event: &EventRef, paths: &[&str]) -> String {
     paths.iter().map(|p| field_text(event, p)).find(|s| !s.is_empty()).unwrap_or_default()

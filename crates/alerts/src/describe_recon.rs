@@ -7,19 +7,28 @@
 //! (`details.useridentity.arn`); an identity at or above the threshold raises one alert, with the
 //! number of distinct APIs it called. Failed calls count too: enumerating what is denied is
 //! reconnaissance as much as what is allowed.
+//!
+//! What is counted is what a leaked key does: calls signed with a long-term access key
+//! (`AKIA…`), by hand. Left out, because ordinary accounts make such bursts all day: calls AWS
+//! services make for a principal (`invokedBy`), the console's background calls (a person opening
+//! the EC2 or IAM pages), service-linked roles, and infrastructure-as-code runs (Terraform,
+//! CloudFormation, Pulumi, CDK user agents: `Config::skip_user_agents`, which an intruder who sets
+//! that user agent also gets past; clear it if your IaC never runs with long-term keys). Roles'
+//! temporary credentials (CI, SSO, monitoring vendors) are left to the alerts on how they are
+//! obtained and used.
 
 use std::sync::LazyLock;
 
 use tripline_dsl::prelude::*;
 
-use crate::common::{group_text, sub_keys};
+use crate::common::{group_text, iac_user_agents, not_by_hand, sub_keys};
 use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "describe_recon";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls by one identity (50 in 20 minutes): reconnaissance").severity(Severity::Warning));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls with one long-term access key, by hand (50 in 20 minutes): reconnaissance").severity(Severity::Warning));
 
 /// Settings (the defaults are the workshop's: 50 calls in 20 minutes).
 #[derive(Clone, Debug, PartialEq)]
@@ -32,11 +41,19 @@ pub struct Config {
     pub verbs: Vec<String>,
     /// Sampled events per alert.
     pub samples: usize,
+    /// User agents (wildcards, any case) whose calls are not counted: infrastructure as code.
+    pub skip_user_agents: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { window_minutes: 20, threshold: 50, verbs: vec!["Describe".into()], samples: 10 }
+        Config {
+            window_minutes: 20,
+            threshold: 50,
+            verbs: vec!["Describe".into()],
+            samples: 10,
+            skip_user_agents: iac_user_agents(),
+        }
     }
 }
 
@@ -64,6 +81,8 @@ impl Alert for DescribeRecon {
             .must(TermMatch("source", "cloudtrail"))
             .must(TermsMatch("details.eventverb", self.config.verbs.clone()))
             .must(ExistsMatch("details.useridentity.arn"))
+            .must(WildcardMatch("details.useridentity.accesskeyid", "AKIA*"))
+            .must_not(not_by_hand(&self.config.skip_user_agents))
     }
 
     fn plan(&self) -> Plan {
@@ -75,6 +94,7 @@ impl Alert for DescribeRecon {
             per_bucket: vec![
                 Aggregation::cardinality("details.eventname").named("apis"),
                 Aggregation::terms("details.eventname").named("top_apis").size(5),
+                Aggregation::terms("details.useridentity.accesskeyid").named("keys").size(3),
             ],
         }
     }
@@ -83,10 +103,12 @@ impl Alert for DescribeRecon {
         let arn = group_text(group);
         let apis = group.metric("apis").unwrap_or(0);
         let top = sub_keys(group, "top_apis");
+        let keys = sub_keys(group, "keys");
         let summary = format!(
-            "Excessive Describe calls: {arn} made {} calls to {apis} distinct APIs in {} minutes ({})",
+            "Excessive Describe calls: {arn} made {} calls to {apis} distinct APIs in {} minutes with access key {} ({})",
             group.count,
             self.config.window_minutes,
+            keys.join(", "),
             top.join(", ")
         );
         Some(
@@ -100,7 +122,8 @@ impl Alert for DescribeRecon {
             .key(arn.clone())
             .detail("actor", arn)
             .detail("calls", group.count)
-            .detail("distinct_apis", apis),
+            .detail("distinct_apis", apis)
+            .detail("accesskeyids", keys),
         )
     }
 }

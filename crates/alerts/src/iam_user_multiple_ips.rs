@@ -1,4 +1,4 @@
-//! One IAM user active from two or more source IP addresses within 15 minutes: leaked
+//! One IAM user's access key used from two or more source IP addresses within 15 minutes: leaked
 //! credentials.
 //!
 //! Long-term access keys that leak (a public repository, a laptop) are used from the attacker's
@@ -8,19 +8,25 @@
 //! right at any volume; groups with at least `min_ips` addresses raise. Calls made by AWS services
 //! on the user's behalf carry a service name, not an address, and the normalizer keeps those out
 //! of `details.sourceipaddress`.
+//!
+//! The group is the long-term access key (`AKIA…`), not the user: a person signed in to the
+//! console at the office and running the CLI from home is two credentials (the console session's
+//! temporary key, the CLI's long-term one) and one address each, which is ordinary; one key from
+//! two places is what a leak looks like. Calls AWS services make for the user (`invokedBy`) and
+//! console sessions are left out (see `common::not_by_hand`).
 
 use std::sync::LazyLock;
 
 use tripline_dsl::prelude::*;
 
-use crate::common::{group_text, sub_keys};
+use crate::common::{group_text, not_by_hand, sub_keys};
 use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 
 /// The registry name.
 pub const NAME: &str = "iam_user_multiple_ips";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "One IAM user active from two or more source IPs within 15 minutes: leaked credentials").severity(Severity::Warning));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "One IAM user's access key used from two or more source IPs within 15 minutes: leaked credentials").severity(Severity::Warning));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,18 +70,20 @@ impl Alert for IamUserMultipleIps {
             .must(TermMatch("details.useridentity.type", "IAMUser"))
             .must(ExistsMatch("details.useridentity.username"))
             .must(ExistsMatch("details.sourceipaddress"))
+            .must(WildcardMatch("details.useridentity.accesskeyid", "AKIA*"))
+            .must_not(not_by_hand(&[]))
     }
 
     fn plan(&self) -> Plan {
         Plan::Aggregation {
-            field: "details.useridentity.username".into(),
+            field: "details.useridentity.accesskeyid".into(),
             threshold: 1,
             samples: self.config.samples,
             max_groups: 1000,
             per_bucket: vec![
                 Aggregation::cardinality("details.sourceipaddress").named("ips"),
                 Aggregation::terms("details.sourceipaddress").named("addresses").size(10),
-                Aggregation::terms("details.useridentity.accesskeyid").named("keys").size(5),
+                Aggregation::terms("details.useridentity.username").named("users").size(3),
             ],
         }
     }
@@ -85,11 +93,11 @@ impl Alert for IamUserMultipleIps {
         if ips < self.config.min_ips {
             return None;
         }
-        let user = group_text(group);
+        let key = group_text(group);
+        let user = sub_keys(group, "users").join(", ");
         let addresses = sub_keys(group, "addresses");
-        let keys = sub_keys(group, "keys");
         let summary = format!(
-            "IAM user {user} used from {ips} source IPs within {} minutes: {}",
+            "IAM user {user}'s access key {key} used from {ips} source IPs within {} minutes: {}",
             self.config.window_minutes,
             addresses.join(", ")
         );
@@ -101,10 +109,10 @@ impl Alert for IamUserMultipleIps {
                 group.samples.clone(),
                 Severity::Warning,
             )
-            .key(user.clone())
+            .key(key.clone())
             .detail("username", user)
             .detail("sourceipaddresses", addresses)
-            .detail("accesskeyids", keys)
+            .detail("accesskeyid", key)
             .detail("distinct_ips", ips),
         )
     }

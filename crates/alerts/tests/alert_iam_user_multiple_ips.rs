@@ -34,7 +34,11 @@ async fn iam_user_multiple_ips_counts_distinct_addresses_per_user() {
     }
     let raised = raise(&alert, &events).await;
     assert_eq!(raised.len(), 1, "{:?}", names(&raised));
-    assert!(raised[0].summary.contains("svc-backup used from 2 source IPs"), "{}", raised[0].summary);
+    assert!(
+        raised[0].summary.contains("IAM user svc-backup's access key AKIASVC-BACKUP used from 2 source IPs"),
+        "{}",
+        raised[0].summary
+    );
     assert_eq!(raised[0].details["distinct_ips"], 2);
     let ips = raised[0].details["sourceipaddresses"].as_array().expect("list").len();
     assert_eq!(ips, 2);
