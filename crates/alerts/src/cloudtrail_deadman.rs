@@ -19,7 +19,7 @@ use crate::{create_alert, Alert, AlertDraft, Plan, Severity, Meta};
 pub const NAME: &str = "cloudtrail_deadman";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Deadman: no CloudTrail events for an hour").schedule("rate(1 hour)").severity(Severity::Warning));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Deadman: no CloudTrail events for an hour").schedule("rate(1 hour)").severity(Severity::Warning).tags(&["attack.defense-evasion", "attack.t1562.008"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

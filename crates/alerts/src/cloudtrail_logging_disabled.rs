@@ -19,7 +19,7 @@ use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 pub const NAME: &str = "cloudtrail_logging_disabled";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "CloudTrail logging stopped, trail deleted or narrowed (successful calls only)").severity(Severity::Critical));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "CloudTrail logging stopped, trail deleted or narrowed (successful calls only)").severity(Severity::Critical).tags(&["attack.defense-evasion", "attack.t1562.008"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

@@ -32,24 +32,37 @@ pub fn internal_networks() -> Vec<String> {
 pub const IAC_USER_AGENTS: [&str; 6] =
     ["*terraform*", "*opentofu*", "*cloudformation*", "*pulumi*", "*aws-cdk*", "*crossplane*"];
 
-/// Calls no leaked key makes by itself: made by an AWS service on the principal's behalf
-/// (`invokedBy`), from a console session (`sessionCredentialFromConsole`, the console's own
-/// background calls), by a service or a service-linked role, or (for each pattern given) by a
-/// tool whose user agent matches. As `must_not` clauses.
-pub fn not_by_hand(user_agents: &[String]) -> Vec<tripline_dsl::QueryAst> {
+/// Calls made by AWS itself: by a service on the principal's behalf (`invokedBy`, such as
+/// CloudFormation applying a stack), by a service (`AWSService`) or a service-linked role. As
+/// `must_not` clauses.
+pub fn by_aws_services() -> Vec<tripline_dsl::QueryAst> {
     use tripline_dsl::{QueryAst, Value};
-    let term =
-        |field: &str, value: Value| QueryAst::Term { field: field.into(), value, case_insensitive: false };
-    let mut out = vec![
+    vec![
         QueryAst::Exists { field: "details.useridentity.invokedby".into() },
-        term("details.sessioncredentialfromconsole", Value::Bool(true)),
-        term("details.useridentity.type", Value::Str("AWSService".into())),
+        QueryAst::Term {
+            field: "details.useridentity.type".into(),
+            value: Value::Str("AWSService".into()),
+            case_insensitive: false,
+        },
         QueryAst::Wildcard {
             field: "details.useridentity.sessioncontext.sessionissuer.arn".into(),
             pattern: "*:role/aws-service-role/*".into(),
             case_insensitive: false,
         },
-    ];
+    ]
+}
+
+/// Calls no leaked key makes by itself: [`by_aws_services`], calls from a console session
+/// (`sessionCredentialFromConsole`: the console's own background calls), and (for each pattern
+/// given) calls by a tool whose user agent matches. As `must_not` clauses.
+pub fn not_by_hand(user_agents: &[String]) -> Vec<tripline_dsl::QueryAst> {
+    use tripline_dsl::{QueryAst, Value};
+    let mut out = by_aws_services();
+    out.push(QueryAst::Term {
+        field: "details.sessioncredentialfromconsole".into(),
+        value: Value::Bool(true),
+        case_insensitive: false,
+    });
     out.extend(user_agents.iter().map(|p| QueryAst::Wildcard {
         field: "details.useragent".into(),
         pattern: p.clone(),

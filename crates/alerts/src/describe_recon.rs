@@ -28,7 +28,7 @@ use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 pub const NAME: &str = "describe_recon";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls with one long-term access key, by hand (50 in 20 minutes): reconnaissance").severity(Severity::Warning));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls with one long-term access key, by hand (50 in 20 minutes): reconnaissance").severity(Severity::Warning).tags(&["attack.discovery", "attack.t1580"]));
 
 /// Settings (the defaults are the workshop's: 50 calls in 20 minutes).
 #[derive(Clone, Debug, PartialEq)]

@@ -26,7 +26,7 @@ use crate::{create_alert, field_text, resource, Alert, AlertDraft, Plan, Severit
 pub const NAME: &str = "guardduty_finding";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Every GuardDuty finding, severity mapped and resource named (containment comes from the GuardDuty EventBridge rule, never from logs)").severity(Severity::Critical));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Every GuardDuty finding, severity mapped and resource named (containment comes from the GuardDuty EventBridge rule, never from logs)").severity(Severity::Critical).tags(&["attack.impact", "attack.t1496"]));
 
 /// The finding types [`crate::guardduty_port_probe`] handles.
 pub const PORT_PROBE_TYPES: [&str; 2] =

@@ -17,7 +17,7 @@ use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 pub const NAME: &str = "guardduty_port_probe";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "GuardDuty port-probe findings grouped by the probing address").schedule("rate(15 minutes)").severity(Severity::Notice));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "GuardDuty port-probe findings grouped by the probing address").schedule("rate(15 minutes)").severity(Severity::Notice).tags(&["attack.reconnaissance", "attack.discovery", "attack.t1595", "attack.t1046"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

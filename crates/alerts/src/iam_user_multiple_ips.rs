@@ -26,7 +26,7 @@ use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 pub const NAME: &str = "iam_user_multiple_ips";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "One IAM user's access key used from two or more source IPs within 15 minutes: leaked credentials").severity(Severity::Warning));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "One IAM user's access key used from two or more source IPs within 15 minutes: leaked credentials").severity(Severity::Warning).tags(&["attack.initial-access", "attack.defense-evasion", "attack.t1078.004"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

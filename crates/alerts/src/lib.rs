@@ -20,6 +20,7 @@ use tripline_dsl::{Aggregation, AggregationValue, SearchQuery};
 use tripline_event::EventRef;
 
 mod common;
+pub mod policy;
 pub mod registry;
 pub mod sigma;
 pub mod tuning;
@@ -51,6 +52,10 @@ catalog! {
     guardduty_finding::GuarddutyFinding,
     guardduty_port_probe::GuarddutyPortProbe,
     cloudtrail_deadman::CloudtrailDeadman,
+    iam_credentials_for_other_user::IamCredentialsForOtherUser,
+    iam_role_trust_opened::IamRoleTrustOpened,
+    iam_admin_policy_granted::IamAdminPolicyGranted,
+    s3_bucket_shared_with_account::S3BucketSharedWithAccount,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};

@@ -52,6 +52,9 @@ pub struct Meta {
     pub memory_mb: u32,
     /// Lambda timeout in seconds.
     pub timeout_secs: u32,
+    /// ATT&CK tags as Sigma writes them: `attack.<tactic>` and `attack.t<technique>` (what
+    /// `tripline rules coverage` is built from).
+    pub tags: Vec<String>,
 }
 
 impl Meta {
@@ -65,7 +68,14 @@ impl Meta {
             remediation: Remediation::None,
             memory_mb: 128,
             timeout_secs: 60,
+            tags: Vec::new(),
         }
+    }
+
+    /// With these ATT&CK tags (`attack.discovery`, `attack.t1580`).
+    pub fn tags(mut self, tags: &[&str]) -> Self {
+        self.tags = tags.iter().map(|t| (*t).to_string()).collect();
+        self
     }
     /// Run on this EventBridge schedule expression.
     pub fn schedule(mut self, expression: impl Into<String>) -> Self {

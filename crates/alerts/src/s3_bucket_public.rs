@@ -44,7 +44,7 @@ use crate::{create_alert, resource, Alert, AlertDraft, Group, Plan, Severity, Me
 pub const NAME: &str = "s3_bucket_public";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 bucket made public (ACL, policy, public access block), unless just created").severity(Severity::Critical).contain());
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 bucket made public (ACL, policy, public access block), unless just created").severity(Severity::Critical).contain().tags(&["attack.exfiltration", "attack.t1537", "attack.collection", "attack.t1530"]));
 
 /// The field holding the bucket name (extracted by the normalizer from `requestParameters`).
 pub const BUCKET_FIELD: &str = "details.requestparameters_bucketname";

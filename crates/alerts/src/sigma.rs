@@ -143,7 +143,8 @@ struct Header<'a> {
 impl About {
     /// The catalog entry and the kept metadata of a rule.
     fn of(h: Header<'_>) -> (Meta, About) {
-        let meta = Meta::new(alert_name(h.name, h.source), h.title).severity(severity_of(h.level));
+        let mut meta = Meta::new(alert_name(h.name, h.source), h.title).severity(severity_of(h.level));
+        meta.tags = h.tags.to_vec();
         let about = About {
             title: h.title.to_string(),
             source: h.source.to_string(),

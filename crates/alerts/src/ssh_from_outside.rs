@@ -24,7 +24,7 @@ use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 pub const NAME: &str = "ssh_from_outside";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Accepted SSH (TCP 22) from a non-internal address; critical when a session was established").severity(Severity::Critical));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Accepted SSH (TCP 22) from a non-internal address; critical when a session was established").severity(Severity::Critical).tags(&["attack.initial-access", "attack.lateral-movement", "attack.t1021.004", "attack.t1133"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,187 @@
+//! Reading IAM policy documents as CloudTrail records carry them: who a policy lets in, and
+//! whether it grants everything.
+//!
+//! CloudTrail writes a policy document as a JSON string inside `requestParameters`
+//! (`policyDocument`, `assumeRolePolicyDocument`, `bucketPolicy`), sometimes URL-encoded, and
+//! sometimes already as an object. Keys are matched in any case (`Statement`, `statement`), a
+//! single statement, principal, action or resource may stand alone instead of in a list.
+
+use serde_json::Value as Json;
+
+use crate::common::get_ci;
+
+/// A policy document from a `requestParameters` member: an object, a JSON string, or a
+/// URL-encoded JSON string. `None` when it is none of these.
+pub fn document(value: &Json) -> Option<Json> {
+    match value {
+        Json::Object(_) => Some(value.clone()),
+        Json::String(s) => serde_json::from_str(s).ok().or_else(|| {
+            let decoded = percent_decode(s)?;
+            serde_json::from_str(&decoded).ok()
+        }),
+        _ => None,
+    }
+}
+
+/// `%7B%22a%22%7D` → `{"a"}`; `+` stays `+`. `None` on a broken escape or invalid UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A value that may be one string or a list of them, as strings.
+pub fn strings(v: &Json) -> Vec<String> {
+    match v {
+        Json::String(s) => vec![s.clone()],
+        Json::Array(a) => a.iter().filter_map(Json::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The document's statements (one statement on its own counts as a list of one).
+pub fn statements(doc: &Json) -> Vec<&Json> {
+    match get_ci(doc, "Statement") {
+        Some(Json::Array(a)) => a.iter().collect(),
+        Some(one @ Json::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn allows(statement: &Json) -> bool {
+    get_ci(statement, "Effect").and_then(Json::as_str).is_some_and(|e| e.eq_ignore_ascii_case("Allow"))
+}
+
+/// Whether a statement carries a non-empty `Condition`.
+pub fn conditional(statement: &Json) -> bool {
+    get_ci(statement, "Condition").and_then(Json::as_object).is_some_and(|c| !c.is_empty())
+}
+
+/// A principal an `Allow` statement lets in from outside `own_account`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outsider {
+    /// `*`, an account id, or an ARN in another account.
+    pub principal: String,
+    /// The statement has a `Condition` (an external id, an organization, a source ARN).
+    pub conditional: bool,
+}
+
+/// The AWS principals of the document's `Allow` statements that are not in `own_account`:
+/// `*` (anyone), another account's id, root or any ARN of another account. Service principals
+/// (`Service`) and identity providers (`Federated`) are AWS's own or the account's, and are
+/// left out.
+pub fn outsiders(doc: &Json, own_account: &str) -> Vec<Outsider> {
+    let mut found = Vec::new();
+    for s in statements(doc).into_iter().filter(|s| allows(s)) {
+        let principals = match get_ci(s, "Principal") {
+            Some(Json::String(p)) => vec![p.clone()],
+            Some(p @ Json::Object(_)) => get_ci(p, "AWS").map(strings).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for p in principals {
+            let account = if p == "*" {
+                None
+            } else if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+                Some(p.as_str())
+            } else {
+                // arn:aws:iam::ACCOUNT:…
+                p.split(':').nth(4)
+            };
+            if account != Some(own_account) {
+                found.push(Outsider { principal: p, conditional: conditional(s) });
+            }
+        }
+    }
+    found
+}
+
+/// Whether an `Allow` statement grants every action (`*` or `*:*`) on every resource (`*`),
+/// without a `Condition`: administrator rights, whatever the policy is called.
+pub fn grants_everything(doc: &Json) -> bool {
+    statements(doc).into_iter().any(|s| {
+        let every_action =
+            get_ci(s, "Action").map(strings).is_some_and(|a| a.iter().any(|x| x == "*" || x == "*:*"));
+        let every_resource = get_ci(s, "Resource").map(strings).is_some_and(|r| r.iter().any(|x| x == "*"));
+        allows(s) && every_action && every_resource && !conditional(s)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documents_in_every_shape() {
+        let doc = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}});
+        assert_eq!(document(&doc), Some(doc.clone()));
+        assert_eq!(document(&Json::String(doc.to_string())), Some(doc.clone()));
+        let encoded: String = doc
+            .to_string()
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        assert_eq!(document(&Json::String(encoded)), Some(doc));
+        assert_eq!(document(&json!("not a policy %zz")), None);
+        assert_eq!(document(&json!("%E2%28")), None, "invalid UTF-8 after decoding");
+        assert_eq!(document(&json!(42)), None);
+    }
+
+    #[test]
+    fn outsiders_are_other_accounts_and_anyone() {
+        let own = "123456789012";
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:root", "999988887777"]}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::464622532012:root"}, "Action": "sts:AssumeRole",
+             "Condition": {"StringEquals": {"sts:ExternalId": "abc"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "*"},
+            {"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}, "Action": "sts:AssumeRoleWithWebIdentity"}
+        ]});
+        assert_eq!(
+            outsiders(&doc, own),
+            vec![
+                Outsider { principal: "999988887777".into(), conditional: false },
+                Outsider { principal: "arn:aws:iam::464622532012:root".into(), conditional: true },
+            ]
+        );
+        let anyone =
+            json!({"statement": [{"effect": "allow", "principal": "*", "action": "sts:AssumeRole"}]});
+        assert_eq!(outsiders(&anyone, own), vec![Outsider { principal: "*".into(), conditional: false }]);
+        assert!(outsiders(&json!({"Statement": "garbage"}), own).is_empty());
+    }
+
+    #[test]
+    fn everything_means_every_action_on_every_resource() {
+        assert!(grants_everything(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+        ));
+        assert!(grants_everything(
+            &json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["*"]}]})
+        ));
+        assert!(!grants_everything(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+        ));
+        assert!(!grants_everything(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]})
+        ));
+        assert!(!grants_everything(
+            &json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+        ));
+        assert!(!grants_everything(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]})
+        ));
+    }
+}
