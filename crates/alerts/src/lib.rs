@@ -56,6 +56,7 @@ catalog! {
     iam_role_trust_opened::IamRoleTrustOpened,
     iam_admin_policy_granted::IamAdminPolicyGranted,
     s3_bucket_shared_with_account::S3BucketSharedWithAccount,
+    console_login_failures_then_success::ConsoleLoginFailuresThenSuccess,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};
