@@ -19,6 +19,7 @@ use serde_json::{Map, Value as Json};
 use tripline_dsl::{Aggregation, AggregationValue, SearchQuery};
 use tripline_event::EventRef;
 
+pub mod attack;
 mod common;
 pub mod policy;
 pub mod registry;

@@ -19,7 +19,7 @@ use crate::{create_alert, field_text, Alert, AlertDraft, Plan, Severity, Meta};
 pub const NAME: &str = "s3_account_public_access";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 account-level public access block removed or weakened").severity(Severity::Warning).tags(&["attack.defense-evasion", "attack.exfiltration", "attack.t1562"]));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "S3 account-level public access block removed or weakened").severity(Severity::Warning).tags(&["attack.exfiltration", "attack.t1537", "attack.collection", "attack.t1530"]));
 
 /// Settings.
 #[derive(Clone, Debug, PartialEq)]

@@ -91,6 +91,15 @@ pub enum Command {
         #[arg(long = "alert", value_name = "NAME")]
         alerts: Vec<String>,
     },
+    /// The catalog against the ATT&CK cloud matrix: tactic, technique, the alerts that detect it
+    /// (gaps included).
+    Coverage {
+        #[command(flatten)]
+        catalog: Catalog,
+        /// A Markdown table (for a README) instead of a terminal table.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// One alert: its entry, its compiled query (AST) and the OpenSearch query it runs.
     Show {
         /// The alert's name.
@@ -98,6 +107,21 @@ pub enum Command {
         #[command(flatten)]
         catalog: Catalog,
     },
+}
+
+/// The coverage as a Markdown table: one row per tactic and technique, alerts in code spans.
+pub fn coverage_markdown(rows: &[tripline_alerts::attack::Row]) -> String {
+    let mut out = String::from("| Tactic | Technique | Alerts |\n|---|---|---|\n");
+    for r in rows {
+        let alerts = if r.alerts.is_empty() {
+            "—".to_string()
+        } else {
+            r.alerts.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        };
+        let name = if r.name.is_empty() { String::new() } else { format!(" {}", r.name) };
+        out.push_str(&format!("| {} | {}{name} | {alerts} |\n", r.tactic, r.technique));
+    }
+    out
 }
 
 fn table(header: &[&str]) -> Table {
@@ -164,6 +188,22 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Test { catalog, alerts } => test(&catalog, &alerts).await,
+        Command::Coverage { catalog, markdown } => {
+            let rows = tripline_alerts::attack::coverage(&catalog.registry()?);
+            if markdown {
+                print!("{}", coverage_markdown(&rows));
+            } else {
+                let mut t = table(&["tactic", "technique", "name", "alerts"]);
+                for r in &rows {
+                    let alerts = if r.alerts.is_empty() { "(none)".to_string() } else { r.alerts.join(", ") };
+                    t.add_row([r.tactic.clone(), r.technique.clone(), r.name.clone(), alerts]);
+                }
+                println!("{t}");
+            }
+            let covered = rows.iter().filter(|r| !r.alerts.is_empty()).count();
+            eprintln!("{covered} of {} tactic/technique rows covered", rows.len());
+            Ok(())
+        }
         Command::Show { name, catalog } => {
             let registry = catalog.registry()?;
             let Some(alert) = registry.get(&name) else {
@@ -253,4 +293,24 @@ async fn test(catalog: &Catalog, only: &[String]) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_shows_the_builtin_coverage() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+        let marker = "<!-- coverage:start -->\n";
+        let start = readme.find(marker).expect("start marker") + marker.len();
+        let end = readme.find("<!-- coverage:end -->").expect("end marker");
+        let want =
+            coverage_markdown(&tripline_alerts::attack::coverage(&tripline_alerts::Registry::builtin()));
+        assert!(
+            readme[start..end] == want,
+            "README's coverage table is stale: paste `tripline rules coverage --markdown` between the markers"
+        );
+    }
 }
