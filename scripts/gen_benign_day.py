@@ -140,9 +140,20 @@ def assume_role(d, t, caller, role, session, *, path="/", external_id=None, dura
 
 # ---------------------------------------------------------------- monitoring vendor (Datadog)
 
+DD_METRICS = [("AWS/EC2", "CPUUtilization", "InstanceId", "i-0f3a9c2e7b1d45a60"), ("AWS/EC2", "NetworkIn", "InstanceId", "i-0f3a9c2e7b1d45a60"),
+              ("AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/web-prod/5d1e0a7b9c3f2e84"),
+              ("AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "app/web-prod/5d1e0a7b9c3f2e84"),
+              ("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "orders-prod"), ("AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", "orders-prod"),
+              ("AWS/Lambda", "Errors", "FunctionName", "thumbnailer"), ("AWS/Lambda", "Duration", "FunctionName", "orders-webhook"),
+              ("AWS/ECS", "CPUUtilization", "ClusterName", "prod"), ("AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", "orders")]
+
 DD_CALLS = [  # (weight, source, name, params)
-    (22, "monitoring.amazonaws.com", "GetMetricData", lambda d: {"startTime": "", "endTime": "", "maxDatapoints": 100800,
-                                                                 "metricDataQueries": [{"id": f"q{d.rng.randint(0, 99)}"}]}),
+    (22, "monitoring.amazonaws.com", "GetMetricData", lambda d: {
+        "metricDataQueries": [{"id": f"m{k}", "metricStat": {"metric": {"namespace": ns, "metricName": m,
+                                                                         "dimensions": [{"name": dim, "value": val}]},
+                                                              "period": 60, "stat": "Average"}, "returnData": True}
+                              for k, (ns, m, dim, val) in enumerate(d.rng.sample(DD_METRICS, 3))],
+        "startTime": aws_date(d.now - timedelta(minutes=10)), "endTime": aws_date(d.now), "scanBy": "TimestampAscending"}),
     (4, "monitoring.amazonaws.com", "ListMetrics", lambda d: {"namespace": d.rng.choice(["AWS/EC2", "AWS/ApplicationELB", "AWS/RDS", "AWS/Lambda", "AWS/ECS"])}),
     (3, "ec2.amazonaws.com", "DescribeInstances", lambda d: {"instancesSet": {}, "filterSet": {}, "maxResults": 1000}),
     (2, "ec2.amazonaws.com", "DescribeInstanceStatus", lambda d: {"instancesSet": {}, "filterSet": {}, "includeAllInstances": True}),
@@ -195,7 +206,8 @@ def datadog(d, start, end, per_10min=(40, 60)):
         offsets = sorted(d.rng.randint(5, 595) for _ in range(n))
         for off in offsets:
             _, source, name, params = d.rng.choices(DD_CALLS, weights)[0]
-            d.call(t + timedelta(seconds=off), actor, source, name, params(d))
+            d.now = t + timedelta(seconds=off)
+            d.call(d.now, actor, source, name, params(d))
         if d.rng.random() < 0.15:
             d.call(t + timedelta(seconds=d.rng.randint(5, 595)), actor, "backup.amazonaws.com", "ListBackupVaults", None,
                    error=denied("backup.amazonaws.com", "ListBackupVaults", sess["arn"]))

@@ -121,7 +121,8 @@ def main():
         print(f"  [{RED}{'UNEXPECTED':<10}{END}] {fmt(when(a))} {a['classname']}: {a['severity']} {a['summary'][:160]}")
     total = len(expected["alerts"])
     if problems:
-        print(f"{RED}{name}: {problems} problem(s); {found}/{total} steps raised, {len(unmatched)} unexpected alert(s){END}")
+        steps = f"{found}/{total} steps raised, " if total else ""
+        print(f"{RED}{name}: {problems} problem(s); {steps}{len(unmatched)} unexpected alert(s){END}")
         sys.exit(1)
     what = f"{found}/{total} steps raised{' in order' if expected.get('ordered') and total else ''}, " if total else ""
     print(f"{GREEN}{name}: {what}nothing else raised ({len(alerts)} alert(s) over the day){END}")
