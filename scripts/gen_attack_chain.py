@@ -207,7 +207,7 @@ def attack(d):
     d.call(t, cli, "iam.amazonaws.com", "CreateAccessKey", {"userName": "svc-monitoring"},
            {"accessKey": {"userName": "svc-monitoring", "accessKeyId": new_key, "status": "Active", "createDate": aws_date(t)}},
            ua=UA_KALI_CLI.format(cmd="iam.create-access-key"))
-    steps.append(("4 persistence: access key for another user", "iam_credentials_for_other_user", "user/ci-deployer", "CRITICAL"))
+    steps.append(("4 persistence: access key for another user", "iam_credentials_for_other_user", "user/ci-deployer", "WARNING"))
     t = d.at(14, 40, 12)
     d.call(t, cli, "iam.amazonaws.com", "ListRoles", None, ua=UA_KALI_CLI.format(cmd="iam.list-roles"))
     d.call(t + timedelta(seconds=25), cli, "iam.amazonaws.com", "GetRole", {"roleName": "ops-admin"}, ua=UA_KALI_CLI.format(cmd="iam.get-role"))
@@ -218,7 +218,7 @@ def attack(d):
     t = d.at(14, 41, 30)
     d.call(t, cli, "iam.amazonaws.com", "UpdateAssumeRolePolicy", {"roleName": "ops-admin", "policyDocument": json.dumps(trust)}, None,
            ua=UA_KALI_CLI.format(cmd="iam.update-assume-role-policy"))
-    steps.append(("4 persistence: ops-admin trusts account 999988887777", "iam_role_trust_opened", "user/ci-deployer", "CRITICAL"))
+    steps.append(("4 persistence: ops-admin trusts account 999988887777", "iam_role_trust_opened", "user/ci-deployer", "WARNING"))
     # …and it works: the intruder's account assumes the role.
     foreign = Actor({"type": "AWSAccount", "principalId": stable_id("AIDA", "foreign-user"), "accountId": FOREIGN_ACCOUNT},
                     ATTACKER_IP, UA_KALI_CLI.format(cmd="sts.assume-role"))
