@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed ## install the stand-ins and tools (.venv, node_modules)
 
-demo: setup ## ingest the workshop data set into a fresh embedded store and run every alert
+demo: setup ## the workshop at one clock, then the benign day and the attack chain replayed over their days (TRIPLINE=… skips the build)
 	@scripts/demo.sh
 
 demo-remediation: setup ## run the GuardDuty crypto finding through the remediation workflow in moto

@@ -6,7 +6,14 @@
 # time and checks the result against expected.json: each scenario detected, nothing raised by the
 # benign background. Then a second run at the same clock must raise nothing (the events that
 # raised are tagged), and two hours after the data ends the CloudTrail deadman must fire.
+#
+# Then two day-long data sets, each ingested into a fresh store and replayed tick by tick over
+# its day (scripts/replay_check.py): events/scenarios/benign-day must raise nothing at all, and
+# events/scenarios/attack-chain must raise each step of its intrusion, in order, and nothing else.
 # Exits non-zero on any miss or surprise.
+#
+# TRIPLINE=/path/to/tripline skips the build; otherwise the binary is built into
+# ${CARGO_TARGET_DIR:-target}/debug/tripline.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,9 +25,11 @@ PY=$(command -v python3)
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 field() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$DATA/expected.json" "$1"; }
 
-bold "build"
-$CARGO build --quiet -p tripline-cli --bin tripline
-TRIPLINE=target/debug/tripline
+if [ -z "${TRIPLINE:-}" ]; then
+    bold "build"
+    $CARGO build --quiet -p tripline-cli --bin tripline
+    TRIPLINE=${CARGO_TARGET_DIR:-target}/debug/tripline
+fi
 
 AT=$(field '["at"]')
 SILENT_AT=$(field '["silence"]["at"]')
@@ -47,7 +56,8 @@ bold "every alert at $AT"
 "$TRIPLINE" --store "$STORE" run --alert "$DEADMAN" --at "$SILENT_AT" --json --dry-run >"$OUT/silence.jsonl"
 
 bold "checklist ($DATA/expected.json)"
-exec "$PY" - "$DATA/expected.json" "$OUT" <<'PYEOF'
+status=0
+"$PY" - "$DATA/expected.json" "$OUT" <<'PYEOF' | tee "$OUT/workshop.log" || status=1
 import json, sys
 
 expected = json.load(open(sys.argv[1]))
@@ -104,3 +114,16 @@ if problems:
 print(f"{GREEN}make demo: {found}/{total} scenarios detected, nothing else raised, "
       f"no duplicates, deadman fires{END}")
 PYEOF
+
+# The day-long sets: a fresh store each, every alert replayed over the day.
+for SET in benign-day attack-chain; do
+    bold "$SET (events/scenarios/$SET)"
+    "$PY" scripts/replay_check.py "$TRIPLINE" "events/scenarios/$SET" "$STORE-$SET" \
+        | tee "$OUT/$SET.log" || status=1
+done
+
+bold "summary"
+for f in workshop benign-day attack-chain; do
+    tail -n 1 "$OUT/$f.log" 2>/dev/null || echo "$f: no result"
+done
+exit $status

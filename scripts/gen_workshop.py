@@ -19,12 +19,13 @@ Deterministic: a fixed seed, fixed gzip headers (no file names, mtime 0), sorted
 Run `python3 scripts/gen_workshop.py` from the repository root; the output is committed.
 """
 
-import gzip
 import json
 import os
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from scenario_lib import ts, write_gz
 
 SEED = 20240514
 ACCOUNT = "123456789012"
@@ -38,10 +39,6 @@ rng = random.Random(SEED)
 
 def uid():
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def ts(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- identities
@@ -469,11 +466,6 @@ EXPECTED = {
 }
 
 # ---------------------------------------------------------------- write
-
-
-def write_gz(path, data):
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-        gz.write(data)
 
 
 def main():
