@@ -68,16 +68,13 @@ def background(d):
 
 
 def jenkins(d, t):
-    """The nightly Jenkins job (on premises) with ci-deployer's long-term key: who it is, the
-    report bundle uploaded, the reporting function updated."""
+    """The nightly Jenkins job (on premises) with ci-deployer's long-term key: who it is, and the
+    report bundle uploaded (the CI role deploys it; a long-term key replacing Lambda code is what
+    `lambda_code_updated_by_user` raises on)."""
     a = Actor(iam_user(ACCOUNT, "ci-deployer", CI_KEY), JENKINS_IP, UA_JENKINS)
     d.call(t, a, "sts.amazonaws.com", "GetCallerIdentity", None, ua=UA_JENKINS.format(cmd="sts.get-caller-identity"))
     key = f"builds/nightly-report/{t.strftime('%Y%m%d')}-{hexid(ts(t), 8)}.zip"
     b.s3_data(d, t + timedelta(seconds=14), a, "PutObject", b.ARTIFACTS, key, ua=UA_JENKINS.format(cmd="s3.cp"))
-    d.call(t + timedelta(seconds=30), a, "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
-           {"functionName": "nightly-report", "s3Bucket": b.ARTIFACTS, "s3Key": key, "publish": True, "dryRun": False},
-           {"functionName": "nightly-report", "lastUpdateStatus": "InProgress", "revisionId": d.trail.uid()},
-           ua=UA_JENKINS.format(cmd="lambda.update-function-code"))
 
 
 SECRETS = [f"prod/{s}" for s in (

@@ -75,6 +75,8 @@ pub struct Outsider {
     pub principal: String,
     /// The statement has a `Condition` (an external id, an organization, a source ARN).
     pub conditional: bool,
+    /// The statement's actions, as written (`s3:GetObject`, `sts:AssumeRole`, `*`).
+    pub actions: Vec<String>,
 }
 
 /// The AWS principals of the document's `Allow` statements that are not in `own_account`:
@@ -89,6 +91,7 @@ pub fn outsiders(doc: &Json, own_account: &str) -> Vec<Outsider> {
             Some(p @ Json::Object(_)) => get_ci(p, "AWS").map(strings).unwrap_or_default(),
             _ => Vec::new(),
         };
+        let actions = get_ci(s, "Action").map(strings).unwrap_or_default();
         for p in principals {
             let account = if p == "*" {
                 None
@@ -99,11 +102,23 @@ pub fn outsiders(doc: &Json, own_account: &str) -> Vec<Outsider> {
                 p.split(':').nth(4)
             };
             if account != Some(own_account) {
-                found.push(Outsider { principal: p, conditional: conditional(s) });
+                found.push(Outsider { principal: p, conditional: conditional(s), actions: actions.clone() });
             }
         }
     }
     found
+}
+
+/// Whether an S3 action reads data or lists it (`s3:GetObject`, `s3:List*`, `s3:*`, `*`, or a
+/// wildcard that reaches `s3:GetObject`); write-only grants (`s3:PutObject`, how AWS services
+/// deliver logs into a bucket) are not.
+pub fn reads_s3(action: &str) -> bool {
+    let a = action.to_ascii_lowercase();
+    if a == "*" || a == "s3:*" || a.starts_with("s3:get") || a.starts_with("s3:list") {
+        return true;
+    }
+    a.split_once('*')
+        .is_some_and(|(prefix, _)| "s3:getobject".starts_with(prefix) || "s3:listbucket".starts_with(prefix))
 }
 
 /// Whether an `Allow` statement grants every action (`*` or `*:*`) on every resource (`*`),
@@ -152,14 +167,39 @@ mod tests {
         assert_eq!(
             outsiders(&doc, own),
             vec![
-                Outsider { principal: "999988887777".into(), conditional: false },
-                Outsider { principal: "arn:aws:iam::464622532012:root".into(), conditional: true },
+                Outsider {
+                    principal: "999988887777".into(),
+                    conditional: false,
+                    actions: vec!["sts:AssumeRole".into()]
+                },
+                Outsider {
+                    principal: "arn:aws:iam::464622532012:root".into(),
+                    conditional: true,
+                    actions: vec!["sts:AssumeRole".into()]
+                },
             ]
         );
         let anyone =
             json!({"statement": [{"effect": "allow", "principal": "*", "action": "sts:AssumeRole"}]});
-        assert_eq!(outsiders(&anyone, own), vec![Outsider { principal: "*".into(), conditional: false }]);
+        assert_eq!(
+            outsiders(&anyone, own),
+            vec![Outsider {
+                principal: "*".into(),
+                conditional: false,
+                actions: vec!["sts:AssumeRole".into()]
+            }]
+        );
         assert!(outsiders(&json!({"Statement": "garbage"}), own).is_empty());
+    }
+
+    #[test]
+    fn reading_s3() {
+        for a in ["s3:GetObject", "s3:getobjectversion", "s3:ListBucket", "s3:*", "*", "s3:Get*", "s3:G*"] {
+            assert!(reads_s3(a), "{a}");
+        }
+        for a in ["s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:Put*", "logs:*"] {
+            assert!(!reads_s3(a), "{a}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! A bucket policy that lets another AWS account in: exfiltration by sharing.
+//! A bucket policy that lets another AWS account read: exfiltration by sharing.
 //!
 //! Copying data out is slow and loud; granting an outside account read on the bucket is one call
 //! (`PutBucketPolicy`, MITRE ATT&CK T1537, Transfer Data to Cloud Account). The policy is read
 //! from the call: an `Allow` for an AWS principal in an account other than the one that received
-//! the call raises. `Principal: *` is `s3_bucket_public`'s, and AWS services (`Service`
-//! principals such as CloudTrail's log delivery) are not accounts. It stays in Rust: it parses
+//! the call raises, when it may read or list (`s3:Get*`, `s3:List*`, `s3:*`): a grant to write
+//! only is how AWS delivers logs into a bucket (Elastic Load Balancing's regional accounts put
+//! access logs with `s3:PutObject`), and takes nothing out. `Principal: *` is
+//! `s3_bucket_public`'s, and AWS services (`Service` principals) are not accounts. It stays in Rust: it parses
 //! the policy and compares its accounts with the record's.
 
 use std::sync::LazyLock;
@@ -13,7 +15,7 @@ use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
 use crate::common::{actor, first_text, get_ci, request_parameters};
-use crate::policy::{document, outsiders};
+use crate::policy::{document, outsiders, reads_s3};
 use crate::{create_alert, field_text, Alert, AlertDraft, Meta, Plan, Severity};
 
 /// The registry name.
@@ -47,8 +49,11 @@ impl Alert for S3BucketSharedWithAccount {
         let params = request_parameters(event)?;
         let doc = document(get_ci(&params, "bucketPolicy")?)?;
         let own = field_text(event, "details.recipientaccountid");
-        let accounts: Vec<String> =
-            outsiders(&doc, &own).into_iter().map(|o| o.principal).filter(|p| p != "*").collect();
+        let accounts: Vec<String> = outsiders(&doc, &own)
+            .into_iter()
+            .filter(|o| o.principal != "*" && o.actions.iter().any(|a| reads_s3(a)))
+            .map(|o| o.principal)
+            .collect();
         if accounts.is_empty() {
             return None;
         }

@@ -16,7 +16,9 @@ fn alert_modules() -> HashSet<String> {
         .expect("src/")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|f| f.strip_suffix(".rs").map(str::to_string))
-        .filter(|m| !matches!(m.as_str(), "lib" | "registry" | "common" | "sigma" | "tuning" | "policy" | "attack"))
+        .filter(|m| {
+            !matches!(m.as_str(), "lib" | "registry" | "common" | "sigma" | "tuning" | "policy" | "attack")
+        })
         .collect()
 }
 

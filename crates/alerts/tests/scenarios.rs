@@ -58,13 +58,18 @@ async fn store(set: &str, received: DateTime<Utc>) -> (EmbeddedStore, usize) {
 
 /// Every alert at each tick of its schedule over `[from, to]`, recorded: what was raised, with
 /// the tick that raised it.
-async fn replay(store: &EmbeddedStore, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, AlertRecord)> {
+async fn replay(
+    store: &EmbeddedStore,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, AlertRecord)> {
     let catalog = Registry::builtin();
     let alerts: Vec<_> = catalog.iter().cloned().collect();
     let schedules: Vec<(String, String)> =
         alerts.iter().map(|a| (a.name().to_string(), a.meta().schedule.clone())).collect();
     let runs = tripline_runtime::replay::schedule(&schedules, from, to).expect("a replayable catalog");
-    let runner = Runner::new(store).with_options(RunOptions { lateness: TimeDelta::zero(), ..RunOptions::default() });
+    let runner =
+        Runner::new(store).with_options(RunOptions { lateness: TimeDelta::zero(), ..RunOptions::default() });
     let mut raised = Vec::new();
     for (at, i) in runs {
         let alert = &alerts[i];
@@ -112,10 +117,17 @@ async fn the_attack_chain_raises_every_step_in_order() {
             .position(|(_, a)| a.classname == name && a.summary.contains(needle))
             .unwrap_or_else(|| panic!("step {:?} missing; raised: {:#?}", step["step"], describe(&raised)));
         let (at, alert) = raised.remove(pos);
+        // A step that goes on past one window (pages of a read, deletions continuing) raises again
+        // for the events after the first alert: those belong to the same step.
+        raised.retain(|(_, a)| !(a.classname == name && a.summary.contains(needle)));
         assert_eq!(alert.severity, severity, "{}", alert.summary);
         assert!(!alert.events.is_empty(), "{name}: no evidence");
         if let Some(before) = last {
-            assert!(at >= before, "step {:?} raised at {at}, before the step ahead of it ({before})", step["step"]);
+            assert!(
+                at >= before,
+                "step {:?} raised at {at}, before the step ahead of it ({before})",
+                step["step"]
+            );
         }
         last = Some(at);
     }
