@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_benign_day as b  # noqa: E402
-from scenario_lib import Actor, aws_date, denied, hexid, iam_user, role_arn, role_session, stable_id, ts  # noqa: E402
+from scenario_lib import Actor, add_history, aws_date, denied, hexid, iam_user, role_arn, role_session, stable_id, ts  # noqa: E402
 
 ACCOUNT = b.ACCOUNT
 DAY = datetime(2024, 6, 4, tzinfo=timezone.utc)
@@ -264,6 +264,26 @@ def attack(d):
            ua=UA_KALI_CLI.format(cmd="ec2.run-instances"))
     steps.append(("6 execution: GPU instances launched", "ec2_gpu_instance_launched", "user/ci-deployer", "CRITICAL"))
 
+    # 6. Execution: the key resold for model use (LLMjacking): models listed, then invoked.
+    t = d.at(14, 58, 5)
+    d.call(t, boto, "bedrock.amazonaws.com", "ListFoundationModels", None, ua=UA_BOTO)
+    for n in range(6):
+        model = "anthropic.claude-3-sonnet-20240229-v1:0" if n % 2 else "anthropic.claude-3-haiku-20240307-v1:0"
+        d.call(t + timedelta(seconds=12 + 9 * n), boto, "bedrock.amazonaws.com", "InvokeModel", {"modelId": model}, None,
+               ua=UA_BOTO, read_only=True)
+    steps.append(("6 execution: Bedrock models invoked with the leaked key", "bedrock_used_with_long_term_key", "user/ci-deployer", "WARNING"))
+    steps.append(("6 execution: Bedrock used for the first time by ci-deployer", "bedrock_first_use", "user/ci-deployer", "WARNING"))
+    # …and a shell on a web server through Run Command, which ci-deployer never used.
+    t = d.at(15, 0, 40)
+    web = b.TF_INSTANCES[0]
+    d.call(t, cli, "ssm.amazonaws.com", "SendCommand",
+           {"documentName": "AWS-RunShellScript", "instanceIds": [web], "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS",
+            "interactive": False},
+           {"command": {"commandId": d.trail.uid(), "documentName": "AWS-RunShellScript", "instanceIds": [web], "status": "Pending",
+                        "targetCount": 1, "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}},
+           ua=UA_KALI_CLI.format(cmd="ssm.send-command"))
+    steps.append(("6 execution: shell command sent to a web server", "ssm_session_new_principal", "user/ci-deployer", "WARNING"))
+
     # 7. Exfiltration: the orders database volume snapshotted and shared with every AWS account.
     t = d.at(15, 2, 8)
     vol = "vol-0" + hexid("orders-db-data", 16)
@@ -294,6 +314,17 @@ def attack(d):
             "keyState": "PendingDeletion", "pendingWindowInDays": 7}, ua=UA_KALI_CLI.format(cmd="kms.schedule-key-deletion"),
            resources=[{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": b.DATA_KEY}])
     steps.append(("8 impact: KMS key scheduled for deletion", "kms_key_deletion_scheduled", "user/ci-deployer", "CRITICAL"))
+    # The build artifacts copied over themselves under the intruder's own KMS key: ransom.
+    foreign = "arn:aws:kms:us-east-1:999988887777:key/3e1d5c7b-9a2f-4b6d-8e0c-1f3a5b7d9c2e"
+    t = d.at(15, 15, 10)
+    for n in range(30):
+        key = f"builds/orders-api/2024052{n % 10}-{hexid('art' + str(n), 8)}.zip"
+        b.s3_data(d, t, boto, "CopyObject", b.ARTIFACTS, key,
+                  params_extra={"x-amz-copy-source": f"{b.ARTIFACTS}/{key}", "x-amz-metadata-directive": "COPY",
+                                "x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": foreign},
+                  response={"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": foreign})
+        t += timedelta(seconds=2)
+    steps.append(("8 impact: artifacts re-encrypted with the intruder's KMS key", "s3_objects_encrypted_with_foreign_key", "user/ci-deployer", "CRITICAL"))
     bucket = b.EXPORTS
     t = d.at(15, 17, 30)
     d.call(t, boto, "s3.amazonaws.com", "ListObjectVersions",
@@ -328,6 +359,8 @@ def main():
     end = DAY + timedelta(days=1)
     d.trail.records = [r for r in d.trail.records if DAY <= datetime.strptime(r["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) < end]
     d.flows.rows = [(s, l) for s, l in d.flows.rows if DAY.timestamp() <= s < end.timestamp()]
+    # The past the first-seen alerts look back on: the background's, not the intruder's.
+    add_history(d.trail, DAY, keep=lambda r: r["sourceIPAddress"] != ATTACKER_IP)
     files = d.trail.write(OUT, "attack")
     d.flows.write(OUT, "attack")
     expected = {"from": ts(DAY), "to": ts(end), "ordered": True,

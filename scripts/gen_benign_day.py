@@ -24,7 +24,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scenario_lib import (Actor, FlowLog, Trail, aws_date, aws_service, denied, hexid, iam_user, role_arn,  # noqa: E402
+from scenario_lib import (Actor, add_history, FlowLog, Trail, aws_date, aws_service, denied, hexid, iam_user, role_arn,  # noqa: E402
                           role_session, stable_id, ts)
 
 ACCOUNT = "123456789012"
@@ -1191,13 +1191,14 @@ def main():
     benign_day(d)
     d.trail.records = [r for r in d.trail.records if day <= datetime.strptime(r["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) < day + timedelta(days=1)]
     d.flows.rows = [(s, l) for s, l in d.flows.rows if day.timestamp() <= s < (day + timedelta(days=1)).timestamp()]
+    past = add_history(d.trail, day)
     files = d.trail.write(out, "benign")
     d.flows.write(out, "benign")
     with open(os.path.join(out, "expected.json"), "w") as fh:
         json.dump({"from": ts(day), "to": ts(day + timedelta(days=1)), "alerts": []}, fh, indent=2)
         fh.write("\n")
     c = write_readme_counts(d)
-    print(f"{c['records']} CloudTrail records {c['by_category']} in {files} files, {c['flows']} flow log rows → {out}")
+    print(f"{past} records of history (first-seen baseline), " + f"{c['records']} CloudTrail records {c['by_category']} in {files} files, {c['flows']} flow log rows → {out}")
 
 
 if __name__ == "__main__":

@@ -228,6 +228,39 @@ class Trail:
         return len(by_file)
 
 
+# What first-seen alerts (Plan::NewTerms, 30-day look-back) judge: their history must be in the
+# store, or nothing is judged new.
+FIRST_SEEN_KINDS = {
+    ("bedrock.amazonaws.com", n) for n in ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream")
+} | {("ssm.amazonaws.com", "StartSession"), ("ssm.amazonaws.com", "SendCommand")}
+
+
+def add_history(trail, day, keep=lambda r: True):
+    """The account's past as first-seen alerts need it: every call of the day that such an alert
+    judges (Bedrock invocations, SSM sessions and commands, Lambda code updates) also happened a
+    week earlier, by the same principals, and the trail reaches back 35 days (one call then), so
+    the 30-day look-back is complete. `keep` chooses which of the day's calls have a past."""
+    def when(r):
+        return datetime.strptime(r["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    day_records = [r for r in trail.records if day <= when(r) < day + timedelta(days=1)]
+    past = []
+    for r in day_records:
+        kind = (r["eventSource"], r["eventName"])
+        if not keep(r) or not (kind in FIRST_SEEN_KINDS or r["eventName"].startswith("UpdateFunctionCode")):
+            continue
+        old = json.loads(json.dumps(r))
+        old["eventTime"] = ts(when(r) - timedelta(days=7))
+        old["eventID"], old["requestID"] = trail.uid(), trail.uid()
+        past.append(old)
+    if day_records:
+        first = json.loads(json.dumps(min(day_records, key=lambda r: r["eventTime"])))
+        first["eventTime"] = ts(when(first) - timedelta(days=35))
+        first["eventID"], first["requestID"] = trail.uid(), trail.uid()
+        past.append(first)
+    trail.records.extend(past)
+    return len(past)
+
+
 class FlowLog:
     """VPC Flow Log rows (default version-2 format), one gzip file per hour."""
 

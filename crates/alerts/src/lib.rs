@@ -2,7 +2,7 @@
 //!
 //! An alert, in the spirit of MozDef's `AlertTask`, says three things: which events to look at (a
 //! [`SearchQuery`]), how to look at them ([`Plan`]: each event on its own, per-value aggregation with
-//! a threshold, or silence over a window) and what to say about what it found ([`Alert::on_event`],
+//! a threshold, silence over a window, parts matched together, or a value first seen) and what to say about what it found ([`Alert::on_event`],
 //! [`Alert::on_aggregation`], [`Alert::on_silence`] → [`AlertDraft`], built with [`create_alert`]).
 //!
 //! This crate is pure: no I/O, no store. `tripline-runtime` runs alerts against a store and sends
@@ -21,6 +21,7 @@ use tripline_event::EventRef;
 
 pub mod attack;
 mod common;
+pub mod first_seen;
 pub mod policy;
 pub mod registry;
 pub mod sigma;
@@ -58,6 +59,10 @@ catalog! {
     iam_admin_policy_granted::IamAdminPolicyGranted,
     s3_bucket_shared_with_account::S3BucketSharedWithAccount,
     console_login_failures_then_success::ConsoleLoginFailuresThenSuccess,
+    bedrock_first_use::BedrockFirstUse,
+    lambda_code_new_principal::LambdaCodeNewPrincipal,
+    ssm_session_new_principal::SsmSessionNewPrincipal,
+    s3_objects_encrypted_with_foreign_key::S3ObjectsEncryptedWithForeignKey,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};
@@ -131,6 +136,24 @@ pub enum Plan {
         /// Events sampled per part and group.
         samples: usize,
         /// At most this many groups per part and run.
+        max_groups: usize,
+    },
+    /// First seen ("new terms"): each value of the key the window's events have that no event of
+    /// the alert's query had in the `history` before the window, and that this alert has not
+    /// raised on yet, goes to [`Alert::on_aggregation`] (with `count` its events in the window).
+    /// The key of an event is the first of `fields` it has (a role's ARN before the session's,
+    /// so every new session of a known role is not new). Counted by the engine: a terms
+    /// aggregation over the window, then one over the look-back for the values found. Until the
+    /// store holds events older than the look-back, nothing is judged new (a warning says so):
+    /// without a baseline, everything would be.
+    NewTerms {
+        /// The fields whose first present value is the key.
+        fields: Vec<String>,
+        /// How far back a value counts as seen before.
+        history: chrono::TimeDelta,
+        /// Events sampled per value.
+        samples: usize,
+        /// At most this many values per field and run.
         max_groups: usize,
     },
 }

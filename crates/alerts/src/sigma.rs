@@ -57,30 +57,12 @@ pub fn severity_of(level: Option<Level>) -> Severity {
     }
 }
 
-/// The ATT&CK tactics, as Sigma tags spell them (`attack.<tactic>`).
-const TACTICS: [&str; 14] = [
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-];
-
 /// The alert category: the first ATT&CK tactic among the tags (`_` read as `-`), else `sigma`.
 pub fn category_of(tags: &[String]) -> String {
     tags.iter()
         .filter_map(|t| t.strip_prefix("attack."))
         .map(|t| t.replace('_', "-"))
-        .find(|t| TACTICS.contains(&t.as_str()))
+        .find(|t| crate::attack::TACTICS.contains(&t.as_str()))
         .unwrap_or_else(|| "sigma".to_string())
 }
 

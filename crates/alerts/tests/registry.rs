@@ -17,7 +17,10 @@ fn alert_modules() -> HashSet<String> {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|f| f.strip_suffix(".rs").map(str::to_string))
         .filter(|m| {
-            !matches!(m.as_str(), "lib" | "registry" | "common" | "sigma" | "tuning" | "policy" | "attack")
+            !matches!(
+                m.as_str(),
+                "lib" | "registry" | "common" | "sigma" | "tuning" | "policy" | "attack" | "first_seen"
+            )
         })
         .collect()
 }

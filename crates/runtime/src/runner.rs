@@ -212,7 +212,9 @@ pub fn passes(
     let current = Window { since: before(now, w)?, until: now };
     let step = |pass, window| Step { pass, window: Some(window) };
     Ok(match plan {
-        Plan::Simple { .. } => vec![step(Pass::Current, Window { since: settled.since, until: now })],
+        Plan::Simple { .. } | Plan::NewTerms { .. } => {
+            vec![step(Pass::Current, Window { since: settled.since, until: now })]
+        }
         Plan::Aggregation { .. } | Plan::Temporal { .. } if lateness > TimeDelta::zero() => {
             vec![step(Pass::Settled, settled), step(Pass::Current, current)]
         }
@@ -424,6 +426,23 @@ impl<'a> Runner<'a> {
                     self.temporal_groups(name, &query, &field, &parts, ordered, samples, max_groups).await?;
                 excluded = self.raise_groups(alert, &query, &field, groups, now, window, &mut out).await?;
             }
+            Plan::NewTerms { fields, history, samples, max_groups } => {
+                let Some(w) = window else {
+                    return Err(RunError::Malformed {
+                        alert: name.to_string(),
+                        reason: "a first-seen alert needs a time window".into(),
+                    });
+                };
+                let groups =
+                    self.new_terms(name, compiled, &query, w, &fields, history, samples, max_groups).await?;
+                for (pop, field, groups) in groups {
+                    if let Some(e) =
+                        self.raise_groups(alert, &pop, &field, groups, now, window, &mut out).await?
+                    {
+                        excluded = Some(e);
+                    }
+                }
+            }
             Plan::Deadman => {
                 let request = SearchRequest { query, size: 0, sort: Sort::NewestFirst };
                 let found =
@@ -563,6 +582,127 @@ impl<'a> Runner<'a> {
             });
         }
         Ok(out)
+    }
+
+    /// The first-seen values of a [`Plan::NewTerms`] alert in window `w`, per key field: the
+    /// query selecting the events keyed by that field, the field, and the new values' groups.
+    #[allow(clippy::too_many_arguments)]
+    async fn new_terms(
+        &self,
+        name: &str,
+        compiled: &CompiledQuery,
+        query: &QueryAst,
+        w: Window,
+        fields: &[String],
+        history: TimeDelta,
+        samples: usize,
+        max_groups: usize,
+    ) -> Result<Vec<(QueryAst, String, Vec<Group>)>, RunError> {
+        let Some(baseline) = w.since.checked_sub_signed(history) else {
+            return Err(RunError::Malformed {
+                alert: name.to_string(),
+                reason: format!("the look-back of {history} reaches before the earliest representable time"),
+            });
+        };
+        let before = |t: DateTime<Utc>| QueryAst::Range {
+            field: tripline_dsl::WINDOW_FIELD.to_string(),
+            lower: None,
+            upper: Some(tripline_dsl::Bound::exclusive(t)),
+        };
+        let older = SearchRequest { query: before(baseline), size: 0, sort: Sort::NewestFirst };
+        let found =
+            self.store.search(&older).await.map_err(Self::store_err(name, "looking for a baseline"))?;
+        if found.total == 0 {
+            warn!(
+                alert = name,
+                since = %tripline_event::format_timestamp(baseline),
+                "no events older than the look-back yet: nothing is judged first seen until the store holds a full baseline"
+            );
+            return Ok(Vec::new());
+        }
+        let terms = |field: &str, size: usize, samples: usize| {
+            Aggregation::terms(field.to_string()).size(size).samples(samples).min_count(1)
+        };
+        let mut out = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            // Events keyed by this field: they have it, and none of the fields before it.
+            let keyed = |q: QueryAst| QueryAst::Bool {
+                must: vec![q, QueryAst::Exists { field: field.clone() }],
+                should: vec![],
+                must_not: fields[..i].iter().map(|f| QueryAst::Exists { field: f.clone() }).collect(),
+            };
+            let pop = keyed(query.clone());
+            let agg = terms(field, max_groups, samples);
+            let buckets = self.buckets(name, &pop, &agg, "aggregating first-seen candidates").await?;
+            if buckets.is_empty() {
+                continue;
+            }
+            if buckets.len() >= max_groups {
+                warn!(
+                    alert = name,
+                    field,
+                    groups = buckets.len(),
+                    "as many first-seen candidates as max_groups: some may be left out"
+                );
+            }
+            let values: Vec<Value> = buckets.iter().filter_map(|b| json_to_value(&b.key)).collect();
+            // Seen: in the look-back, or already raised by this alert inside the window.
+            let raised_here = QueryAst::all(vec![
+                compiled.between(w.since, w.until),
+                QueryAst::Term {
+                    field: ALERT_NAMES_FIELD.to_string(),
+                    value: Value::Str(name.to_string()),
+                    case_insensitive: false,
+                },
+            ]);
+            let seen_query = keyed(QueryAst::all(vec![
+                QueryAst::Terms { field: field.clone(), values },
+                QueryAst::any(vec![
+                    compiled.between(
+                        baseline,
+                        w.since.checked_sub_signed(TimeDelta::microseconds(1)).unwrap_or(w.since),
+                    ),
+                    raised_here,
+                ]),
+            ]));
+            let seen_agg = terms(field, buckets.len(), 0);
+            let seen =
+                self.buckets(name, &seen_query, &seen_agg, "aggregating the first-seen look-back").await?;
+            let groups: Vec<Group> = buckets
+                .into_iter()
+                .filter(|b| !seen.iter().any(|s| s.key == b.key))
+                .map(|bucket| Group {
+                    value: bucket.key.clone(),
+                    count: bucket.count,
+                    samples: bucket.samples.iter().map(event_ref).collect(),
+                    metrics: BTreeMap::new(),
+                })
+                .collect();
+            out.push((pop, field.clone(), groups));
+        }
+        Ok(out)
+    }
+
+    /// One terms aggregation's buckets.
+    async fn buckets(
+        &self,
+        name: &str,
+        query: &QueryAst,
+        agg: &Aggregation,
+        during: &'static str,
+    ) -> Result<Vec<tripline_dsl::Bucket>, RunError> {
+        let results = self
+            .store
+            .aggregate(query, std::slice::from_ref(agg))
+            .await
+            .map_err(Self::store_err(name, during))?;
+        match results.into_iter().find(|r| r.name == agg.name).map(|r| r.value) {
+            Some(AggregationValue::Buckets(b)) => Ok(b),
+            other => Err(RunError::Malformed {
+                alert: name.to_string(),
+                reason: format!("terms aggregation {:?} came back as {other:?}", agg.name),
+            }),
+        }
     }
 
     /// Whether some event of each part follows one of the part before, for one group: the
