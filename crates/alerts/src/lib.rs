@@ -63,6 +63,7 @@ catalog! {
     lambda_code_new_principal::LambdaCodeNewPrincipal,
     ssm_session_new_principal::SsmSessionNewPrincipal,
     s3_objects_encrypted_with_foreign_key::S3ObjectsEncryptedWithForeignKey,
+    instance_credentials_used_elsewhere::InstanceCredentialsUsedElsewhere,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};
