@@ -138,9 +138,15 @@ pub fn coverage(registry: &Registry) -> Vec<Row> {
             tactic: (*tactic).to_string(),
             technique: (*id).to_string(),
             name: (*name).to_string(),
+            // Under this tactic when the alert says so, or when it names none of the technique's
+            // tactics (then it counts under each).
             alerts: tagged
                 .iter()
-                .filter(|(_, techniques, _)| techniques.iter().any(|t| covers(t, id)))
+                .filter(|(_, techniques, tactics)| {
+                    techniques.iter().any(|t| covers(t, id))
+                        && (tactics.iter().any(|t| t == tactic)
+                            || !TECHNIQUES.iter().any(|(x, i, _)| i == id && tactics.iter().any(|t| t == x)))
+                })
                 .map(|(n, _, _)| n.clone())
                 .collect(),
         })
@@ -151,7 +157,7 @@ pub fn coverage(registry: &Registry) -> Vec<Row> {
             if TECHNIQUES.iter().any(|(_, id, _)| covers(t, id)) {
                 continue;
             }
-            let tactic = tactics.first().map(String::as_str).unwrap_or("impact");
+            let tactic = tactics.first().map(String::as_str).unwrap_or("other");
             let order = TACTICS.iter().position(|x| *x == tactic).unwrap_or(TACTICS.len());
             extra.entry((order, t.to_ascii_uppercase())).or_default().push(alert.clone());
         }

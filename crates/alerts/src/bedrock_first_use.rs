@@ -24,7 +24,14 @@ static META: LazyLock<Meta> = LazyLock::new(|| {
 });
 
 /// The calls that run a model.
-pub const EVENTS: [&str; 4] = ["InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream"];
+pub const EVENTS: [&str; 6] = [
+    "InvokeModel",
+    "InvokeModelWithResponseStream",
+    "Converse",
+    "ConverseStream",
+    "StartAsyncInvoke",
+    "CreateModelInvocationJob",
+];
 
 /// The alert.
 #[derive(Clone, Debug, Default)]

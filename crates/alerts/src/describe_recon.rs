@@ -8,8 +8,8 @@
 //! number of distinct APIs it called. Failed calls count too: enumerating what is denied is
 //! reconnaissance as much as what is allowed.
 //!
-//! What is counted is what a leaked key does: calls signed with a long-term access key
-//! (`AKIA…`), by hand. Left out, because ordinary accounts make such bursts all day: calls AWS
+//! What is counted is what a leaked key does: calls by an IAM user or root, by hand (signed with
+//! the long-term key `AKIA…`, or with the temporary `ASIA…` key `GetSessionToken` turns it into). Left out, because ordinary accounts make such bursts all day: calls AWS
 //! services make for a principal (`invokedBy`), the console's background calls (a person opening
 //! the EC2 or IAM pages), service-linked roles, and infrastructure-as-code runs (Terraform,
 //! CloudFormation, Pulumi, CDK user agents: `Config::skip_user_agents`, which an intruder who sets
@@ -28,7 +28,7 @@ use crate::{create_alert, Alert, AlertDraft, Group, Plan, Severity, Meta};
 pub const NAME: &str = "describe_recon";
 
 /// What this alert is and how it is deployed (its catalog entry).
-static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls with one long-term access key, by hand (50 in 20 minutes): reconnaissance").severity(Severity::Warning).tags(&["attack.discovery", "attack.t1580"]));
+static META: LazyLock<Meta> = LazyLock::new(|| Meta::new(NAME, "Excessive Describe calls by an IAM user or root, by hand (50 in 20 minutes): reconnaissance").severity(Severity::Warning).tags(&["attack.discovery", "attack.t1580"]));
 
 /// Settings (the defaults are the workshop's: 50 calls in 20 minutes).
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +81,7 @@ impl Alert for DescribeRecon {
             .must(TermMatch("source", "cloudtrail"))
             .must(TermsMatch("details.eventverb", self.config.verbs.clone()))
             .must(ExistsMatch("details.useridentity.arn"))
-            .must(WildcardMatch("details.useridentity.accesskeyid", "AKIA*"))
+            .must(TermsMatch("details.useridentity.type", ["IAMUser", "Root"]))
             .must_not(not_by_hand(&self.config.skip_user_agents))
     }
 

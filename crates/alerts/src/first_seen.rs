@@ -3,7 +3,9 @@
 //! A first-seen alert ([`Plan::NewTerms`]) raises when a principal does something it has not done
 //! in the look-back. The principal is the role behind a session when there is one
 //! (`sessionContext.sessionIssuer.arn`: a new ECS task or Lambda session of a known role is not
-//! new), else the identity's ARN (an IAM user, root).
+//! new), else the identity's ARN (an IAM user, root). So the people of one IAM Identity Center
+//! permission set (`AWSReservedSSO_…` roles) are one principal: a new person in a set that has
+//! used the thing is not new.
 
 use chrono::TimeDelta;
 

@@ -4,9 +4,11 @@
 //! Attaching `AdministratorAccess` is the obvious way to escalate (the Sigma rules
 //! `iam_user_admin_policy_attached` and `iam_admin_policy_attached` see it); writing
 //! `{"Effect": "Allow", "Action": "*", "Resource": "*"}` into an inline policy
-//! (`PutUserPolicy`, `PutRolePolicy`, `PutGroupPolicy`) or a new default version of a managed
-//! policy (`CreatePolicyVersion`) does the same and names nothing (MITRE ATT&CK T1098.003,
-//! T1484). The document is read from the call; a statement with a `Condition` is not counted.
+//! (`PutUserPolicy`, `PutRolePolicy`, `PutGroupPolicy`), a new managed policy (`CreatePolicy`,
+//! to attach next) or a new version of one (`CreatePolicyVersion`) does the same and names
+//! nothing (MITRE ATT&CK T1098.003, T1484). The document is read from the call: `NotAction` (all
+//! but a few) and `NotResource` count as everything. Behind a `Condition` (which may always
+//! hold) it still raises, as a warning.
 //! It stays in Rust: it parses the policy document.
 
 use std::sync::LazyLock;
@@ -26,7 +28,7 @@ static META: LazyLock<Meta> = LazyLock::new(|| {
 });
 
 /// The calls that write a policy document.
-pub const EVENTS: [&str; 4] = ["PutUserPolicy", "PutRolePolicy", "PutGroupPolicy", "CreatePolicyVersion"];
+pub const EVENTS: [&str; 5] = ["PutUserPolicy", "PutRolePolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion"];
 
 /// The alert.
 #[derive(Clone, Debug, Default)]
@@ -51,9 +53,8 @@ impl Alert for IamAdminPolicyGranted {
     fn on_event(&self, event: &EventRef) -> Option<AlertDraft> {
         let params = request_parameters(event)?;
         let doc = document(get_ci(&params, "policyDocument")?)?;
-        if !grants_everything(&doc) {
-            return None;
-        }
+        let unconditional = grants_everything(&doc)?;
+        let severity = if unconditional { Severity::Critical } else { Severity::Warning };
         let what = field_text(event, "details.eventname");
         let target = first_text(
             event,
@@ -62,12 +63,16 @@ impl Alert for IamAdminPolicyGranted {
                 "details.requestparameters_rolename",
                 "details.requestparameters_groupname",
                 "details.requestparameters_policyarn",
+                "details.requestparameters_policyname",
             ],
         );
         let who = actor(event);
-        let summary = format!("Administrator rights (Action * on Resource *) given to {target}: {what} by {who}");
+        let summary = format!(
+            "Administrator rights (every action on every resource{}) given to {target}: {what} by {who}",
+            if unconditional { "" } else { ", behind a condition" }
+        );
         Some(
-            create_alert(summary, "privilege-escalation", &["cloudtrail", "iam", "T1098.003"], vec![event.clone()], Severity::Critical)
+            create_alert(summary, "privilege-escalation", &["cloudtrail", "iam", "T1098.003"], vec![event.clone()], severity)
                 .key(event.documentid.clone())
                 .detail("actor", who)
                 .detail("target", target)

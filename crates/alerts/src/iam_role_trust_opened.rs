@@ -6,7 +6,8 @@
 //! T1484.002). The trust policy is read from the call: any `Allow` for `Principal: *` or an AWS
 //! principal outside the account that received the call (`recipientAccountId`) raises. `*`
 //! without a condition is critical; an external account behind a condition (an `sts:ExternalId`
-//! for a vendor) still raises, as a notice for a new role and a warning for a changed one. It
+//! for a vendor) still raises, as a notice for a new role and a warning for a changed one. Calls
+//! CloudFormation makes for a stack count too: a stack can open a trust as well as a person. It
 //! stays in Rust: it parses the policy document and compares its accounts with the record's.
 
 use std::sync::LazyLock;
@@ -14,7 +15,7 @@ use std::sync::LazyLock;
 use tripline_dsl::prelude::*;
 use tripline_event::EventRef;
 
-use crate::common::{actor, get_ci, by_aws_services, request_parameters};
+use crate::common::{actor, get_ci, request_parameters};
 use crate::policy::{document, outsiders};
 use crate::{create_alert, field_text, Alert, AlertDraft, Meta, Plan, Severity};
 
@@ -39,7 +40,6 @@ impl Alert for IamRoleTrustOpened {
             .must((TermMatch("source", "cloudtrail"), TermMatch("details.eventsource", "iam.amazonaws.com")))
             .must(TermsMatch("details.eventname", ["UpdateAssumeRolePolicy", "CreateRole"]))
             .must_not(ExistsMatch("details.errorcode"))
-            .must_not(by_aws_services())
     }
 
     fn plan(&self) -> Plan {

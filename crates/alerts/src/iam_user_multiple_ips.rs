@@ -9,7 +9,8 @@
 //! on the user's behalf carry a service name, not an address, and the normalizer keeps those out
 //! of `details.sourceipaddress`.
 //!
-//! The group is the long-term access key (`AKIA…`), not the user: a person signed in to the
+//! The group is the access key (the long-term `AKIA…`, or an `ASIA…` key from `GetSessionToken`),
+//! not the user: a person signed in to the
 //! console at the office and running the CLI from home is two credentials (the console session's
 //! temporary key, the CLI's long-term one) and one address each, which is ordinary; one key from
 //! two places is what a leak looks like. Calls AWS services make for the user (`invokedBy`) and
@@ -70,7 +71,7 @@ impl Alert for IamUserMultipleIps {
             .must(TermMatch("details.useridentity.type", "IAMUser"))
             .must(ExistsMatch("details.useridentity.username"))
             .must(ExistsMatch("details.sourceipaddress"))
-            .must(WildcardMatch("details.useridentity.accesskeyid", "AKIA*"))
+            .must(ExistsMatch("details.useridentity.accesskeyid"))
             .must_not(not_by_hand(&[]))
     }
 

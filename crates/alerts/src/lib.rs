@@ -99,9 +99,10 @@ impl Severity {
 /// How an alert looks at the events its query selects.
 #[derive(Clone, Debug)]
 pub enum Plan {
-    /// Every matching event (newest first, up to `limit`) goes to [`Alert::on_event`].
+    /// Every matching event goes to [`Alert::on_event`], read `limit` at a time, oldest first
+    /// (up to 100 pages per run; a warning says when more wait for the next run).
     Simple {
-        /// At most this many events per run.
+        /// Events per page.
         limit: usize,
     },
     /// Events are grouped by the value of `field` (a terms aggregation, counted by the engine); each
@@ -145,8 +146,9 @@ pub enum Plan {
     /// The key of an event is the first of `fields` it has (a role's ARN before the session's,
     /// so every new session of a known role is not new). Counted by the engine: a terms
     /// aggregation over the window, then one over the look-back for the values found. Until the
-    /// store holds events older than the look-back, nothing is judged new (a warning says so):
-    /// without a baseline, everything would be.
+    /// store holds events of the same `source` older than the look-back, nothing is judged new (a
+    /// warning says so): without a baseline, everything would be. Values are taken by count
+    /// (up to `max_groups` per field and run, a warning when reached).
     NewTerms {
         /// The fields whose first present value is the key.
         fields: Vec<String>,

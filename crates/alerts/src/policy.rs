@@ -91,7 +91,11 @@ pub fn outsiders(doc: &Json, own_account: &str) -> Vec<Outsider> {
             Some(p @ Json::Object(_)) => get_ci(p, "AWS").map(strings).unwrap_or_default(),
             _ => Vec::new(),
         };
-        let actions = get_ci(s, "Action").map(strings).unwrap_or_default();
+        // `NotAction` allows all but a few: as good as everything here.
+        let actions = match get_ci(s, "NotAction") {
+            Some(_) => vec!["*".to_string()],
+            None => get_ci(s, "Action").map(strings).unwrap_or_default(),
+        };
         for p in principals {
             let account = if p == "*" {
                 None
@@ -114,22 +118,56 @@ pub fn outsiders(doc: &Json, own_account: &str) -> Vec<Outsider> {
 /// deliver logs into a bucket) are not.
 pub fn reads_s3(action: &str) -> bool {
     let a = action.to_ascii_lowercase();
-    if a == "*" || a == "s3:*" || a.starts_with("s3:get") || a.starts_with("s3:list") {
-        return true;
-    }
-    a.split_once('*')
-        .is_some_and(|(prefix, _)| "s3:getobject".starts_with(prefix) || "s3:listbucket".starts_with(prefix))
+    a.starts_with("s3:get")
+        || a.starts_with("s3:list")
+        || ["s3:getobject", "s3:listbucket"].iter().any(|read| glob(a.as_bytes(), read.as_bytes()))
 }
 
-/// Whether an `Allow` statement grants every action (`*` or `*:*`) on every resource (`*`),
-/// without a `Condition`: administrator rights, whatever the policy is called.
-pub fn grants_everything(doc: &Json) -> bool {
-    statements(doc).into_iter().any(|s| {
-        let every_action =
-            get_ci(s, "Action").map(strings).is_some_and(|a| a.iter().any(|x| x == "*" || x == "*:*"));
-        let every_resource = get_ci(s, "Resource").map(strings).is_some_and(|r| r.iter().any(|x| x == "*"));
-        allows(s) && every_action && every_resource && !conditional(s)
-    })
+/// IAM's wildcard match: `*` any run, `?` any one character (backtracking to the last `*` only:
+/// linear in practice).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+}
+
+/// How much of everything a document grants: every action (`*`, `*:*`, or `NotAction`: all but
+/// a few) on every resource (`*`, or `NotResource`). `Some(true)` when a statement does so
+/// without a `Condition`, `Some(false)` when only behind one (a condition may be always true:
+/// `aws:SecureTransport`), `None` when none does.
+pub fn grants_everything(doc: &Json) -> Option<bool> {
+    let mut found = None;
+    for s in statements(doc) {
+        let every_action = get_ci(s, "NotAction").is_some()
+            || get_ci(s, "Action").map(strings).is_some_and(|a| a.iter().any(|x| x == "*" || x == "*:*"));
+        let every_resource = get_ci(s, "NotResource").is_some()
+            || get_ci(s, "Resource").map(strings).is_some_and(|r| r.iter().any(|x| x == "*"));
+        if allows(s) && every_action && every_resource {
+            let unconditional = !conditional(s);
+            found = Some(found.unwrap_or(false) || unconditional);
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -194,7 +232,17 @@ mod tests {
 
     #[test]
     fn reading_s3() {
-        for a in ["s3:GetObject", "s3:getobjectversion", "s3:ListBucket", "s3:*", "*", "s3:Get*", "s3:G*"] {
+        for a in [
+            "s3:GetObject",
+            "s3:getobjectversion",
+            "s3:ListBucket",
+            "s3:*",
+            "*",
+            "s3:Get*",
+            "s3:G*",
+            "s3:?etObject",
+            "s?:*Object",
+        ] {
             assert!(reads_s3(a), "{a}");
         }
         for a in ["s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:Put*", "logs:*"] {
@@ -204,24 +252,39 @@ mod tests {
 
     #[test]
     fn everything_means_every_action_on_every_resource() {
-        assert!(grants_everything(
-            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-        ));
-        assert!(grants_everything(
-            &json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["*"]}]})
-        ));
-        assert!(!grants_everything(
-            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
-        ));
-        assert!(!grants_everything(
-            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]})
-        ));
-        assert!(!grants_everything(
-            &json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
-        ));
-        assert!(!grants_everything(
-            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
-            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]})
-        ));
+        let g = |v: Json| grants_everything(&v);
+        assert_eq!(
+            g(json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})),
+            Some(true)
+        );
+        assert_eq!(
+            g(
+                json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["*"]}]})
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            g(json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})),
+            Some(true),
+            "all but IAM"
+        );
+        assert_eq!(
+            g(
+                json!({"Statement": [{"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::audit/*"}]})
+            ),
+            Some(true)
+        );
+        assert_eq!(g(json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})), None);
+        assert_eq!(
+            g(json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]})),
+            None
+        );
+        assert_eq!(g(json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})), None);
+        assert_eq!(
+            g(json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]})),
+            Some(false),
+            "behind a condition, which may always hold"
+        );
     }
 }

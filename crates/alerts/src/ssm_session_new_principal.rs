@@ -5,7 +5,9 @@
 //! Cloud Administration Command; T1021.008, Direct Cloud VM Connections). Admins and patching do
 //! it every week; a principal that never did is worth a look. The key is the role behind a
 //! session, else the identity (see [`crate::first_seen`]); AWS services' own calls (patching
-//! run by `ssm.amazonaws.com`, maintenance windows) are left out. Bursts to many instances are
+//! run by `ssm.amazonaws.com`) are left out; the principal who sets up what makes them
+//! (`StartAutomationExecution`, `CreateAssociation`, `RegisterTaskWithMaintenanceWindow`) is
+//! judged instead. Bursts to many instances are
 //! `ssm_commands_burst`'s.
 
 use std::sync::LazyLock;
@@ -37,7 +39,10 @@ impl Alert for SsmSessionNewPrincipal {
     fn query(&self) -> SearchQuery {
         SearchQuery::minutes(20)
             .must((TermMatch("source", "cloudtrail"), TermMatch("details.eventsource", "ssm.amazonaws.com")))
-            .must(TermsMatch("details.eventname", ["StartSession", "SendCommand"]))
+            .must(TermsMatch(
+                "details.eventname",
+                ["StartSession", "SendCommand", "StartAutomationExecution", "CreateAssociation", "RegisterTaskWithMaintenanceWindow"],
+            ))
             .must_not(ExistsMatch("details.errorcode"))
             .must_not(by_aws_services())
     }

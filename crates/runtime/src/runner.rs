@@ -373,20 +373,66 @@ impl<'a> Runner<'a> {
         let mut excluded = None;
         match alert.plan() {
             Plan::Simple { limit } => {
-                let request = SearchRequest { query, size: limit, sort: Sort::NewestFirst };
-                let found =
-                    self.store.search(&request).await.map_err(Self::store_err(name, "searching events"))?;
-                if found.unindexed_candidates > 0 {
-                    tracing::warn!(
-                        alert = name,
-                        events = found.unindexed_candidates,
-                        "events hold values too long to index in a field this alert matches on: they may match unseen"
-                    );
-                }
-                for hit in &found.hits {
-                    if let Some(draft) = alert.on_event(&event_ref(hit)) {
-                        let tag = refs(&draft.events);
-                        out.push((draft, tag));
+                // Every matching event is judged, `limit` at a time, oldest first: an alert that
+                // reads each event (a policy document) must not let a flood of ordinary matches
+                // push the one that matters out of its run.
+                let page = limit.max(1);
+                let mut seen: HashSet<(String, String)> = HashSet::new();
+                let mut after: Option<DateTime<Utc>> = None;
+                for n in 0..MAX_SIMPLE_PAGES {
+                    let q = match after {
+                        None => query.clone(),
+                        Some(t) => QueryAst::all(vec![
+                            query.clone(),
+                            QueryAst::Range {
+                                field: tripline_dsl::WINDOW_FIELD.to_string(),
+                                lower: Some(tripline_dsl::Bound::inclusive(t)),
+                                upper: None,
+                            },
+                        ]),
+                    };
+                    let request = SearchRequest { query: q, size: page, sort: Sort::OldestFirst };
+                    let found = self
+                        .store
+                        .search(&request)
+                        .await
+                        .map_err(Self::store_err(name, "searching events"))?;
+                    if n == 0 && found.unindexed_candidates > 0 {
+                        tracing::warn!(
+                            alert = name,
+                            events = found.unindexed_candidates,
+                            "events hold values too long to index in a field this alert matches on: they may match unseen"
+                        );
+                    }
+                    let mut fresh = 0;
+                    for hit in &found.hits {
+                        if !seen.insert((hit.index.clone(), hit.id.clone())) {
+                            continue;
+                        }
+                        fresh += 1;
+                        after = hit_time(hit).or(after);
+                        if let Some(draft) = alert.on_event(&event_ref(hit)) {
+                            let tag = refs(&draft.events);
+                            out.push((draft, tag));
+                        }
+                    }
+                    if found.hits.len() < page {
+                        break;
+                    }
+                    if fresh == 0 {
+                        warn!(
+                            alert = name,
+                            page, "more events than one page share a timestamp: some were not judged"
+                        );
+                        break;
+                    }
+                    if n + 1 == MAX_SIMPLE_PAGES {
+                        warn!(
+                            alert = name,
+                            judged = seen.len(),
+                            total = found.total,
+                            "more matching events than one run judges: the newest wait for the next run"
+                        );
                     }
                 }
             }
@@ -609,21 +655,11 @@ impl<'a> Runner<'a> {
             lower: None,
             upper: Some(tripline_dsl::Bound::exclusive(t)),
         };
-        let older = SearchRequest { query: before(baseline), size: 0, sort: Sort::NewestFirst };
-        let found =
-            self.store.search(&older).await.map_err(Self::store_err(name, "looking for a baseline"))?;
-        if found.total == 0 {
-            warn!(
-                alert = name,
-                since = %tripline_event::format_timestamp(baseline),
-                "no events older than the look-back yet: nothing is judged first seen until the store holds a full baseline"
-            );
-            return Ok(Vec::new());
-        }
         let terms = |field: &str, size: usize, samples: usize| {
             Aggregation::terms(field.to_string()).size(size).samples(samples).min_count(1)
         };
         let mut out = Vec::new();
+        let mut baselined = false;
         for (i, field) in fields.iter().enumerate() {
             // Events keyed by this field: they have it, and none of the fields before it.
             let keyed = |q: QueryAst| QueryAst::Bool {
@@ -636,6 +672,37 @@ impl<'a> Runner<'a> {
             let buckets = self.buckets(name, &pop, &agg, "aggregating first-seen candidates").await?;
             if buckets.is_empty() {
                 continue;
+            }
+            // A baseline: the store holds events of the same source (CloudTrail) older than the
+            // look-back. Without one, every value would be new.
+            if !baselined {
+                let source = buckets
+                    .iter()
+                    .flat_map(|b| b.samples.iter())
+                    .find_map(|h| h.source.get("source").and_then(|v| v.as_str()).map(str::to_string));
+                let mut must = vec![before(baseline)];
+                if let Some(src) = source {
+                    must.push(QueryAst::Term {
+                        field: "source".into(),
+                        value: Value::Str(src),
+                        case_insensitive: false,
+                    });
+                }
+                let older = SearchRequest { query: QueryAst::all(must), size: 0, sort: Sort::NewestFirst };
+                let found = self
+                    .store
+                    .search(&older)
+                    .await
+                    .map_err(Self::store_err(name, "looking for a baseline"))?;
+                if found.total == 0 {
+                    warn!(
+                        alert = name,
+                        since = %tripline_event::format_timestamp(baseline),
+                        "no events of this source older than the look-back yet: nothing is judged first seen until the store holds a full baseline"
+                    );
+                    return Ok(Vec::new());
+                }
+                baselined = true;
             }
             if buckets.len() >= max_groups {
                 warn!(
@@ -958,6 +1025,17 @@ pub fn event_ref(hit: &Hit) -> EventRef {
 
 fn refs(events: &[EventRef]) -> Vec<DocRef> {
     events.iter().map(|e| DocRef { index: e.documentindex.clone(), id: e.documentid.clone() }).collect()
+}
+
+/// At most this many pages of a simple alert's matches per run (with `limit` 100: 10,000 events).
+pub const MAX_SIMPLE_PAGES: usize = 100;
+
+/// A hit's `utctimestamp`.
+fn hit_time(hit: &Hit) -> Option<DateTime<Utc>> {
+    hit.source
+        .get(tripline_dsl::WINDOW_FIELD)
+        .and_then(|t| t.as_str())
+        .and_then(|t| tripline_dsl::parse_timestamp(t).ok())
 }
 
 /// A bucket key as a query value.

@@ -15,6 +15,11 @@ async fn simple_alerts_raise_per_event_and_dedup() {
 }
 
 #[tokio::test]
+async fn simple_alerts_judge_every_page() {
+    common::simple_pages(&store().await).await;
+}
+
+#[tokio::test]
 async fn aggregation_counts_beyond_samples_and_tags_the_group() {
     common::aggregation(&store().await).await;
 }

@@ -180,8 +180,8 @@ pub async fn simple(store: &dyn EventStore) {
     assert_eq!(first.len(), 2, "two CreateUser calls in the window: {first:?}");
     let ids = |r: &[tripline_runtime::Raised]| r.iter().map(|x| x.record.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&first), ids(&again), "same input and clock, same ids");
-    // Newest first.
-    assert!(first[0].record.summary.contains("user/a"), "{}", first[0].record.summary);
+    // Read oldest first.
+    assert!(first[0].record.summary.contains("user/b"), "{}", first[0].record.summary);
     let rec = &first[0].record;
     assert_eq!(rec.classname, "test_create_user");
     assert_eq!(rec.severity, "WARNING");
@@ -200,6 +200,51 @@ pub async fn simple(store: &dyn EventStore) {
     assert_eq!(stored_alerts(store, "test_create_user").await.len(), 2);
     // Another alert still sees the events: the tag only excludes the alert that raised them.
     assert_eq!(runner.evaluate(&AlsoCreateUser, n).await.expect("other alert").len(), 2);
+}
+
+/// A simple alert that reads each event and raises on one in many, ten events a page.
+pub struct PickyCreateUser;
+impl Alert for PickyCreateUser {
+    fn meta(&self) -> &Meta {
+        static META: std::sync::LazyLock<Meta> =
+            std::sync::LazyLock::new(|| Meta::new("test_picky_create_user", "a test alert"));
+        &META
+    }
+    fn query(&self) -> SearchQuery {
+        CreateUser.query()
+    }
+    fn plan(&self) -> Plan {
+        Plan::Simple { limit: 10 }
+    }
+    fn on_event(&self, event: &tripline_event::EventRef) -> Option<AlertDraft> {
+        let who = field_text(event, "details.useridentity.arn");
+        who.ends_with("/needle").then(|| {
+            create_alert(
+                format!("IAM user created by {who}"),
+                "access",
+                &["iam"],
+                vec![event.clone()],
+                Severity::Warning,
+            )
+            .key(event.documentid.clone())
+        })
+    }
+}
+
+/// A flood of ordinary matches (five pages of them, before and after, some in the same second)
+/// does not push the one that matters out of a simple alert's run.
+pub async fn simple_pages(store: &dyn EventStore) {
+    let n = now();
+    let mut events = Vec::new();
+    for i in 0..45 {
+        let at = n - TimeDelta::minutes(20) + TimeDelta::seconds(i / 3 * 20);
+        events.push(ct("CreateUser", &format!("arn:aws:iam::1:user/u{i}"), "198.51.100.9", at));
+    }
+    events.push(ct("CreateUser", "arn:aws:iam::1:user/needle", "198.51.100.66", n - TimeDelta::minutes(19)));
+    index(store, &events).await;
+    let raised = Runner::new(store).evaluate(&PickyCreateUser, n).await.expect("evaluate");
+    assert_eq!(raised.len(), 1, "the one event that raises, among 46 read ten at a time");
+    assert!(raised[0].record.summary.contains("user/needle"));
 }
 
 /// The same query under another name.
