@@ -61,10 +61,46 @@ pub fn reduction(event: &EventRef) -> Option<&'static str> {
                 Some(Json::Array(a)) => a.is_empty() && get_ci(&params, "advancedEventSelectors").is_none(),
                 _ => false,
             };
-            (drops_management || empty).then_some("management events excluded")
+            let reads_only = match get_ci(&params, "eventSelectors") {
+                Some(Json::Array(a)) => !a.is_empty()
+                    && a.iter().all(|sel| {
+                        get_ci(sel, "readWriteType").and_then(Json::as_str).is_some_and(|v| v.eq_ignore_ascii_case("ReadOnly"))
+                    }),
+                _ => false,
+            };
+            if drops_management || empty {
+                Some("management events excluded")
+            } else if reads_only {
+                Some("management writes excluded (read-only selectors)")
+            } else if get_ci(&params, "advancedEventSelectors").is_some_and(|a| !advanced_keeps_management(a)) {
+                Some("management events excluded or narrowed by advanced event selectors")
+            } else {
+                None
+            }
         }
         _ => None,
     }
+}
+
+/// Whether advanced event selectors keep every management event: some selector takes
+/// `eventCategory` `Management` with no other field selector narrowing it (`readOnly`, an
+/// `eventSource` or `eventName` left out).
+fn advanced_keeps_management(selectors: &Json) -> bool {
+    let Some(list) = selectors.as_array() else { return false };
+    list.iter().any(|sel| {
+        let fields = match get_ci(sel, "fieldSelectors") {
+            Some(Json::Array(f)) => f.as_slice(),
+            _ => return false,
+        };
+        let field = |f: &Json| get_ci(f, "field").and_then(Json::as_str).unwrap_or_default().to_ascii_lowercase();
+        let management = fields.iter().any(|f| {
+            field(f) == "eventcategory"
+                && get_ci(f, "equals").is_some_and(|e| {
+                    crate::policy::strings(e).iter().any(|v| v.eq_ignore_ascii_case("Management"))
+                })
+        });
+        management && fields.iter().all(|f| field(f) == "eventcategory")
+    })
 }
 
 impl Alert for CloudtrailLoggingDisabled {

@@ -64,6 +64,7 @@ catalog! {
     ssm_session_new_principal::SsmSessionNewPrincipal,
     s3_objects_encrypted_with_foreign_key::S3ObjectsEncryptedWithForeignKey,
     instance_credentials_used_elsewhere::InstanceCredentialsUsedElsewhere,
+    lambda_shared_with_account::LambdaSharedWithAccount,
 }
 
 pub use registry::{Meta, Registry, RegistryError, Remediation};
