@@ -441,20 +441,7 @@ impl<'a> Runner<'a> {
                 let mut agg =
                     Aggregation::terms(field.clone()).size(max_groups).samples(samples).min_count(threshold);
                 agg.subs = per_bucket;
-                let results = self
-                    .store
-                    .aggregate(&query, std::slice::from_ref(&agg))
-                    .await
-                    .map_err(Self::store_err(name, "aggregating events"))?;
-                let buckets = match results.into_iter().find(|r| r.name == agg.name).map(|r| r.value) {
-                    Some(AggregationValue::Buckets(b)) => b,
-                    other => {
-                        return Err(RunError::Malformed {
-                            alert: name.to_string(),
-                            reason: format!("terms aggregation {:?} came back as {other:?}", agg.name),
-                        })
-                    }
-                };
+                let buckets = self.buckets(name, &query, &agg, "aggregating events").await?;
                 let groups = buckets
                     .into_iter()
                     .filter(|b| b.count >= threshold)
@@ -574,29 +561,15 @@ impl<'a> Runner<'a> {
         for part in parts {
             let q = QueryAst::all(vec![query.clone(), part.clone()]);
             let agg = Aggregation::terms(field.to_string()).size(max_groups).samples(samples).min_count(1);
-            let results = self
-                .store
-                .aggregate(&q, std::slice::from_ref(&agg))
-                .await
-                .map_err(Self::store_err(name, "aggregating a correlation's part"))?;
-            match results.into_iter().find(|r| r.name == agg.name).map(|r| r.value) {
-                Some(AggregationValue::Buckets(b)) => {
-                    if b.len() >= max_groups {
-                        warn!(
-                            alert = name,
-                            groups = b.len(),
-                            "a correlation part has as many groups as max_groups: some may be left out"
-                        );
-                    }
-                    per_part.push(b)
-                }
-                other => {
-                    return Err(RunError::Malformed {
-                        alert: name.to_string(),
-                        reason: format!("terms aggregation {:?} came back as {other:?}", agg.name),
-                    })
-                }
+            let b = self.buckets(name, &q, &agg, "aggregating a correlation's part").await?;
+            if b.len() >= max_groups {
+                warn!(
+                    alert = name,
+                    groups = b.len(),
+                    "a correlation part has as many groups as max_groups: some may be left out"
+                );
             }
+            per_part.push(b);
         }
         let Some((first, rest)) = per_part.split_first() else { return Ok(Vec::new()) };
         let mut out = Vec::new();
@@ -801,12 +774,7 @@ impl<'a> Runner<'a> {
             let found =
                 self.store.search(&request).await.map_err(Self::store_err(name, "ordering a correlation"))?;
             let Some(hit) = found.hits.first() else { return Ok(false) };
-            let time = hit
-                .source
-                .get(tripline_dsl::WINDOW_FIELD)
-                .and_then(|t| t.as_str())
-                .and_then(|t| tripline_dsl::parse_timestamp(t).ok());
-            match time {
+            match hit_time(hit) {
                 Some(t) => after = Some(t),
                 None => return Ok(false),
             }
