@@ -8,7 +8,7 @@ PY       := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 CARGO    ?= cargo
 
-.PHONY: help opensearch setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz
+.PHONY: help opensearch chromium setup demo demo-remediation test check-format clippy cargo-test pytest lint docs bench package deploy fuzz
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,7 +48,10 @@ opensearch: ## fetch the pinned OpenSearch distribution from Maven Central into 
 cargo-test: opensearch ## every Rust test, with one real OpenSearch node for the whole run
 	@scripts/opensearch.sh run -- $(CARGO) test --workspace --locked
 
-pytest: setup
+chromium: ## Debian's Chromium for the HTML report tests (apt-get, once): tests/report drive it with Playwright
+	@scripts/chromium.sh
+
+pytest: setup chromium
 	@if compgen -G "tests/**/test_*.py" >/dev/null || compgen -G "tests/*/test_*.py" >/dev/null; then \
 		$(PY) -m pytest -q tests; \
 	fi
