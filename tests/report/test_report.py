@@ -99,12 +99,12 @@ class Rendered:
 
     def assert_clean(self) -> None:
         """No error of any kind, and no request but the page's own."""
-        assert self.page_errors == [], f"uncaught errors in the page: {self.page_errors}"
-        assert self.console_errors == [], f"console errors: {self.console_errors}"
-        assert self.dialogs == [], f"the page opened dialogs: {self.dialogs}"
         assert self.refused == [], f"the page tried to fetch: {self.refused}"
         assert self.websockets == [], f"the page opened websockets: {self.websockets}"
         assert self.requests == [PAGE_URL], f"requests other than the page itself: {self.requests}"
+        assert self.page_errors == [], f"uncaught errors in the page: {self.page_errors}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+        assert self.dialogs == [], f"the page opened dialogs: {self.dialogs}"
 
 
 def render(browser: Browser, html: str, screenshot: str) -> Rendered:
@@ -184,6 +184,11 @@ def check_report(r: Rendered, data: dict) -> None:
         assert badge.upper() == a["severity"].upper(), "the severity is written on the card, not only coloured"
         assert card.locator("[data-testid=alert-summary]").text_content() == a["summary"]
         assert card.locator("[data-testid=alert-event]").count() == len(a["events"])
+    if counts:  # the table and the cards tell the same story
+        per_rule = {}
+        for classname in r.attrs("[data-testid=alert-card]", "data-classname"):
+            per_rule[classname] = per_rule.get(classname, 0) + 1
+        assert per_rule == {c["alert"]: c["count"] for c in counts if c["count"] > 0}
     if not alerts and data["command"] != "search":
         assert page.locator("[data-testid=no-alerts]").inner_text() == "no alerts"
 
