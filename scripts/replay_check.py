@@ -10,8 +10,9 @@ alert name, summary containing the text); every entry must be raised, at its sev
 `ordered`, the entries' first alerts happen in the listed order (an alert's time is the latest
 `utctimestamp` of the events it carries, else the clock it was raised at).
 
-The replay is `tripline run --from T1 --to T2 --lateness 0s --json` (each alert at each of its
-schedule's ticks, recording, so each event raises once). A binary without `--from` is driven
+The replay is `tripline backtest --from T1 --to T2 --lateness 0s --json` (each alert as if run at
+each of its schedule's ticks, recording, so each event raises once; the same alerts as
+`tripline run --from T1 --to T2`, which older binaries are driven with). A binary without `--from` is driven
 tick by tick instead: `run --at T --lateness 0s --json` every five minutes over (T1, T2].
 """
 
@@ -37,6 +38,11 @@ def lines(out):
 
 
 def replay(tripline, store, start, end):
+    toplevel = subprocess.run([tripline, "--help"], capture_output=True, text=True).stdout
+    if "backtest" in toplevel:
+        out = subprocess.run([tripline, "--store", store, "backtest", "--from", fmt(start), "--to", fmt(end),
+                              "--lateness", "0s", "--json"], capture_output=True, text=True, check=True).stdout
+        return lines(out), "backtest (each alert on its schedule, one read per alert)"
     helptext = subprocess.run([tripline, "run", "--help"], capture_output=True, text=True).stdout
     if "--from" in helptext:
         out = subprocess.run([tripline, "--store", store, "run", "--from", fmt(start), "--to", fmt(end),

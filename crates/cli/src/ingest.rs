@@ -141,6 +141,15 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let walked = collect_files(&args.paths);
+    if !walked.skipped.is_empty() {
+        let names: Vec<String> = walked.skipped.iter().take(5).map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "note: {} file(s) that are not logs left out (documentation, a scenario's expected.json): {}{}",
+            walked.skipped.len(),
+            names.join(", "),
+            if walked.skipped.len() > 5 { ", …" } else { "" }
+        );
+    }
     let files = walked.files;
     let total_bytes: u64 = files.iter().map(|(_, n)| n).sum();
     let store = EmbeddedStore::open(store_dir)
@@ -213,6 +222,32 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
 struct Walked {
     files: Vec<(PathBuf, u64)>,
     errors: Vec<(&'static str, String)>,
+    /// Files in a folder that are not logs (documentation, a scenario's `expected.json`).
+    skipped: Vec<PathBuf>,
+}
+
+/// Whether a file met while walking a folder is documentation or a data set's expectations, not
+/// a log: `*.md`, `*.rst`, `*.html`, `*.yml`/`*.yaml`, `*.toml`, `*.py`, `*.sh`, images, PDFs,
+/// and `expected.json` (what a scenario folder expects to be raised). A file named on the
+/// command line is always read.
+fn not_a_log(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+    const DOCS: [&str; 12] =
+        [".md", ".rst", ".html", ".yml", ".yaml", ".toml", ".py", ".sh", ".png", ".jpg", ".svg", ".pdf"];
+    name == "expected.json"
+        || name.starts_with("readme")
+        || name.starts_with("license")
+        || DOCS.iter().any(|e| name.ends_with(e))
+}
+
+/// The log files under `paths` as `tripline ingest` reads them; an error names what could not
+/// be walked.
+pub fn log_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let walked = collect_files(paths);
+    if let Some((_, first)) = walked.errors.first() {
+        bail!("{} path(s) could not be read, first: {first}", walked.errors.len());
+    }
+    Ok(walked.files.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Every regular file under `paths`, with its size, in name order; hidden entries (below the
@@ -287,6 +322,10 @@ fn collect_files(paths: &[PathBuf]) -> Walked {
                 }
                 self.stack.pop();
             } else if meta.is_file() {
+                if !top && not_a_log(p) {
+                    self.out.skipped.push(p.to_path_buf());
+                    return;
+                }
                 self.out.files.push((p.to_path_buf(), meta.len()));
             } else {
                 // A FIFO, a socket, a device: opening one may block forever or never end.

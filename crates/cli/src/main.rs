@@ -2,14 +2,18 @@
 //!
 //! Every subcommand lives in its own module, named after what it does.
 
+mod backtest;
+mod chart;
 mod infra;
 mod ingest;
 mod opensearch;
+mod report;
 mod respond;
 mod rules;
 mod run;
 mod search;
 mod store;
+mod table;
 
 use std::path::PathBuf;
 
@@ -33,6 +37,9 @@ pub enum Command {
     Ingest(ingest::Args),
     /// Run alerts over the embedded store.
     Run(run::Args),
+    /// What every alert would have raised over archived logs, each on its own schedule, in one
+    /// read of the store per alert (the store is not written).
+    Backtest(backtest::Args),
     /// Search events with a query string; count by field; time histograms.
     Search(search::Args),
     /// Incident response: start the IR and remediation workflows in Step Functions.
@@ -69,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.store, args).await,
         Command::Run(args) => run::run(&cli.store, args).await,
+        Command::Backtest(args) => backtest::run(&cli.store, args).await,
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Respond(cmd) => respond::run(cmd).await,
         Command::Rules(cmd) => rules::run(cmd).await,

@@ -14,6 +14,16 @@ pub enum Command {
     /// Install (or update) the events and alerts index templates (infra/opensearch/*.json) on the
     /// cluster. Idempotent; run it before the first ingest (make deploy does).
     InstallTemplates(Connection),
+    /// Normalize log files (as `tripline ingest` reads them: files or folders, plain or .gz) and
+    /// index them into the cluster, as the ingest function does: for trying the alert function
+    /// locally (`cargo lambda invoke`), or a backtest over OpenSearch.
+    Ingest {
+        #[command(flatten)]
+        conn: Connection,
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 /// Where the cluster is and how to sign in: the store's own settings (`TRIPLINE_OPENSEARCH_*`,
@@ -60,5 +70,37 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Ingest { conn, paths } => ingest(&conn, &paths).await,
     }
+}
+
+/// Read every file into the cluster in batches; bad records are counted and the first few shown.
+async fn ingest(conn: &Connection, paths: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    use tripline_store::EventStore;
+    let store = OpenSearchStore::connect(conn.config()?).await.context("connecting to OpenSearch")?;
+    let opts = tripline_normalize::Options::default();
+    let (mut written, mut refused, mut bad) = (0u64, 0usize, Vec::new());
+    for file in crate::ingest::log_files(paths)? {
+        let mut events = Vec::new();
+        tripline_normalize::read_path(&file, &opts, |r| match r {
+            Ok(e) => events.push(e),
+            Err(e) => bad.push(e.to_string()),
+        });
+        for chunk in events.chunks(5_000) {
+            let report = store.index_events(chunk).await.context("indexing")?;
+            written += report.written;
+            refused += report.failed.len();
+            if let Some(f) = report.failed.first() {
+                eprintln!("refused {}: {}", f.id, f.reason);
+            }
+        }
+    }
+    for b in bad.iter().take(5) {
+        eprintln!("skipped: {b}");
+    }
+    println!("{written} event(s) indexed, {refused} refused, {} record(s) skipped", bad.len());
+    if written == 0 && (refused > 0 || !bad.is_empty()) {
+        anyhow::bail!("nothing was indexed");
+    }
+    Ok(())
 }

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use tripline_event::{AlertRecord, EventRef};
 use tripline_runtime::{Alert, Registry, RunOptions, Runner};
 use tripline_store::embedded::EmbeddedStore;
@@ -27,19 +26,22 @@ pub struct Args {
     pub alerts: Vec<String>,
     /// The clock the alerts run at, RFC 3339 (`2026-11-23T12:00:00Z`; 1678-01-01 to 2261-12-31).
     /// Default: now.
-    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, allow_hyphen_values = true, conflicts_with_all = ["from", "to"])]
     pub at: Option<DateTime<Utc>>,
     /// Replay from this time (RFC 3339): every alert at each tick of its own `rate(…)` schedule
     /// after it, up to `--to`, in time order, each run recorded as live runs are (so an event
     /// raises once). One run per alert per tick: exact, not fast.
-    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, requires = "to", conflicts_with = "dry_run")]
+    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, allow_hyphen_values = true, requires = "to", conflicts_with = "dry_run")]
     pub from: Option<DateTime<Utc>>,
     /// The replay's last tick (with `--from`).
-    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, requires = "from")]
+    #[arg(long, value_name = "TIME", value_parser = crate::search::parse_time, allow_hyphen_values = true, requires = "from")]
     pub to: Option<DateTime<Utc>>,
     /// One alert per line as JSON (MozDef format) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained HTML report of the alerts raised to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
     /// Only evaluate: write no alerts and tag no events.
     #[arg(long)]
     pub dry_run: bool,
@@ -54,7 +56,7 @@ pub struct Args {
 
 /// The registry entries to run: all, or those named, each once (unknown names are an error
 /// listing the known ones).
-fn select(catalog: &Registry, names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
+pub fn select(catalog: &Registry, names: &[String]) -> anyhow::Result<Vec<Arc<dyn Alert>>> {
     let all: Vec<Arc<dyn Alert>> = catalog.iter().cloned().collect();
     if names.is_empty() {
         return Ok(all);
@@ -104,6 +106,11 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
                 failed.push(alert.name().to_string());
             }
         }
+    }
+    raised.sort_by(|a, b| (a.utctimestamp, &a.classname, &a.id).cmp(&(b.utctimestamp, &b.classname, &b.id)));
+    if let Some(path) = &args.html {
+        crate::report::Report::run(now, &raised, &entries).write(path)?;
+        eprintln!("report: {}", path.display());
     }
     if args.json {
         for a in &raised {
@@ -167,6 +174,18 @@ async fn replay(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    raised.sort_by(|a, b| (a.utctimestamp, &a.classname, &a.id).cmp(&(b.utctimestamp, &b.classname, &b.id)));
+    if let Some(path) = &args.html {
+        let mut report = crate::report::Report::run(to, &raised, entries);
+        report.title = format!(
+            "tripline run {} – {}",
+            tripline_event::format_timestamp(from),
+            tripline_event::format_timestamp(to)
+        );
+        report.span = Some(crate::report::Span { from, to });
+        report.write(path)?;
+        eprintln!("report: {}", path.display());
+    }
     if !args.json && !raised.is_empty() {
         println!("{}", table(&raised));
     }
@@ -180,6 +199,14 @@ async fn replay(
         show_duration(args.lateness),
     );
     Ok(())
+}
+
+/// `86400` → `1d`, `300` → `5m`: seconds in the largest unit that divides them.
+pub fn show_secs(secs: u64) -> String {
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s => show_duration(TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX))),
+    }
 }
 
 /// `1800s` → `30m`: in the largest unit that divides it.
@@ -204,13 +231,11 @@ fn event_time(alert: &AlertRecord) -> String {
         .unwrap_or_else(|| tripline_event::format_timestamp(alert.utctimestamp))
 }
 
-fn table(alerts: &[AlertRecord]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["time", "alert", "severity", "summary", "events"]);
+fn table(alerts: &[AlertRecord]) -> crate::table::Fit {
+    let mut t =
+        crate::table::Fit::new(&["time", "alert", "severity", "summary", "events"]).severity(2).numeric(4);
     for a in alerts {
-        t.add_row([
+        t.row([
             event_time(a),
             a.classname.clone(),
             a.severity.clone(),

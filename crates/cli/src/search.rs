@@ -24,7 +24,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, TimeDelta, Utc};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::{json, Value as Json};
 use tripline_dsl::{Aggregation, Bound, QueryAst};
 use tripline_event::TimestampError;
@@ -50,11 +49,11 @@ pub struct Args {
     pub query: String,
     /// Events that happened (utctimestamp) at or after this time (RFC 3339, any offset;
     /// 1678-01-01 to 2261-12-31).
-    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
     pub from: Option<DateTime<Utc>>,
     /// Events that happened (utctimestamp) at or before this time (RFC 3339, any offset;
     /// 1678-01-01 to 2261-12-31).
-    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, conflicts_with = "last", value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
     pub to: Option<DateTime<Utc>>,
     /// Events that happened (utctimestamp) in the last DURATION (`90s`, `15m`, `24h`, `7d`; 1s to
     /// 100 years): the same as --from DURATION ago --to now. When events were received does not
@@ -64,17 +63,39 @@ pub struct Args {
     /// Hits to show, or buckets for --count-by (1 to 10000).
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = parse_limit, allow_negative_numbers = true)]
     pub limit: usize,
-    /// Count events per value of this field (most frequent first).
-    #[arg(long, conflicts_with = "histogram", value_name = "FIELD", value_parser = parse_field)]
+    /// Count events per value of this field (most frequent first), with the rest as "other"
+    /// and events without the field as "missing", each with its share of all matches.
+    #[arg(long, value_name = "FIELD", value_parser = parse_field)]
     pub count_by: Option<String>,
     /// Count events per time bucket of this width (`5m`, `1h`, `1d`; 1s to 100 years, and at
-    /// most 10000 buckets over the matching events).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub histogram: Option<TimeDelta>,
+    /// most 10000 buckets over the matching events); without a width, one that gives at most
+    /// 48 buckets. Empty buckets are shown (and left out of --json).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, value_parser = parse_duration)]
+    pub histogram: Option<Option<TimeDelta>>,
+    /// Split the histogram by this field: its 5 most frequent values, "other" and "missing".
+    #[arg(long, value_name = "FIELD", value_parser = parse_field, requires = "histogram")]
+    pub by: Option<String>,
+    /// The hits table's columns, comma-separated dotted paths (default: utctimestamp, source,
+    /// category, summary). A column for `details.errorcode` is added when a hit failed.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',', value_parser = parse_field)]
+    pub fields: Vec<String>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained HTML report (histogram, counts, hits) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
+    /// Also write the histogram and the counts as an SVG chart to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
+
+/// The default columns of the hits table.
+pub const DEFAULT_FIELDS: [&str; 4] = ["utctimestamp", "source", "category", "summary"];
+/// The values `--by` splits a histogram into (the rest is "other").
+pub const BY_VALUES: usize = 5;
+/// The most buckets a histogram without a width gets.
+pub const AUTO_BUCKETS: i64 = 48;
 
 const DURATION_FORMAT: &str = "a whole number and a unit s, m, h or d (e.g. 90s, 30m, 24h, 7d)";
 
@@ -138,6 +159,26 @@ fn parse_field(text: &str) -> Result<String, String> {
 
 /// A time argument (`--from`, `--to`, `run --at`): RFC 3339 inside the range the stores hold.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_at(text, Utc::now())
+}
+
+/// A time as the CLI takes it: RFC 3339, `now`, or a duration before `now` (`-2h`, `-30d`,
+/// `-90s`).
+pub fn parse_time_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let trimmed = text.trim();
+    if trimmed == "now" {
+        return Ok(now);
+    }
+    if let Some(ago) = trimmed.strip_prefix('-') {
+        let d = parse_duration(ago).map_err(|e| format!("{} before now: {e}", quote(text, 60)))?;
+        return now.checked_sub_signed(d).ok_or_else(|| {
+            format!(
+                "{} reaches before the range Tripline stores ({})",
+                quote(text, 60),
+                tripline_event::TIMESTAMP_MIN
+            )
+        });
+    }
     tripline_dsl::parse_timestamp(text).map_err(|e| match e {
         TimestampError::OutOfRange(_) => format!(
             "{} is outside the range Tripline stores ({} to {})",
@@ -146,7 +187,10 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
             tripline_event::TIMESTAMP_MAX
         ),
         TimestampError::Syntax(e) => {
-            format!("{} is not an RFC 3339 time such as 2026-11-23T12:00:00Z ({e})", quote(text, 60))
+            format!(
+                "{} is not a time: RFC 3339 such as 2026-11-23T12:00:00Z, `now`, or a duration ago such as -2h or -7d ({e})",
+                quote(text, 60)
+            )
         }
     })
 }
@@ -203,18 +247,162 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Search `store` and render the result as the arguments ask (table, bars or JSON).
-pub async fn search(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<String> {
-    if let Some(field) = &args.count_by {
-        count_by(store, query, field, args).await
-    } else if let Some(width) = args.histogram {
-        histogram(store, query, width, args).await
-    } else {
-        hits(store, query, args).await
-    }
+/// What a search found, before it is shown.
+#[derive(Default)]
+pub struct Found {
+    /// Events matching.
+    pub total: u64,
+    /// The histogram, when asked.
+    pub histogram: Option<crate::report::Histogram>,
+    /// The counts, when asked.
+    pub counts: Option<crate::report::Counts>,
+    /// A note for the counts (top values of more, field missing everywhere).
+    pub counts_note: Option<String>,
+    /// The hits, when neither was asked.
+    pub hits: Option<crate::report::Hits>,
+    /// Hits that failed (`details.errorcode`), by row.
+    pub note: Option<String>,
 }
 
-async fn hits(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<String> {
+/// Search `store` and render the result as the arguments ask (tables, bars or JSON), writing
+/// the HTML report and the SVG chart when asked.
+pub async fn search(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<String> {
+    let found = find(store, query, args).await?;
+    if let Some(path) = &args.html {
+        let mut report = crate::report::Report::new();
+        report.title = format!("tripline search {}", truncate(args.query.trim(), 120));
+        report.command = "search".into();
+        report.query = Some(args.query.clone());
+        report.span = match (args.from, args.to) {
+            (Some(from), Some(to)) => Some(crate::report::Span { from, to }),
+            _ => None,
+        };
+        report.histogram = found.histogram.clone();
+        report.counts = found.counts.iter().cloned().collect();
+        report.hits = found.hits.clone();
+        report.write(path)?;
+    }
+    if let Some(path) = &args.svg {
+        let svg = crate::chart::svg(found.histogram.as_ref(), found.counts.as_ref())?;
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+    }
+    render(&found, args)
+}
+
+/// The histogram and counts asked for, or the hits.
+pub async fn find(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::Result<Found> {
+    if args.histogram.is_none() && args.count_by.is_none() {
+        let (hits, note) = hits(store, query, args).await?;
+        return Ok(Found { total: hits.total, hits: Some(hits), note, ..Found::default() });
+    }
+    let mut found = Found { total: count(store, query).await?, ..Found::default() };
+    if found.total == 0 {
+        return Ok(found);
+    }
+    if let Some(width) = args.histogram {
+        found.histogram = Some(histogram(store, query, width, args).await?);
+    }
+    if let Some(field) = &args.count_by {
+        let (counts, note) = count_by(store, query, field, found.total, args).await?;
+        found.counts = Some(counts);
+        found.counts_note = note;
+    }
+    Ok(found)
+}
+
+fn render(found: &Found, args: &Args) -> anyhow::Result<String> {
+    let what = match (&args.histogram, &args.count_by) {
+        (Some(_), Some(f)) => format!("nothing to plot or count by {f}"),
+        (Some(_), None) => "nothing to plot".to_string(),
+        (None, Some(f)) => format!("nothing to count by {f}"),
+        (None, None) => String::new(),
+    };
+    if found.total == 0 && (args.histogram.is_some() || args.count_by.is_some()) {
+        return nothing_matches(args, &what);
+    }
+    if args.json {
+        let mut parts = Vec::new();
+        if let Some(h) = &found.histogram {
+            let rows: Vec<Json> = h
+                .buckets
+                .iter()
+                .filter(|b| b.count > 0)
+                .map(|b| {
+                    let mut row = json!({"key": format_bucket(b.start), "count": b.count});
+                    if !b.by.is_empty() {
+                        row["by"] = Json::Object(b.by.clone());
+                    }
+                    row
+                })
+                .collect();
+            parts.push(
+                json!({"total": found.total, "interval_secs": h.interval_secs, "by": h.by, "buckets": rows}),
+            );
+        }
+        if let Some(c) = &found.counts {
+            let rows: Vec<Json> = c.rows.iter().map(|r| json!({"key": r.value, "count": r.count})).collect();
+            let mut v = json!({"total": c.total, "buckets": rows, "other": c.other, "missing": c.missing});
+            if let Some(n) = &found.counts_note {
+                v["note"] = json!(n);
+            }
+            parts.push(v);
+        }
+        if let Some(h) = &found.hits {
+            let mut v = json!({"total": h.total, "fields": h.fields, "hits": h.sources});
+            if let Some(n) = &found.note {
+                v["unindexed_candidates"] = json!(h.unindexed);
+                v["note"] = json!(n);
+            }
+            parts.push(v);
+        }
+        let v = match (parts.len(), &found.histogram, &found.counts) {
+            (2, _, _) => json!({"histogram": parts[0], "counts": parts[1]}),
+            (1, _, _) => parts.remove(0),
+            _ => json!({"total": found.total}),
+        };
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
+    }
+    let mut out = String::new();
+    if let Some(h) = &found.histogram {
+        out.push_str(&format!("{}\n", histogram_table(h)));
+    }
+    if let Some(c) = &found.counts {
+        if c.rows.is_empty() {
+            out.push_str(&format!("{}\n", found.counts_note.clone().unwrap_or_default()));
+            return Ok(out);
+        }
+        out.push_str(&format!("{}\n", counts_table(c)));
+    }
+    if let Some(h) = &found.hits {
+        let note = found.note.as_ref().map(|n| format!("{n}\n")).unwrap_or_default();
+        if h.total == 0 {
+            return Ok(format!("no event matches\n{note}"));
+        }
+        out.push_str(&format!(
+            "{}\n{}, {} shown (newest first)\n{note}",
+            hits_table(h),
+            events_match(h.total),
+            h.rows.len()
+        ));
+        return Ok(out);
+    }
+    out.push_str(&format!("{}\n", events_match(found.total)));
+    if let Some(n) = &found.counts_note {
+        out.push_str(n);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn format_bucket(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+async fn hits(
+    store: &dyn EventStore,
+    query: &QueryAst,
+    args: &Args,
+) -> anyhow::Result<(crate::report::Hits, Option<String>)> {
     let result = store
         .search(&SearchRequest { query: query.clone(), size: args.limit, sort: Sort::NewestFirst })
         .await?;
@@ -229,27 +417,66 @@ async fn hits(store: &dyn EventStore, query: &QueryAst, args: &Args) -> anyhow::
             tripline_dsl::UNINDEXED_FIELD,
         )
     });
-    if args.json {
-        let hits: Vec<Json> =
-            result.hits.iter().map(|h| json!({"index": h.index, "id": h.id, "source": h.source})).collect();
-        let mut v = json!({"total": result.total, "hits": hits});
-        if let Some(n) = &missed {
-            v["unindexed_candidates"] = json!(result.unindexed_candidates);
-            v["note"] = json!(n);
-        }
-        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
+    let mut fields: Vec<String> = if args.fields.is_empty() {
+        DEFAULT_FIELDS.iter().map(|f| f.to_string()).collect()
+    } else {
+        args.fields.clone()
+    };
+    // A denied or failed call is not shown as if it succeeded.
+    let failed = |h: &tripline_store::Hit| {
+        tripline_event::lookup(&h.source, ERROR_FIELD).is_some_and(|v| !v.is_null() && v != "")
+    };
+    if result.hits.iter().any(failed) && !fields.iter().any(|f| f == ERROR_FIELD) {
+        fields.push(ERROR_FIELD.to_string());
     }
-    let note = missed.map(|n| format!("{n}\n")).unwrap_or_default();
-    if result.total == 0 {
-        return Ok(format!("no event matches\n{note}"));
+    let rows = result
+        .hits
+        .iter()
+        .map(|h| {
+            fields
+                .iter()
+                .map(|f| match tripline_event::lookup(&h.source, f) {
+                    None | Some(Json::Null) => Json::Null,
+                    Some(v) => v.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let sources =
+        result.hits.iter().map(|h| json!({"index": h.index, "id": h.id, "source": h.source})).collect();
+    Ok((
+        crate::report::Hits {
+            fields,
+            total: result.total,
+            rows,
+            sources,
+            unindexed: result.unindexed_candidates,
+        },
+        missed,
+    ))
+}
+
+/// Where a failed call says why.
+pub const ERROR_FIELD: &str = "details.errorcode";
+
+fn cell_text(v: &Json) -> String {
+    match v {
+        Json::Null => "—".into(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
     }
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(["utctimestamp", "source", "category", "summary"]);
-    for h in &result.hits {
-        let s = |k: &str| h.source.get(k).and_then(Json::as_str).unwrap_or("").to_string();
-        table.add_row([s("utctimestamp"), s("source"), s("category"), truncate(&s("summary"), 100)]);
+}
+
+fn hits_table(h: &crate::report::Hits) -> crate::table::Fit {
+    let header: Vec<&str> = h.fields.iter().map(String::as_str).collect();
+    let mut t = crate::table::Fit::new(&header);
+    if let Some(i) = h.fields.iter().position(|f| f == ERROR_FIELD) {
+        t = t.error(i);
     }
-    Ok(format!("{table}\n{}, {} shown (newest first)\n{note}", events_match(result.total), result.hits.len()))
+    for row in &h.rows {
+        t.row(row.iter().map(cell_text));
+    }
+    t
 }
 
 async fn count(store: &dyn EventStore, query: &QueryAst) -> anyhow::Result<u64> {
@@ -272,12 +499,9 @@ async fn count_by(
     store: &dyn EventStore,
     query: &QueryAst,
     field: &str,
+    total: u64,
     args: &Args,
-) -> anyhow::Result<String> {
-    let total = count(store, query).await?;
-    if total == 0 {
-        return nothing_matches(args, &format!("nothing to count by {field}"));
-    }
+) -> anyhow::Result<(crate::report::Counts, Option<String>)> {
     let aggs = [
         Aggregation::terms(field).size(args.limit).samples(0).named("count"),
         Aggregation::cardinality(field).named("distinct"),
@@ -305,39 +529,39 @@ async fn count_by(
             _ => None,
         }
     };
-    if args.json {
-        let rows: Vec<Json> = buckets.iter().map(|b| json!({"key": b.key, "count": b.count})).collect();
-        let mut v = json!({"total": total, "buckets": rows});
-        if let Some(n) = &note {
-            v["note"] = json!(n);
-        }
-        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
-    }
-    if buckets.is_empty() {
-        return Ok(format!("{}\n", note.unwrap_or_default()));
-    }
-    let mut out = format!("{}\n{}\n", bar_table(field, buckets), events_match(total));
-    if let Some(n) = note {
-        out.push_str(&n);
-        out.push('\n');
-    }
-    Ok(out)
+    // Events without the field, counted by the engine; the rest of those with it is "other".
+    let missing = count(
+        store,
+        &QueryAst::all(vec![query.clone(), QueryAst::negate(QueryAst::Exists { field: field.to_string() })]),
+    )
+    .await?;
+    let shown: u64 = buckets.iter().map(|b| b.count).sum();
+    let other = total.saturating_sub(missing).saturating_sub(shown);
+    let rows =
+        buckets.iter().map(|b| crate::report::CountRow { value: b.key.clone(), count: b.count }).collect();
+    Ok((crate::report::Counts { field: field.to_string(), total, rows, other, missing }, note))
+}
+
+/// A bucket width that gives at most [`AUTO_BUCKETS`] buckets over `span`.
+fn auto_width(span: TimeDelta) -> TimeDelta {
+    const WIDTHS: [i64; 14] =
+        [1, 10, 60, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000];
+    let secs = span.num_seconds().max(1);
+    let w = WIDTHS.iter().copied().find(|w| secs / w < AUTO_BUCKETS).unwrap_or(secs / AUTO_BUCKETS + 1);
+    TimeDelta::try_seconds(w).unwrap_or(TimeDelta::days(30))
 }
 
 async fn histogram(
     store: &dyn EventStore,
     query: &QueryAst,
-    width: TimeDelta,
+    width: Option<TimeDelta>,
     args: &Args,
-) -> anyhow::Result<String> {
-    let total = count(store, query).await?;
-    if total == 0 {
-        return nothing_matches(args, "nothing to plot");
-    }
+) -> anyhow::Result<crate::report::Histogram> {
     // The buckets the matching events span, counted before any is computed: a 1s histogram over
     // years of events would be millions of rows.
     let oldest = edge_time(store, query, Sort::OldestFirst).await?;
     let newest = edge_time(store, query, Sort::NewestFirst).await?;
+    let width = width.unwrap_or_else(|| auto_width(newest - oldest));
     let width_ms = width.num_milliseconds().max(1);
     let buckets_needed =
         newest.timestamp_millis().div_euclid(width_ms) - oldest.timestamp_millis().div_euclid(width_ms) + 1;
@@ -355,14 +579,77 @@ async fn histogram(
     }
     let secs =
         u64::try_from(width.num_seconds()).ok().filter(|s| *s > 0).context("--histogram must be positive")?;
-    let agg = Aggregation::date_histogram("utctimestamp", secs).named("histogram");
-    let results = store.aggregate(query, std::slice::from_ref(&agg)).await?;
-    let buckets = buckets_of(&results, "histogram")?;
-    if args.json {
-        let rows: Vec<Json> = buckets.iter().map(|b| json!({"key": b.key, "count": b.count})).collect();
-        return Ok(format!("{}\n", serde_json::to_string_pretty(&json!({"total": total, "buckets": rows}))?));
+    let counts = |q: QueryAst| async move {
+        let agg = Aggregation::date_histogram("utctimestamp", secs).named("histogram");
+        let results = store.aggregate(&q, std::slice::from_ref(&agg)).await?;
+        let mut by_start = std::collections::BTreeMap::new();
+        for b in buckets_of(&results, "histogram")? {
+            let start = b.key.as_str().and_then(|k| tripline_dsl::parse_timestamp(k).ok());
+            let start =
+                start.with_context(|| format!("the store returned a histogram bucket keyed {}", b.key))?;
+            by_start.insert(start.timestamp(), b.count);
+        }
+        anyhow::Ok(by_start)
+    };
+    let all = counts(query.clone()).await?;
+    // With --by: one histogram per frequent value, one for events without the field.
+    let mut series: Vec<(String, std::collections::BTreeMap<i64, u64>)> = Vec::new();
+    if let Some(field) = &args.by {
+        let agg = Aggregation::terms(field.as_str()).size(BY_VALUES).samples(0).named("by");
+        let results = store.aggregate(query, std::slice::from_ref(&agg)).await?;
+        for b in buckets_of(&results, "by")? {
+            let Some(value) = json_value(&b.key) else { continue };
+            let q = QueryAst::all(vec![
+                query.clone(),
+                QueryAst::Term { field: field.clone(), value, case_insensitive: false },
+            ]);
+            series.push((cell_text(&b.key), counts(q).await?));
+        }
+        let q =
+            QueryAst::all(vec![query.clone(), QueryAst::negate(QueryAst::Exists { field: field.clone() })]);
+        series.push(("missing".into(), counts(q).await?));
     }
-    Ok(format!("{}\n{}\n", bar_table("from", buckets), events_match(total)))
+    // Every bucket from the oldest event's to the newest's, empty ones too.
+    let step = i64::try_from(secs).unwrap_or(i64::MAX);
+    let first = oldest.timestamp().div_euclid(step).saturating_mul(step);
+    let last = newest.timestamp().div_euclid(step).saturating_mul(step);
+    let mut buckets = Vec::new();
+    let mut at = first;
+    while at <= last {
+        let Some(start) = DateTime::from_timestamp(at, 0) else { break };
+        let count = all.get(&at).copied().unwrap_or(0);
+        let mut by = serde_json::Map::new();
+        if args.by.is_some() {
+            let mut split = 0;
+            for (name, s) in &series {
+                let n = s.get(&at).copied().unwrap_or(0);
+                split += n;
+                by.insert(name.clone(), json!(n));
+            }
+            by.insert("other".into(), json!(count.saturating_sub(split)));
+        }
+        buckets.push(crate::report::HistogramBucket { start, count, by });
+        let Some(next) = at.checked_add(step) else { break };
+        at = next;
+    }
+    Ok(crate::report::Histogram {
+        field: "utctimestamp".into(),
+        interval_secs: secs,
+        by: args.by.clone(),
+        buckets,
+    })
+}
+
+/// A bucket key as a query value.
+fn json_value(v: &Json) -> Option<tripline_dsl::Value> {
+    match v {
+        Json::String(s) => Some(tripline_dsl::Value::Str(s.clone())),
+        Json::Bool(b) => Some(tripline_dsl::Value::Bool(*b)),
+        Json::Number(n) => {
+            n.as_i64().map(tripline_dsl::Value::Int).or_else(|| n.as_f64().map(tripline_dsl::Value::Float))
+        }
+        _ => None,
+    }
 }
 
 /// The `utctimestamp` of the oldest or newest matching event.
@@ -486,26 +773,77 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// A table of buckets with a text bar per count.
-fn bar_table(header: &str, buckets: &[Bucket]) -> Table {
-    const WIDTH: u64 = 40;
-    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1);
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header([header, "count", ""]);
-    for b in buckets {
-        let key = match &b.key {
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        // In u128 so that no count can overflow the product; the bar is at most WIDTH long.
-        let len = (u128::from(b.count) * u128::from(WIDTH)).div_ceil(u128::from(max)).min(u128::from(WIDTH));
-        table.add_row([
-            Cell::new(key),
-            Cell::new(b.count).set_alignment(CellAlignment::Right),
-            Cell::new("█".repeat(len as usize)),
+/// A text bar of `count` out of `max`, at most `width` long.
+fn bar(count: u64, max: u64, width: u64) -> String {
+    // In u128 so that no count can overflow the product; the bar is at most `width` long.
+    let len = (u128::from(count) * u128::from(width)).div_ceil(u128::from(max.max(1))).min(u128::from(width));
+    "█".repeat(len as usize)
+}
+
+/// `12.5%` of `total`.
+fn percent(count: u64, total: u64) -> String {
+    if total == 0 {
+        return "—".into();
+    }
+    format!("{:.1}%", count as f64 * 100.0 / total as f64)
+}
+
+/// The histogram, a row per bucket (empty ones too), split columns when `--by`.
+fn histogram_table(h: &crate::report::Histogram) -> crate::table::Fit {
+    let names: Vec<String> = h.buckets.first().map(|b| b.by.keys().cloned().collect()).unwrap_or_default();
+    // The split columns in the order the series were made, "other" before "missing".
+    let mut split: Vec<String> = names.iter().filter(|n| *n != "other" && *n != "missing").cloned().collect();
+    if !names.is_empty() {
+        split.push("other".into());
+        split.push("missing".into());
+    }
+    // Split, the numbers are the picture (and the table stays narrow); else a bar per bucket.
+    let bars = split.is_empty();
+    let mut header = vec!["from".to_string(), "count".to_string()];
+    header.extend(split.iter().cloned());
+    if bars {
+        header.push(String::new());
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = crate::table::Fit::new(&header).keep(0);
+    for i in 1..header.len() {
+        t = if bars && i == header.len() - 1 { t.keep(i) } else { t.numeric(i) };
+    }
+    let max = h.buckets.iter().map(|b| b.count).max().unwrap_or(0);
+    let format = if h.interval_secs % 60 == 0 { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d %H:%M:%S" };
+    for b in &h.buckets {
+        let mut row = vec![b.start.format(format).to_string(), b.count.to_string()];
+        for name in &split {
+            row.push(b.by.get(name).and_then(Json::as_u64).unwrap_or(0).to_string());
+        }
+        if bars {
+            row.push(bar(b.count, max, 40));
+        }
+        t.row(row);
+    }
+    t
+}
+
+/// Counts by value with their share, then "other" and "missing": rows that add up to the total.
+fn counts_table(c: &crate::report::Counts) -> crate::table::Fit {
+    let mut t =
+        crate::table::Fit::new(&[c.field.as_str(), "count", "share", ""]).numeric(1).numeric(2).keep(3);
+    let max = c.rows.iter().map(|r| r.count).chain([c.other, c.missing]).max().unwrap_or(0);
+    for r in &c.rows {
+        t.row([cell_text(&r.value), r.count.to_string(), percent(r.count, c.total), bar(r.count, max, 40)]);
+    }
+    if c.other > 0 {
+        t.row(["(other)".to_string(), c.other.to_string(), percent(c.other, c.total), bar(c.other, max, 40)]);
+    }
+    if c.missing > 0 {
+        t.row([
+            "(missing)".to_string(),
+            c.missing.to_string(),
+            percent(c.missing, c.total),
+            bar(c.missing, max, 40),
         ]);
     }
-    table
+    t
 }
 
 #[cfg(test)]
@@ -522,7 +860,11 @@ mod tests {
             limit: 20,
             count_by: None,
             histogram: None,
+            by: None,
+            fields: vec![],
             json: false,
+            html: None,
+            svg: None,
         }
     }
 
@@ -651,7 +993,7 @@ mod tests {
         let out = search(&store, &build_query(&none, Utc::now()).unwrap(), &none).await.unwrap();
         assert!(out.starts_with("no event matches the search"), "{out}");
         none.count_by = None;
-        none.histogram = Some(TimeDelta::hours(1));
+        none.histogram = Some(Some(TimeDelta::hours(1)));
         let out = search(&store, &build_query(&none, Utc::now()).unwrap(), &none).await.unwrap();
         assert!(out.contains("no event matches") && out.contains("nothing to plot"), "{out}");
     }
@@ -662,7 +1004,7 @@ mod tests {
         let mut a = args("*");
         a.from = Some(t("2026-11-23T12:00:00+02:00")); // 10:00Z
         a.to = Some(t("2026-11-23T11:59:59Z"));
-        a.histogram = Some(TimeDelta::hours(1));
+        a.histogram = Some(Some(TimeDelta::hours(1)));
         a.json = true;
         let out = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap();
         let v: Json = serde_json::from_str(&out).unwrap();
@@ -681,14 +1023,14 @@ mod tests {
             [a0, b0].iter().map(|&at| Event::new("cloudtrail", "AwsApiCall", "x", at, at)).collect();
         store.index_events(&events).await.unwrap();
         let mut a = args("*");
-        a.histogram = Some(TimeDelta::seconds(1));
+        a.histogram = Some(Some(TimeDelta::seconds(1)));
         let err = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap_err().to_string();
         assert!(err.contains("--histogram 1s") && err.contains("at most 10000"), "{err}");
         assert!(err.contains("at least 23h"), "26 years in 10000 buckets is 22.8 hours each: {err}");
         // The suggested width fits.
-        a.histogram = Some(TimeDelta::hours(23));
+        a.histogram = Some(Some(TimeDelta::hours(23)));
         let out = search(&store, &build_query(&a, Utc::now()).unwrap(), &a).await.unwrap();
-        assert!(out.contains("1999-12-31T") && out.contains("2 events match"), "{out}");
+        assert!(out.contains("1999-12-31 ") && out.contains("2 events match"), "{out}");
     }
 
     #[test]

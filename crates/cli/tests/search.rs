@@ -237,3 +237,86 @@ async fn last_and_from_to_agree_on_event_time() {
     let help = text(&help.stdout);
     assert!(help.contains("the same as --from DURATION ago --to now"), "{help}");
 }
+
+/// Counts add up (values, "other", "missing"), the histogram splits by a field, the hits table
+/// takes its columns and shows a failed call as failed, times may be relative, and the SVG
+/// chart is a real drawing of the buckets.
+#[tokio::test]
+async fn counts_add_up_histograms_split_and_hits_show_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    {
+        let store = EmbeddedStore::open(&dir).expect("open store");
+        let mut events = Vec::new();
+        for (i, user) in ["alice", "alice", "alice", "bob", "bob", "carol"].iter().enumerate() {
+            events.push(event(&format!("2026-01-01T00:{:02}:00Z", i * 7), user));
+        }
+        let mut denied = event("2026-01-01T00:50:00Z", "mallory");
+        denied.details.insert("errorcode".into(), json!("AccessDenied"));
+        events.push(denied);
+        let mut nobody = event("2026-01-01T00:55:00Z", "x");
+        nobody.details.remove("user");
+        events.push(nobody);
+        let r = store.index_events(&events).await.expect("index");
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+    }
+    let json_of = |args: &[&str]| -> Value {
+        let out = search(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    // Top 2 of 4 users: the rest is other, the event without the field is missing.
+    let v = json_of(&["*", "--count-by", "details.user", "--limit", "2", "--json"]);
+    assert_eq!(v["total"], 8, "{v}");
+    assert_eq!(v["buckets"][0], json!({"key": "alice", "count": 3}), "{v}");
+    assert_eq!((v["other"].as_u64(), v["missing"].as_u64()), (Some(2), Some(1)), "{v}");
+    let shown: u64 = v["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(shown + 2 + 1, 8, "the rows add up: {v}");
+    let out = search(&dir, &["*", "--count-by", "details.user", "--limit", "2"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("(other)") && t.contains("(missing)") && t.contains("37.5%"), "{t}");
+
+    // Split by user, 10-minute buckets; empty buckets are left out of --json only.
+    let v = json_of(&["*", "--histogram", "10m", "--by", "details.user", "--json"]);
+    assert_eq!(v["interval_secs"], 600, "{v}");
+    let first = &v["buckets"][0];
+    assert_eq!(first["count"], 2, "{v}");
+    assert_eq!(first["by"]["alice"], 2, "{v}");
+    for b in v["buckets"].as_array().unwrap() {
+        let parts: u64 = b["by"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(parts, b["count"].as_u64().unwrap(), "a bucket's parts add up: {b}");
+    }
+    // Without a width: one that fits, every bucket shown (zeros too) in the table.
+    let out = search(&dir, &["*", "--histogram"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = text(&out.stdout).lines().filter(|l| l.contains("2026-01-01 00:")).count();
+    assert!((6..=48).contains(&rows), "{}", text(&out.stdout));
+
+    // The hits table: chosen columns, and the error column added for the denied call.
+    let out = search(&dir, &["*", "--fields", "utctimestamp,details.user"]);
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("details.user") && t.contains("details.errorcode") && t.contains("AccessDenied"),
+        "{t}"
+    );
+    assert!(!t.contains("summary"), "only the fields asked for (and the error): {t}");
+
+    // Relative times: nothing in 2026-01-01 happened in the last hour.
+    let v = json_of(&["*", "--from", "-1h", "--json"]);
+    assert_eq!(v["total"], 0, "{v}");
+    let v = json_of(&["*", "--from", "-36500d", "--to", "now", "--json"]);
+    assert_eq!(v["total"], 8, "{v}");
+    refused(&dir, &["*", "--from", "-2x"], &["-2x", "before now"]);
+
+    // A chart with a bar per non-empty bucket, drawn by plotters, and the counts under it.
+    let svg = tmp.path().join("chart.svg");
+    let out = search(
+        &dir,
+        &["*", "--histogram", "10m", "--count-by", "details.user", "--svg", svg.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let drawing = std::fs::read_to_string(&svg).expect("the SVG was written");
+    assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"), "{drawing:.200}");
+    assert!(drawing.matches("<rect").count() >= 6 + 4, "bars for buckets and counts: {drawing:.400}");
+    assert!(drawing.contains("events by details.user") && drawing.contains("(missing)"), "{drawing:.400}");
+}

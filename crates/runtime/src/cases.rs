@@ -106,7 +106,7 @@ pub struct CaseOutcome {
 
 /// Normalize the case's records and files (`file:` relative to `base`); each event counts as
 /// received when it happened.
-fn normalize(case: &TestCase, base: &Path) -> Result<Vec<tripline_event::Event>, CaseError> {
+pub fn normalize(case: &TestCase, base: &Path) -> Result<Vec<tripline_event::Event>, CaseError> {
     let opts = |t| tripline_normalize::Options {
         clock: tripline_normalize::Clock::Fixed(t),
         ..tripline_normalize::Options::default()

@@ -82,6 +82,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "backtest")]
+pub mod backtest;
 pub mod cases;
 pub mod metrics;
 pub mod replay;

@@ -825,6 +825,11 @@ impl<'a> Runner<'a> {
         if let Some(w) = window {
             details.entry("window").or_insert_with(|| serde_json::to_value(w).unwrap_or(Json::Null));
         }
+        // What tells this alert from others of its class (the group's value): shown by
+        // `tripline backtest` and the reports.
+        if !draft.key.is_empty() {
+            details.entry("key").or_insert_with(|| Json::String(draft.key.clone()));
+        }
         AlertRecord {
             id: AlertRecord::compute_id(name, &draft.key, &draft.events),
             utctimestamp: now,

@@ -23,8 +23,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The workspace root (where `.venv` lives).
+/// The workspace root (where `.venv` lives), found when the tests run, not when they were
+/// built (a target directory shared by two clones holds one build for both): `TRIPLINE_ROOT`
+/// when set, else the nearest folder above the working directory (`cargo test` runs a test in
+/// its crate's folder) holding `Cargo.lock` and `scripts/opensearch.sh`, else where this crate
+/// was built.
 pub fn workspace_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("TRIPLINE_ROOT").filter(|r| !r.is_empty()) {
+        return PathBuf::from(root);
+    }
+    let is_root = |d: &Path| d.join("Cargo.lock").is_file() && d.join("scripts/opensearch.sh").is_file();
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(found) = cwd.ancestors().find(|d| is_root(d)) {
+            return found.to_path_buf();
+        }
+    }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.ancestors().nth(2).map(Path::to_path_buf).unwrap_or_else(|| here.to_path_buf())
 }

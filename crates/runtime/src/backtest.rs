@@ -1,0 +1,744 @@
+//! Backtesting: what an alert would have raised over `(from, to]` had it run on its own
+//! `rate(…)` schedule, with the dedup live runs have, in one read of the store per alert.
+//!
+//! [`replay`](crate::replay) gets the answer by running every alert at every tick against the
+//! store itself: exact, and slow (a month of 5-minute ticks is 8,640 runs per alert, each reading
+//! its window again), and it tags the store's events, so a what-if question changes the store.
+//! A backtest gives **the same alerts** another way:
+//!
+//! 1. **One read** of the store per alert: every event its filter matches in the span its
+//!    windows reach (plus, for first-seen alerts, the look-back), oldest first, in pages.
+//!    Deadmen read no events: one date histogram of the filter says where the silences are.
+//! 2. **Which ticks can raise**, computed from those events alone: a simple alert's tick must
+//!    hold a match in its window; an aggregation's, a group that reaches the threshold in one of
+//!    its windows (counted before any tag, so never fewer than a run would count); a
+//!    correlation's, a group with as many events as it has parts. Every other tick raises
+//!    nothing and tags nothing in a replay too, so leaving it out changes nothing.
+//! 3. **The runner itself** at those ticks only, in order, over a scratch store in memory that
+//!    holds just those events: the same passes, the same engine answers, the same ids, and tags
+//!    that stay in the scratch store. The store read from is never written.
+//!
+//! Existing tags are not carried over: a backtest asks what the alert raises on these logs, as if
+//! it had not run before `from`. Ticks fall where [`replay`](crate::replay) puts them; `cron(…)`
+//! schedules are refused. The scratch store is the embedded engine whichever store is read, so a
+//! backtest over OpenSearch counts as the embedded store does (the two keep the same semantics;
+//! `tests/conformance` checks that).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value as Json;
+use tracing::debug;
+use tripline_alerts::{Alert, Plan};
+use tripline_dsl::{Aggregation, AggregationKind, Bound, QueryAst, Value};
+use tripline_event::{AlertRecord, Event};
+use tripline_store::embedded::EmbeddedStore;
+use tripline_store::{AggregationValue, EventStore, SearchRequest, Sort, StoreError};
+
+use crate::replay::{rate, ReplayError, MAX_RUNS};
+use crate::runner::{passes, RunError, RunOptions, Runner};
+
+/// Events read per page.
+const PAGE: usize = 10_000;
+
+/// At most this many date-histogram buckets per request (OpenSearch refuses over 65,535).
+const MAX_BUCKETS: i64 = 50_000;
+
+/// Why a backtest stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The span or the schedule cannot be replayed.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// A run failed (query, store, malformed answer).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The store read from failed.
+    #[error("alert {alert}: store, while {during}: {source}")]
+    Store {
+        /// The alert.
+        alert: String,
+        /// What the backtest was doing.
+        during: &'static str,
+        /// Why.
+        source: StoreError,
+    },
+    /// More events share one timestamp than a page holds, so paging cannot go on.
+    #[error(
+        "alert {alert}: more than {PAGE} matching events share the timestamp {at}: they cannot be paged"
+    )]
+    Ties {
+        /// The alert.
+        alert: String,
+        /// The timestamp.
+        at: String,
+    },
+    /// The scratch store refused an event.
+    #[error("alert {alert}: the scratch store refused {count} event(s), first {first_id}: {reason}")]
+    Scratch {
+        /// The alert.
+        alert: String,
+        /// How many.
+        count: usize,
+        /// The first one's id.
+        first_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a backtest of one alert found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertBacktest {
+    /// The alert.
+    pub alert: String,
+    /// What it raised, oldest tick first: the records a replay writes to the alerts index.
+    pub raised: Vec<AlertRecord>,
+    /// Ticks of its schedule in the span.
+    pub ticks: u64,
+    /// Ticks at which it ran (those that could raise).
+    pub runs: u64,
+    /// Events read from the store.
+    pub events_read: u64,
+}
+
+/// Backtests alerts over one store.
+pub struct Backtest<'a> {
+    store: &'a dyn EventStore,
+    options: RunOptions,
+}
+
+/// An event read from the store: where it is, its time and document.
+struct Read {
+    index: String,
+    id: String,
+    at: DateTime<Utc>,
+    source: Json,
+}
+
+/// Point an alert's events at the indices they were read from, and give it the id a run over
+/// that store gives it.
+fn rename(record: &mut AlertRecord, renamed: &HashMap<&str, &str>) {
+    let mut changed = false;
+    for e in &mut record.events {
+        if let Some(index) = renamed.get(e.documentid.as_str()) {
+            if e.documentindex != *index {
+                e.documentindex = (*index).to_string();
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        let key = match record.details.get("key") {
+            Some(Json::String(k)) => k.clone(),
+            _ => String::new(),
+        };
+        record.id = AlertRecord::compute_id(&record.classname, &key, &record.events);
+    }
+}
+
+impl<'a> Backtest<'a> {
+    /// A backtest reading `store`, with the runner's options (lateness, runbook URLs).
+    pub fn new(store: &'a dyn EventStore, options: RunOptions) -> Self {
+        Backtest { store, options }
+    }
+
+    fn runner<'s>(&self, store: &'s dyn EventStore) -> Runner<'s> {
+        Runner::new(store).with_options(self.options.clone())
+    }
+
+    fn store_err<'n>(alert: &'n str, during: &'static str) -> impl FnOnce(StoreError) -> BacktestError + 'n {
+        move |source| BacktestError::Store { alert: alert.to_string(), during, source }
+    }
+
+    /// What `alert` raises at the ticks of its schedule in `(from, to]`: the alerts
+    /// [`replay`](crate::replay) would record, without writing to the store.
+    pub async fn alert(
+        &self,
+        alert: &dyn Alert,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<AlertBacktest, BacktestError> {
+        let name = alert.name();
+        let ticks = Ticks::new(name, &alert.meta().schedule, from, to)?;
+        let mut out = AlertBacktest { alert: name.to_string(), ticks: ticks.count, ..Default::default() };
+        let Some(first) = ticks.first() else { return Ok(out) };
+        let compiled = alert
+            .query()
+            .compile(first)
+            .map_err(|source| RunError::Query { alert: name.to_string(), source })?;
+        let plan = alert.plan();
+        let lateness = self.options.lateness();
+        let steps = passes(&plan, compiled.window, lateness, first)
+            .map_err(|source| RunError::Query { alert: name.to_string(), source })?;
+        // Each pass's window as offsets back from the tick: (since, until).
+        let offsets: Option<Vec<(TimeDelta, TimeDelta)>> =
+            steps.iter().map(|s| s.window.map(|w| (first - w.since, first - w.until))).collect();
+
+        if matches!(plan, Plan::Deadman) {
+            let at = match &offsets {
+                Some(o) => self.silent_ticks(name, &compiled.filter, &ticks, o).await?,
+                // No window: silent at every tick or at none.
+                None => {
+                    let all =
+                        SearchRequest { query: compiled.filter.clone(), size: 0, sort: Sort::NewestFirst };
+                    let found =
+                        self.store.search(&all).await.map_err(Self::store_err(name, "counting events"))?;
+                    if found.total == 0 {
+                        ticks.iter().map(|t| (t, false)).collect()
+                    } else {
+                        Vec::new()
+                    }
+                }
+            };
+            let empty =
+                EmbeddedStore::in_memory().map_err(Self::store_err(name, "opening a scratch store"))?;
+            for (t, ambiguous) in at {
+                // A silence the histogram could not settle is judged on the store itself.
+                let store: &dyn EventStore = if ambiguous { self.store } else { &empty };
+                out.runs += 1;
+                out.raised.extend(self.runner(store).evaluate(alert, t).await?.into_iter().map(|r| r.record));
+            }
+            return Ok(out);
+        }
+
+        // The span the windows reach, and the look-back of a first-seen alert.
+        let span = offsets.as_ref().map(|o| {
+            let reach = o.iter().map(|(since, _)| *since).max().unwrap_or_default();
+            let history = match &plan {
+                Plan::NewTerms { history, .. } => *history,
+                _ => TimeDelta::zero(),
+            };
+            let since = first
+                .checked_sub_signed(reach)
+                .and_then(|t| t.checked_sub_signed(history))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            (since, ticks.last)
+        });
+        let events = self.read(name, &compiled.filter, span).await?;
+        out.events_read = events.len() as u64;
+        let candidates = match &offsets {
+            Some(o) => candidate_ticks(&plan, &events, &ticks, o),
+            None if events.is_empty() => Vec::new(),
+            None => ticks.iter().collect(),
+        };
+        if candidates.is_empty() {
+            return Ok(out);
+        }
+        let scratch = EmbeddedStore::in_memory().map_err(Self::store_err(name, "opening a scratch store"))?;
+        let mut docs: Vec<Event> = events.iter().filter_map(|e| as_event(&e.source)).collect();
+        if matches!(plan, Plan::NewTerms { .. }) {
+            // The runner judges nothing first seen until the store reaches back past the
+            // look-back: the oldest event of each source tells, so the scratch store gets them.
+            docs.extend(self.oldest_per_source(name).await?);
+        }
+        for chunk in docs.chunks(PAGE) {
+            let report = scratch
+                .index_events(chunk)
+                .await
+                .map_err(Self::store_err(name, "filling a scratch store"))?;
+            if let Some(f) = report.failed.first() {
+                return Err(BacktestError::Scratch {
+                    alert: name.to_string(),
+                    count: report.failed.len(),
+                    first_id: f.id.clone(),
+                    reason: f.reason.clone(),
+                });
+            }
+        }
+        let runner = self.runner(&scratch);
+        let remediation = alert.meta().remediation;
+        for t in candidates {
+            out.runs += 1;
+            out.raised.extend(runner.run(alert, remediation, t).await?.raised);
+        }
+        // The scratch store names its daily indices `events-…`; a store with another prefix
+        // (OpenSearch's `events_prefix`) gets its own names back, and the ids they make.
+        let renamed: HashMap<&str, &str> = events
+            .iter()
+            .filter(|e| e.index != tripline_store::event_index(e.at))
+            .map(|e| (e.id.as_str(), e.index.as_str()))
+            .collect();
+        if !renamed.is_empty() {
+            for record in &mut out.raised {
+                rename(record, &renamed);
+            }
+        }
+        debug!(alert = name, ticks = out.ticks, runs = out.runs, events = out.events_read, "backtested");
+        Ok(out)
+    }
+
+    /// Every event `filter` matches with `utctimestamp` in `span` (all time when `None`), oldest
+    /// first.
+    async fn read(
+        &self,
+        name: &str,
+        filter: &QueryAst,
+        span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<Vec<Read>, BacktestError> {
+        let mut out: Vec<Read> = Vec::new();
+        let mut after: Option<DateTime<Utc>> = span.map(|s| s.0);
+        // The events read so far at `after`: the next page starts there (inclusive) and leaves
+        // them out.
+        let mut at_after: Vec<(String, String)> = Vec::new();
+        loop {
+            let mut must = vec![filter.clone()];
+            if after.is_some() || span.is_some() {
+                must.push(QueryAst::Range {
+                    field: tripline_dsl::WINDOW_FIELD.to_string(),
+                    lower: after.map(Bound::inclusive),
+                    upper: span.map(|s| Bound::inclusive(s.1)),
+                });
+            }
+            let request = SearchRequest { query: QueryAst::all(must), size: PAGE, sort: Sort::OldestFirst };
+            let found = self.store.search(&request).await.map_err(Self::store_err(name, "reading events"))?;
+            let full = found.hits.len() >= PAGE;
+            let mut fresh = 0;
+            for hit in found.hits {
+                let Some(at) = hit
+                    .source
+                    .get(tripline_dsl::WINDOW_FIELD)
+                    .and_then(Json::as_str)
+                    .and_then(|t| tripline_dsl::parse_timestamp(t).ok())
+                else {
+                    continue;
+                };
+                let key = (hit.index, hit.id);
+                if Some(at) == after && at_after.contains(&key) {
+                    continue;
+                }
+                if Some(at) != after {
+                    at_after.clear();
+                    after = Some(at);
+                }
+                at_after.push(key.clone());
+                fresh += 1;
+                out.push(Read { index: key.0, id: key.1, at, source: hit.source });
+            }
+            if !full {
+                break;
+            }
+            if fresh == 0 {
+                return Err(BacktestError::Ties {
+                    alert: name.to_string(),
+                    at: after.map(tripline_event::format_timestamp).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ticks whose settled window holds no event of `filter`, from one date histogram; each
+    /// with whether the histogram left it unsettled (events in the bucket that starts where the
+    /// window ends, which may or may not fall on its last instant).
+    async fn silent_ticks(
+        &self,
+        name: &str,
+        filter: &QueryAst,
+        ticks: &Ticks,
+        offsets: &[(TimeDelta, TimeDelta)],
+    ) -> Result<Vec<(DateTime<Utc>, bool)>, BacktestError> {
+        let Some(&(since, until)) = offsets.first() else { return Ok(Vec::new()) };
+        let g = gcd(gcd(ticks.period.num_seconds(), since.num_seconds()), until.num_seconds()).max(1);
+        let (Some(lo), Some(hi)) = (
+            ticks.first().and_then(|t| t.checked_sub_signed(since)),
+            ticks.last.checked_sub_signed(until).and_then(|t| t.checked_add_signed(TimeDelta::seconds(g))),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut start = lo.timestamp().div_euclid(g).saturating_mul(g);
+        while start < hi.timestamp() {
+            let end = start.saturating_add(g.saturating_mul(MAX_BUCKETS)).min(hi.timestamp());
+            let (Some(a), Some(b)) = (DateTime::from_timestamp(start, 0), DateTime::from_timestamp(end, 0))
+            else {
+                break;
+            };
+            let query = QueryAst::all(vec![
+                filter.clone(),
+                QueryAst::Range {
+                    field: tripline_dsl::WINDOW_FIELD.to_string(),
+                    lower: Some(Bound::inclusive(a)),
+                    upper: Some(Bound::exclusive(b)),
+                },
+            ]);
+            let agg = Aggregation {
+                name: "silence".into(),
+                kind: AggregationKind::DateHistogram {
+                    field: tripline_dsl::WINDOW_FIELD.to_string(),
+                    interval_secs: g.unsigned_abs(),
+                },
+                subs: vec![],
+            };
+            let results = self
+                .store
+                .aggregate(&query, std::slice::from_ref(&agg))
+                .await
+                .map_err(Self::store_err(name, "finding silences"))?;
+            let Some(AggregationValue::Buckets(buckets)) =
+                results.into_iter().find(|r| r.name == agg.name).map(|r| r.value)
+            else {
+                return Err(RunError::Malformed {
+                    alert: name.to_string(),
+                    reason: "the date histogram came back without buckets".into(),
+                }
+                .into());
+            };
+            for b in buckets {
+                let key = b.key.as_str().and_then(|k| tripline_dsl::parse_timestamp(k).ok());
+                match key {
+                    Some(k) if b.count > 0 => *counts.entry(k.timestamp()).or_default() += b.count,
+                    Some(_) => {}
+                    None => {
+                        return Err(RunError::Malformed {
+                            alert: name.to_string(),
+                            reason: format!("date histogram bucket key {}", b.key),
+                        }
+                        .into())
+                    }
+                }
+            }
+            start = end;
+        }
+        let mut out = Vec::new();
+        for t in ticks.iter() {
+            let (Some(a), Some(b)) = (t.checked_sub_signed(since), t.checked_sub_signed(until)) else {
+                continue;
+            };
+            let (a, b) = (a.timestamp(), b.timestamp());
+            if counts.range(a..b).next().is_some() {
+                continue;
+            }
+            out.push((t, counts.contains_key(&b)));
+        }
+        Ok(out)
+    }
+
+    /// The oldest event of each source in the store.
+    async fn oldest_per_source(&self, name: &str) -> Result<Vec<Event>, BacktestError> {
+        let agg = Aggregation::terms("source").size(100).min_count(1);
+        let results = self
+            .store
+            .aggregate(&QueryAst::MatchAll, std::slice::from_ref(&agg))
+            .await
+            .map_err(Self::store_err(name, "listing sources"))?;
+        let sources: Vec<String> = results
+            .into_iter()
+            .find(|r| r.name == agg.name)
+            .and_then(|r| match r.value {
+                AggregationValue::Buckets(b) => Some(b),
+                AggregationValue::Count(_) => None,
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.key.as_str().map(str::to_string))
+            .collect();
+        let mut out = Vec::new();
+        for s in sources {
+            let request = SearchRequest {
+                query: QueryAst::Term {
+                    field: "source".into(),
+                    value: Value::Str(s),
+                    case_insensitive: false,
+                },
+                size: 1,
+                sort: Sort::OldestFirst,
+            };
+            let found = self
+                .store
+                .search(&request)
+                .await
+                .map_err(Self::store_err(name, "finding the oldest event"))?;
+            out.extend(found.hits.iter().filter_map(|h| as_event(&h.source)));
+        }
+        Ok(out)
+    }
+}
+
+/// A stored document as an event to copy, without the tags it carries.
+fn as_event(source: &Json) -> Option<Event> {
+    let mut event: Event = serde_json::from_value(source.clone()).ok()?;
+    event.alert_names.clear();
+    Some(event)
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    i64::try_from(a).unwrap_or(i64::MAX)
+}
+
+/// The ticks of one alert's schedule in `(from, to]`: multiples of its rate since the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticks {
+    start: i64,
+    period: TimeDelta,
+    /// The last tick (or `from` when there is none).
+    last: DateTime<Utc>,
+    count: u64,
+}
+
+impl Ticks {
+    /// The ticks of `schedule` in `(from, to]`, at most [`MAX_RUNS`].
+    pub fn new(
+        alert: &str,
+        schedule: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Self, ReplayError> {
+        if to <= from {
+            return Err(ReplayError::Empty {
+                from: tripline_event::format_timestamp(from),
+                to: tripline_event::format_timestamp(to),
+            });
+        }
+        let period = rate(schedule).ok_or_else(|| ReplayError::Schedule {
+            alert: alert.to_string(),
+            schedule: schedule.to_string(),
+        })?;
+        let p = period.num_seconds();
+        let start = from.timestamp().div_euclid(p).saturating_add(1).saturating_mul(p);
+        let end = to.timestamp().div_euclid(p).saturating_mul(p);
+        let count = if end < start { 0 } else { (end - start) / p + 1 };
+        if count > MAX_RUNS as i64 {
+            return Err(ReplayError::TooLong);
+        }
+        let last = DateTime::from_timestamp(end, 0).filter(|_| count > 0).unwrap_or(from);
+        Ok(Ticks { start, period, last, count: count.unsigned_abs() })
+    }
+
+    /// The first tick.
+    pub fn first(&self) -> Option<DateTime<Utc>> {
+        (self.count > 0).then(|| DateTime::from_timestamp(self.start, 0)).flatten()
+    }
+
+    /// Every tick, in order.
+    pub fn iter(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let p = self.period.num_seconds();
+        (0..self.count).map_while(move |i| {
+            i64::try_from(i)
+                .ok()
+                .and_then(|i| i.checked_mul(p))
+                .and_then(|d| self.start.checked_add(d))
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+        })
+    }
+
+    /// How many.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// The ticks at which a run of this plan could raise, from the events its filter matches
+/// (sorted by time): those with, in one of its windows, a group of at least the plan's
+/// threshold (a simple or first-seen alert: one event). Counted before tags, a group is never
+/// smaller here than a run finds it.
+fn candidate_ticks(
+    plan: &Plan,
+    events: &[Read],
+    ticks: &Ticks,
+    offsets: &[(TimeDelta, TimeDelta)],
+) -> Vec<DateTime<Utc>> {
+    let (field, threshold) = match plan {
+        Plan::Aggregation { field, threshold, .. } => (Some(field.as_str()), (*threshold).max(1)),
+        Plan::Temporal { field, parts, .. } => (Some(field.as_str()), (parts.len() as u64).max(1)),
+        _ => (None, 1),
+    };
+    // Each event's keys (several when the field holds a list; none when it lacks the field, as
+    // a terms aggregation leaves such an event out).
+    let keys: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| match field {
+            None => vec![String::new()],
+            Some(f) => {
+                let mut out = Vec::new();
+                if let Some(v) = lookup(&e.source, f) {
+                    keys_of(v, &mut out);
+                }
+                out
+            }
+        })
+        .collect();
+    let mut windows: Vec<Sliding> = offsets.iter().map(|&o| Sliding::new(o, threshold)).collect();
+    let mut out = Vec::new();
+    for t in ticks.iter() {
+        let mut hot = false;
+        for w in &mut windows {
+            hot |= w.advance(t, events, &keys);
+        }
+        if hot {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// One window sliding over the ticks: per-key counts of the events inside it.
+struct Sliding {
+    since: TimeDelta,
+    until: TimeDelta,
+    threshold: u64,
+    lo: usize,
+    hi: usize,
+    counts: HashMap<String, u64>,
+    /// Keys at or above the threshold.
+    hot: usize,
+}
+
+impl Sliding {
+    fn new((since, until): (TimeDelta, TimeDelta), threshold: u64) -> Self {
+        Sliding { since, until, threshold, lo: 0, hi: 0, counts: HashMap::new(), hot: 0 }
+    }
+
+    /// Move to tick `t`'s window `[t − since, t − until]`; whether a key reaches the threshold.
+    fn advance(&mut self, t: DateTime<Utc>, events: &[Read], keys: &[Vec<String>]) -> bool {
+        let (Some(a), Some(b)) = (t.checked_sub_signed(self.since), t.checked_sub_signed(self.until)) else {
+            return false;
+        };
+        while self.hi < events.len() && events[self.hi].at <= b {
+            for k in &keys[self.hi] {
+                let c = self.counts.entry(k.clone()).or_default();
+                *c += 1;
+                if *c == self.threshold {
+                    self.hot += 1;
+                }
+            }
+            self.hi += 1;
+        }
+        while self.lo < self.hi && events[self.lo].at < a {
+            for k in &keys[self.lo] {
+                if let Some(c) = self.counts.get_mut(k) {
+                    if *c == self.threshold {
+                        self.hot -= 1;
+                    }
+                    *c -= 1;
+                    if *c == 0 {
+                        self.counts.remove(k);
+                    }
+                }
+            }
+            self.lo += 1;
+        }
+        self.hot > 0
+    }
+}
+
+/// A dotted path into a document (`details.useridentity.arn`), through objects; a key that
+/// holds dots itself is tried whole too.
+fn lookup<'j>(doc: &'j Json, path: &str) -> Option<&'j Json> {
+    if let Some(v) = doc.get(path) {
+        return Some(v);
+    }
+    let (head, rest) = path.split_once('.')?;
+    lookup(doc.get(head)?, rest)
+}
+
+/// A field's values as group keys, folded so that values a store keeps apart are never counted
+/// apart here (letters lower-cased, addresses in one form): counts only ever merge.
+fn keys_of(v: &Json, out: &mut Vec<String>) {
+    match v {
+        Json::Array(items) => {
+            for i in items {
+                keys_of(i, out);
+            }
+        }
+        Json::String(s) => {
+            let key = match s.parse::<IpAddr>() {
+                Ok(ip) => ip.to_string(),
+                Err(_) => s.to_lowercase(),
+            };
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        Json::Number(n) => out.push(n.as_f64().map(|f| f.to_string()).unwrap_or_else(|| n.to_string())),
+        Json::Bool(b) => out.push(b.to_string()),
+        Json::Null | Json::Object(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        tripline_dsl::parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn ticks_match_the_replay_schedule() {
+        let alerts = vec![("a".to_string(), "rate(15 minutes)".to_string())];
+        let (from, to) = (t("2024-06-03T00:02:00Z"), t("2024-06-03T02:00:00Z"));
+        let replay: Vec<DateTime<Utc>> =
+            crate::replay::schedule(&alerts, from, to).unwrap().into_iter().map(|(at, _)| at).collect();
+        let ticks = Ticks::new("a", "rate(15 minutes)", from, to).unwrap();
+        assert_eq!(ticks.iter().collect::<Vec<_>>(), replay);
+        assert_eq!(ticks.len(), 8);
+        let none =
+            Ticks::new("a", "rate(1 day)", t("2024-06-03T00:02:00Z"), t("2024-06-03T02:00:00Z")).unwrap();
+        assert!(none.is_empty() && none.first().is_none());
+        assert!(Ticks::new("a", "cron(0 * * * ? *)", from, to).is_err());
+        assert!(
+            Ticks::new("a", "rate(1 minute)", t("1700-01-01T00:00:00Z"), t("2200-01-01T00:00:00Z")).is_err()
+        );
+    }
+
+    #[test]
+    fn keys_fold_case_and_address_forms_and_lists() {
+        let mut out = Vec::new();
+        keys_of(&serde_json::json!(["Alice", "alice", "2001:DB8::1", 3, null, {"a": 1}]), &mut out);
+        assert_eq!(out, ["alice", "2001:db8::1", "3"]);
+        let doc = serde_json::json!({"details": {"useridentity": {"arn": "x"}, "a.b": 1}});
+        assert_eq!(lookup(&doc, "details.useridentity.arn"), Some(&serde_json::json!("x")));
+        assert_eq!(lookup(&doc, "details.a.b"), Some(&serde_json::json!(1)));
+        assert_eq!(lookup(&doc, "details.nope"), None);
+    }
+
+    #[test]
+    fn a_tick_is_a_candidate_when_a_group_reaches_the_threshold_in_its_window() {
+        let ev = |at: &str, user: &str| Read {
+            index: String::new(),
+            id: String::new(),
+            at: t(at),
+            source: serde_json::json!({"details": {"user": user}}),
+        };
+        let events = vec![
+            ev("2024-06-03T00:01:00Z", "a"),
+            ev("2024-06-03T00:02:00Z", "b"),
+            ev("2024-06-03T00:09:00Z", "a"),
+            ev("2024-06-03T00:21:00Z", "A"),
+        ];
+        let plan = Plan::Aggregation {
+            field: "details.user".into(),
+            threshold: 2,
+            samples: 1,
+            max_groups: 10,
+            per_bucket: vec![],
+        };
+        let ticks =
+            Ticks::new("x", "rate(5 minutes)", t("2024-06-03T00:00:00Z"), t("2024-06-03T00:40:00Z")).unwrap();
+        // A 10-minute window, no lateness: [t − 10m, t].
+        let offsets = [(TimeDelta::minutes(10), TimeDelta::zero())];
+        let got = candidate_ticks(&plan, &events, &ticks, &offsets);
+        let shown: Vec<String> =
+            got.iter().map(|t| tripline_event::format_timestamp(*t)[11..16].to_string()).collect();
+        // "a" at :01 and :09 share [:00, :10] only; "A" at :21 is "a" folded, but never within
+        // ten minutes of another.
+        assert_eq!(shown, ["00:10"]);
+        // A simple alert: every tick with an event in its window.
+        let simple = Plan::Simple { limit: 10 };
+        let got = candidate_ticks(&simple, &events, &ticks, &offsets);
+        let shown: Vec<String> =
+            got.iter().map(|t| tripline_event::format_timestamp(*t)[11..16].to_string()).collect();
+        assert_eq!(shown, ["00:05", "00:10", "00:15", "00:25", "00:30"]);
+    }
+}
