@@ -11,15 +11,15 @@ use crate::report::{Counts, Histogram};
 const WIDTH: u32 = 1000;
 const PANEL: u32 = 380;
 
-/// Colours of the series (the last ones: "other", "missing").
+/// Colours of the series (the last two: "other" in grey, "missing" in light grey).
 const PALETTE: [RGBColor; 7] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(23, 190, 207),
-    RGBColor(160, 160, 160),
-    RGBColor(214, 39, 40),
+    RGBColor(120, 120, 120),
+    RGBColor(200, 200, 200),
 ];
 
 /// One chart per part asked for, stacked: the histogram above, the counts below.
@@ -32,10 +32,12 @@ pub fn svg(histogram: Option<&Histogram>, counts: Option<&Counts>) -> anyhow::Re
         root.fill(&WHITE).map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
         let areas = root.split_evenly((panels as usize, 1));
         let mut areas = areas.iter();
-        if let (Some(h), Some(area)) = (histogram, areas.next()) {
+        if let Some(h) = histogram {
+            let area = areas.next().context("no room for the histogram")?;
             draw_histogram(area, h).context("drawing the histogram")?;
         }
-        if let (Some(c), Some(area)) = (counts, areas.next()) {
+        if let Some(c) = counts {
+            let area = areas.next().context("no room for the counts")?;
             draw_counts(area, c).context("drawing the counts")?;
         }
         root.present().map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
@@ -137,7 +139,7 @@ fn draw_histogram<DB: DrawingBackend>(
     if names.len() > 1 {
         chart
             .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
+            .background_style(WHITE.mix(0.95))
             .border_style(BLACK.mix(0.3))
             .position(SeriesLabelPosition::UpperRight)
             .draw()

@@ -160,10 +160,14 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {prefix} {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        // The spinner and the clock go on while the store commits (a commit of a large batch
+        // takes seconds, with nothing read meanwhile).
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar.set_prefix("0 events written");
     }
 
     let started = Instant::now();
@@ -172,7 +176,9 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
     let reader_bar = bar.clone();
     let opts = Options { flow_format, ..Options::default() };
     let reader = tokio::task::spawn_blocking(move || {
-        read_all(files, &opts, &reader_bar, Batcher::new(tx, CHUNK, batch_size))
+        let read = read_all(files, &opts, &reader_bar, Batcher::new(tx, CHUNK, batch_size));
+        reader_bar.set_message("read; committing the last batch");
+        read
     });
 
     let mut written = WriteOutcome::default();
@@ -185,6 +191,7 @@ pub async fn run(store_dir: &Path, args: Args) -> anyhow::Result<()> {
         |chunks| store.index_event_chunks(chunks),
         |report, origins| {
             written.written += report.written;
+            bar.set_prefix(format!("{} events written", written.written));
             for (f, origin) in pipeline::refusals(&report, origins) {
                 written.refused(&f.reason, origin);
             }

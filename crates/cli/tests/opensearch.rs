@@ -106,3 +106,54 @@ fn install_templates_refuses_credentials_in_the_url_without_printing_them() {
     assert!(err.contains("carries credentials"), "{err}");
     assert!(!err.contains("s3cr3t"), "{err}");
 }
+
+/// `tripline opensearch ingest` puts a folder's logs into the cluster (its README and
+/// expectations left out), and `tripline backtest --opensearch-url` reads them back into the
+/// alerts the embedded store gives: the workshop's root sign-in among them.
+#[tokio::test]
+async fn ingest_then_backtest_over_opensearch() {
+    let url = tripline_testkit::opensearch_url();
+    let tag = format!("cliing{}", std::process::id());
+    let (prefix, alerts) = (format!("{tag}-events-"), format!("{tag}-alerts"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args(args)
+            .env("TRIPLINE_OPENSEARCH_EVENTS_PREFIX", &prefix)
+            .env("TRIPLINE_OPENSEARCH_ALERTS_INDEX", &alerts)
+            .env("TRIPLINE_OPENSEARCH_AUTH", "none")
+            .output()
+            .expect("run tripline")
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let out = run(&["opensearch", "install-templates", "--url", url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let set = tripline_testkit::workspace_file("events/scenarios/workshop");
+    let out = run(&["opensearch", "ingest", "--url", url, set.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    let n: u64 = said.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap_or(0);
+    assert!(n > 9_000, "the workshop's events: {said}");
+    let out = run(&[
+        "backtest",
+        "--opensearch-url",
+        url,
+        "--alert",
+        "root_account_usage",
+        "--from",
+        "2024-05-14T00:00:00Z",
+        "--to",
+        "2024-05-15T00:00:00Z",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let raised: Vec<Json> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert!(
+        !raised.is_empty() && raised.iter().all(|a| a["classname"] == "root_account_usage"),
+        "{raised:?}"
+    );
+    assert!(
+        raised.iter().all(|a| a["events"][0]["documentindex"].as_str().unwrap().starts_with(&prefix)),
+        "{raised:?}"
+    );
+}

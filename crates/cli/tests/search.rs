@@ -319,4 +319,14 @@ async fn counts_add_up_histograms_split_and_hits_show_errors() {
     assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"), "{drawing:.200}");
     assert!(drawing.matches("<rect").count() >= 6 + 4, "bars for buckets and counts: {drawing:.400}");
     assert!(drawing.contains("events by details.user") && drawing.contains("(missing)"), "{drawing:.400}");
+    // The counts alone: a bar per value, other and missing.
+    let out =
+        search(&dir, &["*", "--count-by", "details.user", "--limit", "2", "--svg", svg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let drawing = std::fs::read_to_string(&svg).expect("the SVG was written");
+    assert!(drawing.matches("<rect").count() > 4, "the background and a bar per row: {drawing:.600}");
+    assert!(
+        drawing.contains("alice") && drawing.contains("(other)") && drawing.contains("37.5%"),
+        "{drawing:.600}"
+    );
 }
