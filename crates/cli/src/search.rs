@@ -260,7 +260,7 @@ pub struct Found {
     pub counts_note: Option<String>,
     /// The hits, when neither was asked.
     pub hits: Option<crate::report::Hits>,
-    /// Hits that failed (`details.errorcode`), by row.
+    /// A note for the hits (events that may match unseen).
     pub note: Option<String>,
 }
 
@@ -283,6 +283,9 @@ pub async fn search(store: &dyn EventStore, query: &QueryAst, args: &Args) -> an
         report.write(path)?;
     }
     if let Some(path) = &args.svg {
+        if found.total == 0 && (args.histogram.is_some() || args.count_by.is_some()) {
+            bail!("--svg {}: no event matches the search, so there is nothing to draw", path.display());
+        }
         let svg = crate::chart::svg(found.histogram.as_ref(), found.counts.as_ref())?;
         std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
     }
