@@ -172,7 +172,8 @@ fn counts_table(results: &[AlertBacktest], entries: &[Arc<dyn Alert>]) -> Fit {
     let mut rows: Vec<(&AlertBacktest, &Arc<dyn Alert>)> = results.iter().zip(entries).collect();
     rows.sort_by(|a, b| b.0.raised.len().cmp(&a.0.raised.len()).then_with(|| a.0.alert.cmp(&b.0.alert)));
     for (r, e) in rows {
-        let severity = top_severity(&r.raised).unwrap_or_else(|| e.meta().severity.as_str().to_string());
+        let severity =
+            crate::report::top_severity(&r.raised).unwrap_or_else(|| e.meta().severity.as_str().to_string());
         t.row([
             r.alert.clone(),
             severity,
@@ -182,10 +183,4 @@ fn counts_table(results: &[AlertBacktest], entries: &[Arc<dyn Alert>]) -> Fit {
         ]);
     }
     t
-}
-
-/// The highest severity among these alerts.
-pub fn top_severity(alerts: &[AlertRecord]) -> Option<String> {
-    let rank = |s: &str| tripline_event::SEVERITIES.iter().position(|x| *x == s).unwrap_or(0);
-    alerts.iter().map(|a| a.severity.as_str()).max_by_key(|s| rank(s)).map(str::to_string)
 }

@@ -150,8 +150,7 @@ impl Report {
             .map(|(r, e)| AlertCount {
                 alert: r.alert.clone(),
                 count: r.raised.len(),
-                severity: crate::backtest::top_severity(&r.raised)
-                    .unwrap_or_else(|| e.meta().severity.as_str().to_string()),
+                severity: top_severity(&r.raised).unwrap_or_else(|| e.meta().severity.as_str().to_string()),
             })
             .collect();
         Report {
@@ -178,8 +177,7 @@ impl Report {
                 AlertCount {
                     alert: e.name().to_string(),
                     count: own.len(),
-                    severity: crate::backtest::top_severity(&own)
-                        .unwrap_or_else(|| e.meta().severity.as_str().to_string()),
+                    severity: top_severity(&own).unwrap_or_else(|| e.meta().severity.as_str().to_string()),
                 }
             })
             .collect();
@@ -210,6 +208,12 @@ impl Report {
         std::fs::write(path, self.html()?)
             .with_context(|| format!("writing the report to {}", path.display()))
     }
+}
+
+/// The highest severity among these alerts.
+pub fn top_severity(alerts: &[AlertRecord]) -> Option<String> {
+    let rank = |s: &str| tripline_event::SEVERITIES.iter().position(|x| *x == s).unwrap_or(0);
+    alerts.iter().map(|a| a.severity.as_str()).max_by_key(|s| rank(s)).map(str::to_string)
 }
 
 /// JSON that cannot end or open an HTML element, or break a JavaScript string: `<`, `>`, `&`,
