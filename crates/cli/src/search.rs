@@ -197,7 +197,7 @@ pub fn parse_time_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
 
 /// `text` quoted for a message, cut to `n` characters.
 fn quote(text: &str, n: usize) -> String {
-    format!("{:?}", truncate(text, n))
+    format!("{:?}", crate::table::cut(text, n))
 }
 
 /// The query the arguments ask for, time bounds included.
@@ -270,7 +270,7 @@ pub async fn search(store: &dyn EventStore, query: &QueryAst, args: &Args) -> an
     let found = find(store, query, args).await?;
     if let Some(path) = &args.html {
         let mut report = crate::report::Report::new();
-        report.title = format!("tripline search {}", truncate(args.query.trim(), 120));
+        report.title = format!("tripline search {}", crate::table::cut(args.query.trim(), 120));
         report.command = "search".into();
         report.query = Some(args.query.clone());
         report.span = match (args.from, args.to) {
@@ -765,14 +765,6 @@ fn events(n: u64) -> String {
         "1 event".into()
     } else {
         format!("{n} events")
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
     }
 }
 

@@ -639,7 +639,7 @@ fn candidate_ticks(
             None => vec![String::new()],
             Some(f) => {
                 let mut out = Vec::new();
-                if let Some(v) = lookup(&e.source, f) {
+                if let Some(v) = tripline_event::lookup(&e.source, f) {
                     keys_of(v, &mut out);
                 }
                 out
@@ -710,16 +710,6 @@ impl Sliding {
     }
 }
 
-/// A dotted path into a document (`details.useridentity.arn`), through objects; a key that
-/// holds dots itself is tried whole too.
-fn lookup<'j>(doc: &'j Json, path: &str) -> Option<&'j Json> {
-    if let Some(v) = doc.get(path) {
-        return Some(v);
-    }
-    let (head, rest) = path.split_once('.')?;
-    lookup(doc.get(head)?, rest)
-}
-
 /// A field's values as group keys, folded so that values a store keeps apart are never counted
 /// apart here (letters lower-cased, addresses in one form): counts only ever merge.
 fn keys_of(v: &Json, out: &mut Vec<String>) {
@@ -776,9 +766,9 @@ mod tests {
         keys_of(&serde_json::json!(["Alice", "alice", "2001:DB8::1", 3, null, {"a": 1}]), &mut out);
         assert_eq!(out, ["alice", "2001:db8::1", "3"]);
         let doc = serde_json::json!({"details": {"useridentity": {"arn": "x"}, "a.b": 1}});
-        assert_eq!(lookup(&doc, "details.useridentity.arn"), Some(&serde_json::json!("x")));
-        assert_eq!(lookup(&doc, "details.a.b"), Some(&serde_json::json!(1)));
-        assert_eq!(lookup(&doc, "details.nope"), None);
+        assert_eq!(tripline_event::lookup(&doc, "details.useridentity.arn"), Some(&serde_json::json!("x")));
+        assert_eq!(tripline_event::lookup(&doc, "details.a.b"), Some(&serde_json::json!(1)));
+        assert_eq!(tripline_event::lookup(&doc, "details.nope"), None);
     }
 
     #[test]
