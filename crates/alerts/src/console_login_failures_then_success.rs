@@ -65,8 +65,8 @@ impl Alert for ConsoleLoginFailuresThenSuccess {
             samples: 10,
             max_groups: 1000,
             per_bucket: vec![
-                Aggregation::terms("details.responseelements_consolelogin").named("outcomes").size(5),
-                Aggregation::terms("details.sourceipaddress").named("addresses").size(5),
+                Aggregation::terms("details.responseelements_consolelogin").named("outcomes").size(5).samples(0),
+                Aggregation::terms("details.sourceipaddress").named("addresses").size(5).samples(0),
             ],
         }
     }

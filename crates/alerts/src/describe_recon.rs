@@ -93,8 +93,8 @@ impl Alert for DescribeRecon {
             max_groups: 100,
             per_bucket: vec![
                 Aggregation::cardinality("details.eventname").named("apis"),
-                Aggregation::terms("details.eventname").named("top_apis").size(5),
-                Aggregation::terms("details.useridentity.accesskeyid").named("keys").size(3),
+                Aggregation::terms("details.eventname").named("top_apis").size(5).samples(0),
+                Aggregation::terms("details.useridentity.accesskeyid").named("keys").size(3).samples(0),
             ],
         }
     }

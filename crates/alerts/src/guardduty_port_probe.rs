@@ -59,7 +59,7 @@ impl Alert for GuarddutyPortProbe {
             samples: 10,
             max_groups: 500,
             per_bucket: vec![
-                Aggregation::terms("details.instanceid").named("instances").size(20),
+                Aggregation::terms("details.instanceid").named("instances").size(20).samples(0),
                 Aggregation::cardinality("details.instanceid").named("instance_count"),
             ],
         }

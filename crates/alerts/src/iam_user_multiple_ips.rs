@@ -83,8 +83,8 @@ impl Alert for IamUserMultipleIps {
             max_groups: 1000,
             per_bucket: vec![
                 Aggregation::cardinality("details.sourceipaddress").named("ips"),
-                Aggregation::terms("details.sourceipaddress").named("addresses").size(10),
-                Aggregation::terms("details.useridentity.username").named("users").size(3),
+                Aggregation::terms("details.sourceipaddress").named("addresses").size(10).samples(0),
+                Aggregation::terms("details.useridentity.username").named("users").size(3).samples(0),
             ],
         }
     }

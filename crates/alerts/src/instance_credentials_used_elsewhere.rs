@@ -57,8 +57,8 @@ impl Alert for InstanceCredentialsUsedElsewhere {
             max_groups: 1000,
             per_bucket: vec![
                 Aggregation::cardinality("details.sourceipaddress").named("ips"),
-                Aggregation::terms("details.sourceipaddress").named("addresses").size(10),
-                Aggregation::terms("details.useridentity.arn").named("arns").size(1),
+                Aggregation::terms("details.sourceipaddress").named("addresses").size(10).samples(0),
+                Aggregation::terms("details.useridentity.arn").named("arns").size(1).samples(0),
             ],
         }
     }

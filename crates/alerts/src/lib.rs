@@ -118,7 +118,9 @@ pub enum Plan {
         samples: usize,
         /// At most this many groups per run.
         max_groups: usize,
-        /// Computed inside each group (e.g. distinct source IPs per user).
+        /// Computed inside each group (e.g. distinct source IPs per user). A terms aggregation
+        /// here samples hits per value unless told `.samples(0)`: each is a document read, and
+        /// the catalog's alerts read only keys and counts.
         per_bucket: Vec<Aggregation>,
     },
     /// A deadman: when the query matches nothing in its window, [`Alert::on_silence`] is called.

@@ -252,7 +252,7 @@ impl Alert for S3BucketPublic {
             threshold: 1,
             samples: self.config.samples,
             max_groups: 1000,
-            per_bucket: vec![Aggregation::terms("details.eventname").named("calls").size(20)],
+            per_bucket: vec![Aggregation::terms("details.eventname").named("calls").size(20).samples(0)],
         }
     }
 

@@ -56,8 +56,8 @@ impl Alert for S3ObjectsEncryptedWithForeignKey {
             samples: 10,
             max_groups: 500,
             per_bucket: vec![
-                Aggregation::terms(PAIRS).named("pairs").size(200),
-                Aggregation::terms("details.recipientaccountid").named("accounts").size(10),
+                Aggregation::terms(PAIRS).named("pairs").size(200).samples(0),
+                Aggregation::terms("details.recipientaccountid").named("accounts").size(10).samples(0),
             ],
         }
     }

@@ -89,8 +89,8 @@ impl Alert for SshFromOutside {
             samples: 10,
             max_groups: 500,
             per_bucket: vec![
-                Aggregation::terms("details.bytes").named("bytes").size(1000),
-                Aggregation::terms("details.destinationipaddress").named("targets").size(10),
+                Aggregation::terms("details.bytes").named("bytes").size(1000).samples(0),
+                Aggregation::terms("details.destinationipaddress").named("targets").size(10).samples(0),
             ],
         }
     }

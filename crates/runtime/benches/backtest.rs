@@ -8,7 +8,9 @@
 //! `target/bench-data/` and reused.
 //!
 //! `taskset -c 0 cargo bench -p tripline-runtime --bench backtest` (one core: the figure the
-//! README gives). `TRIPLINE_BENCH_COPIES` sets the copies of the ordinary day per day (2).
+//! README gives). `TRIPLINE_BENCH_COPIES` sets the copies of the ordinary day per day (2);
+//! `TRIPLINE_BENCH_VERBOSE=1` prints each alert's time, runs and events read;
+//! `TRIPLINE_BENCH_ALERTS=a,b` backtests those alerts only.
 //! It uses mimalloc, like the `tripline` binary.
 
 use std::path::{Path, PathBuf};
@@ -118,12 +120,30 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (dir, from, to, n) = month(&rt);
     let store = EmbeddedStore::open_read_only(&dir).expect("store");
-    let alerts: Vec<Arc<dyn Alert>> = Registry::builtin().iter().cloned().collect();
+    let only: Option<Vec<String>> =
+        std::env::var("TRIPLINE_BENCH_ALERTS").ok().map(|a| a.split(',').map(str::to_string).collect());
+    let alerts: Vec<Arc<dyn Alert>> = Registry::builtin()
+        .iter()
+        .filter(|a| only.as_ref().is_none_or(|o| o.iter().any(|n| n == a.name())))
+        .cloned()
+        .collect();
+    let verbose = std::env::var_os("TRIPLINE_BENCH_VERBOSE").is_some();
     let run = || async {
         let b = Backtest::new(&store, RunOptions::default());
         let (mut raised, mut runs, mut ticks, mut read) = (0, 0, 0, 0);
         for a in &alerts {
+            let began = Instant::now();
             let r = b.alert(a.as_ref(), from, to).await.expect("backtest");
+            if verbose {
+                eprintln!(
+                    "{:>8.1?} {:<45} {:>5} runs {:>7} events {} raised",
+                    began.elapsed(),
+                    r.alert,
+                    r.runs,
+                    r.events_read,
+                    r.raised.len()
+                );
+            }
             raised += r.raised.len();
             runs += r.runs;
             ticks += r.ticks;

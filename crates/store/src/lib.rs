@@ -254,4 +254,11 @@ pub trait EventStore: Send + Sync {
 
     /// Alerts stored so far matching `query` (newest first, up to `size`).
     async fn search_alerts(&self, query: &QueryAst, size: usize) -> Result<SearchResult, StoreError>;
+
+    /// The most buckets one aggregation answer may hold, sub-aggregations' included (`None`: no
+    /// limit but memory). A backtest asks the engine for an alert's groups in every second of a
+    /// month in one answer where there is no limit.
+    fn max_buckets(&self) -> Option<usize> {
+        None
+    }
 }

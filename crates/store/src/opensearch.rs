@@ -690,6 +690,11 @@ impl EventStore for OpenSearchStore {
             .await?;
         response::parse_hits(&format!("POST {target}/_search"), &v)
     }
+
+    /// OpenSearch's default `search.max_buckets`.
+    fn max_buckets(&self) -> Option<usize> {
+        Some(65_535)
+    }
 }
 
 #[cfg(test)]

@@ -226,20 +226,48 @@ fn local_num(x: f64) -> LocalKey {
     }
 }
 
-fn resolve(cols: &[DynamicColumn], k: &LocalKey) -> Result<Key, StoreError> {
-    Ok(match k {
-        LocalKey::Ord(ci, ord) => {
-            let mut s = String::new();
-            if let Some(DynamicColumn::Str(c)) = cols.get(*ci) {
-                c.ord_to_str(*ord, &mut s).map_err(index_err)?;
-            }
-            Key::Str(s)
+/// The keys of `locals`, in order. String ordinals are resolved per column in one sorted walk
+/// of its dictionary: one ordinal at a time, each would open (and decompress) its dictionary
+/// block again.
+fn resolve_all(cols: &[DynamicColumn], locals: &[&LocalKey]) -> Result<Vec<Key>, StoreError> {
+    let mut ords: HashMap<usize, Vec<u64>> = HashMap::new();
+    for k in locals {
+        if let LocalKey::Ord(ci, ord) = k {
+            ords.entry(*ci).or_default().push(*ord);
         }
-        LocalKey::Bool(b) => Key::Bool(*b),
-        LocalKey::Int(i) => Key::Int(*i),
-        LocalKey::Float(b) => Key::num(f64::from_bits(*b)),
-        LocalKey::Date(t) => Key::Date(*t),
-    })
+    }
+    let mut text: HashMap<(usize, u64), String> = HashMap::new();
+    for (ci, mut list) in ords {
+        list.sort_unstable();
+        list.dedup();
+        let Some(DynamicColumn::Str(c)) = cols.get(ci) else { continue };
+        let mut found = Vec::with_capacity(list.len());
+        let mut bad = false;
+        c.dictionary()
+            .sorted_ords_to_term_cb(&list, |bytes| match std::str::from_utf8(bytes) {
+                Ok(s) => found.push(s.to_string()),
+                Err(_) => bad = true,
+            })
+            .map_err(index_err)?;
+        if bad || found.len() != list.len() {
+            return Err(StoreError::Index(format!(
+                "a string column's dictionary holds {} of {} ordinals as text",
+                found.len(),
+                list.len()
+            )));
+        }
+        text.extend(list.into_iter().map(|o| (ci, o)).zip(found));
+    }
+    Ok(locals
+        .iter()
+        .map(|k| match k {
+            LocalKey::Ord(ci, ord) => Key::Str(text.get(&(*ci, *ord)).cloned().unwrap_or_default()),
+            LocalKey::Bool(b) => Key::Bool(*b),
+            LocalKey::Int(i) => Key::Int(*i),
+            LocalKey::Float(b) => Key::num(f64::from_bits(*b)),
+            LocalKey::Date(t) => Key::Date(*t),
+        })
+        .collect())
 }
 
 /// Instants (µs) of a document for a date histogram over `field`.
@@ -303,10 +331,12 @@ fn segment_agg(
                     groups.entry(k.clone()).or_default().push(doc);
                 }
             }
+            let groups: Vec<(LocalKey, Vec<DocId>)> = groups.into_iter().collect();
+            let keys = resolve_all(&cols, &groups.iter().map(|(k, _)| k).collect::<Vec<_>>())?;
             let mut out: HashMap<Key, PartialBucket> = HashMap::with_capacity(groups.len());
-            for (k, group) in groups {
+            for (key, (_, group)) in keys.into_iter().zip(groups) {
                 let bucket = make_bucket(ctx, &agg.subs, *samples, &group)?;
-                merge_bucket(out.entry(resolve(&cols, &k)?).or_default(), bucket, *samples);
+                merge_bucket(out.entry(key).or_default(), bucket, *samples);
             }
             Ok(Partial::Buckets(out))
         }
@@ -339,7 +369,8 @@ fn segment_agg(
                 doc_keys(&cols, doc, &mut keys);
                 local.extend(keys.drain(..));
             }
-            let set = local.iter().map(|k| resolve(&cols, k)).collect::<Result<HashSet<_>, _>>()?;
+            let set: HashSet<Key> =
+                resolve_all(&cols, &local.iter().collect::<Vec<_>>())?.into_iter().collect();
             Ok(Partial::Distinct(set))
         }
     }

@@ -37,6 +37,8 @@ use tripline_store::embedded::EmbeddedStore;
 use tripline_store::{AggregationValue, EventStore, SearchRequest, Sort, StoreError};
 
 use crate::replay::{rate, ReplayError, MAX_RUNS};
+
+mod windows;
 use crate::runner::{passes, RunError, RunOptions, Runner};
 
 /// Events read per page.
@@ -207,6 +209,19 @@ impl<'a> Backtest<'a> {
             return Ok(out);
         }
 
+        if let (Plan::Aggregation { .. }, Some(o)) = (&plan, &offsets) {
+            if let Some(done) = self.by_seconds(alert, &compiled.filter, &plan, &ticks, o).await? {
+                debug!(
+                    alert = name,
+                    ticks = done.ticks,
+                    runs = done.runs,
+                    events = done.events_read,
+                    ms = began.elapsed().as_millis() as u64,
+                    "backtested by seconds"
+                );
+                return Ok(done);
+            }
+        }
         // The span the windows reach, and the look-back of a first-seen alert.
         let span = offsets.as_ref().map(|o| {
             let reach = o.iter().map(|(since, _)| *since).max().unwrap_or_default();
@@ -218,7 +233,7 @@ impl<'a> Backtest<'a> {
                 .checked_sub_signed(reach)
                 .and_then(|t| t.checked_sub_signed(history))
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            (since, ticks.last)
+            (Bound::inclusive(since), ticks.last)
         });
         let events = self.read(name, &compiled.filter, span).await?;
         out.events_read = events.len() as u64;
@@ -231,23 +246,8 @@ impl<'a> Backtest<'a> {
             return Ok(out);
         }
         let scratch = EmbeddedStore::in_memory().map_err(Self::store_err(name, "opening a scratch store"))?;
-        // Each document under the name the scratch store gives it; those named otherwise in the
-        // store read (another index prefix) are renamed back in what is raised.
-        let mut docs: Vec<Event> = Vec::with_capacity(events.len());
         let mut renamed: HashMap<(String, String), (String, String)> = HashMap::new();
-        for e in &events {
-            let event = as_event(&e.source).ok_or_else(|| BacktestError::Scratch {
-                alert: name.to_string(),
-                count: 1,
-                first_id: e.id.clone(),
-                reason: "the stored document is not an event (it cannot be copied)".into(),
-            })?;
-            let here = (tripline_store::event_index(event.utctimestamp), event.id());
-            if here != (e.index.clone(), e.id.clone()) {
-                renamed.insert(here, (e.index.clone(), e.id.clone()));
-            }
-            docs.push(event);
-        }
+        let mut docs = copies(name, &events, &mut renamed)?;
         if matches!(plan, Plan::NewTerms { .. }) {
             // The runner judges nothing first seen until the store reaches back past the
             // look-back: the oldest event of each source tells, so the scratch store gets them,
@@ -261,20 +261,7 @@ impl<'a> Backtest<'a> {
                 }
             }
         }
-        for chunk in docs.chunks(PAGE) {
-            let report = scratch
-                .index_events(chunk)
-                .await
-                .map_err(Self::store_err(name, "filling a scratch store"))?;
-            if let Some(f) = report.failed.first() {
-                return Err(BacktestError::Scratch {
-                    alert: name.to_string(),
-                    count: report.failed.len(),
-                    first_id: f.id.clone(),
-                    reason: f.reason.clone(),
-                });
-            }
-        }
+        fill(&scratch, name, &docs).await?;
         let runner = self.runner(&scratch);
         let remediation = alert.meta().remediation;
         // Every event in the scratch store matches the alert's clauses (but the baseline
@@ -301,26 +288,146 @@ impl<'a> Backtest<'a> {
         Ok(out)
     }
 
+    /// An aggregation alert's backtest from one engine answer ([`windows`]): its groups in every
+    /// second of the span, summed into each tick's windows and judged by the alert; the runner
+    /// then runs only at the ticks where a group raises (or the sums cannot tell), and at every
+    /// tick after a raise while the events it tagged are in reach, over a scratch store holding
+    /// the events around those ticks. `None`: the store's answers are bounded (OpenSearch), or
+    /// the plan or the answer cannot be summed by seconds; the caller backtests the other way.
+    async fn by_seconds(
+        &self,
+        alert: &dyn Alert,
+        filter: &QueryAst,
+        plan: &Plan,
+        ticks: &Ticks,
+        offsets: &[(TimeDelta, TimeDelta)],
+    ) -> Result<Option<AlertBacktest>, BacktestError> {
+        let name = alert.name();
+        let Plan::Aggregation { field, threshold, samples, max_groups, per_bucket } = plan else {
+            return Ok(None);
+        };
+        let whole = |d: &TimeDelta| d.subsec_nanos() == 0;
+        if self.store.max_buckets().is_some() || !offsets.iter().all(|(a, b)| whole(a) && whole(b)) {
+            return Ok(None);
+        }
+        let mut groups = Aggregation::terms(field.clone())
+            .size(*max_groups)
+            .samples(*samples)
+            .min_count((*threshold).max(1));
+        groups.subs = per_bucket.clone();
+        let Some(hist) = windows::per_second(&groups) else { return Ok(None) };
+        let (Some(first), reach) = (ticks.first(), offsets.iter().map(|(a, _)| *a).max().unwrap_or_default())
+        else {
+            return Ok(None);
+        };
+        let since = first.checked_sub_signed(reach).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let query = QueryAst::all(vec![
+            filter.clone(),
+            QueryAst::Range {
+                field: tripline_dsl::WINDOW_FIELD.to_string(),
+                lower: Some(Bound::inclusive(since)),
+                upper: Some(Bound::inclusive(ticks.last)),
+            },
+        ]);
+        let answer = self
+            .store
+            .aggregate(&query, std::slice::from_ref(&hist))
+            .await
+            .map_err(Self::store_err(name, "aggregating by seconds"))?;
+        let Some(seconds) = windows::Seconds::new(answer) else { return Ok(None) };
+        let plans =
+            offsets.iter().map(|&(since, until)| windows::Plan { groups: &groups, since, until }).collect();
+        let verdicts = windows::verdicts(alert, &seconds, plans, ticks.iter());
+        let mut out = AlertBacktest {
+            alert: name.to_string(),
+            ticks: ticks.count,
+            events_read: seconds.events,
+            ..Default::default()
+        };
+        let scratch = EmbeddedStore::in_memory().map_err(Self::store_err(name, "opening a scratch store"))?;
+        let runner = self.runner(&scratch);
+        let unfiltered = Unfiltered::new(alert);
+        let remediation = alert.meta().remediation;
+        let mut renamed: HashMap<(String, String), (String, String)> = HashMap::new();
+        // What a run at `t` reads, and the runs a raise at `t` brings after it: `t ± reach`.
+        let around = |t: DateTime<Utc>| {
+            (
+                t.checked_sub_signed(reach).unwrap_or(DateTime::<Utc>::MIN_UTC),
+                t.checked_add_signed(reach).map_or(ticks.last, |h| h.min(ticks.last)).max(t),
+            )
+        };
+        // The spans the scratch store holds every matching event of, merged, in order: first
+        // around every tick to run, read at once; later around a run a raise brought, if needed.
+        let mut covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        for (t, v) in &verdicts {
+            if *v != windows::Verdict::Quiet {
+                let (lo, hi) = around(*t);
+                match covered.last_mut() {
+                    Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                    _ => covered.push((lo, hi)),
+                }
+            }
+        }
+        let mut docs = Vec::new();
+        for &(lo, hi) in &covered {
+            let events = self.read(name, filter, Some((Bound::inclusive(lo), hi))).await?;
+            docs.extend(copies(name, &events, &mut renamed)?);
+        }
+        fill(&scratch, name, &docs).await?;
+        drop(docs);
+        let mut forced_until: Option<DateTime<Utc>> = None;
+        for (t, verdict) in verdicts {
+            let forced = forced_until.is_some_and(|f| t <= f);
+            if verdict == windows::Verdict::Quiet && !forced {
+                continue;
+            }
+            let (lo, hi) = around(t);
+            if !covered.iter().any(|&(a, b)| a <= lo && t <= b) {
+                // Events the scratch store holds already are written again, unchanged (their
+                // tags kept).
+                let events = self.read(name, filter, Some((Bound::inclusive(lo), hi))).await?;
+                fill(&scratch, name, &copies(name, &events, &mut renamed)?).await?;
+                covered.push((lo, hi));
+                covered.sort();
+            }
+            out.runs += 1;
+            let raised = runner.run(&unfiltered, remediation, t).await?.raised;
+            if !raised.is_empty() {
+                // The events it tagged stay in the windows of the ticks in reach: the sums know
+                // no tags, so those ticks are run.
+                forced_until = t.checked_add_signed(reach).or(Some(DateTime::<Utc>::MAX_UTC));
+            }
+            out.raised.extend(raised);
+        }
+        if !renamed.is_empty() {
+            for record in &mut out.raised {
+                rename(record, &renamed);
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Every event `filter` matches with `utctimestamp` in `span` (all time when `None`), oldest
     /// first.
     async fn read(
         &self,
         name: &str,
         filter: &QueryAst,
-        span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        span: Option<(Bound, DateTime<Utc>)>,
     ) -> Result<Vec<Read>, BacktestError> {
         let mut out: Vec<Read> = Vec::new();
-        let mut after: Option<DateTime<Utc>> = span.map(|s| s.0);
+        let mut lower: Option<Bound> = span.as_ref().map(|s| s.0.clone());
+        let mut after: Option<DateTime<Utc>> = None;
         // The events read so far at `after`: the next page starts there (inclusive) and leaves
         // them out.
         let mut at_after: Vec<(String, String)> = Vec::new();
         loop {
             let mut must = vec![filter.clone()];
-            if after.is_some() || span.is_some() {
+            if lower.is_some() || span.is_some() {
                 must.push(QueryAst::Range {
                     field: tripline_dsl::WINDOW_FIELD.to_string(),
-                    lower: after.map(Bound::inclusive),
-                    upper: span.map(|s| Bound::inclusive(s.1)),
+                    lower: lower.clone(),
+                    upper: span.as_ref().map(|s| Bound::inclusive(s.1)),
                 });
             }
             let request = SearchRequest { query: QueryAst::all(must), size: PAGE, sort: Sort::OldestFirst };
@@ -351,6 +458,7 @@ impl<'a> Backtest<'a> {
             if !full {
                 break;
             }
+            lower = after.map(Bound::inclusive);
             if fresh == 0 {
                 return Err(BacktestError::Ties {
                     alert: name.to_string(),
@@ -539,6 +647,49 @@ fn as_event(source: &Json) -> Option<Event> {
     let mut event: Event = serde_json::from_value(source.clone()).ok()?;
     event.alert_names.clear();
     Some(event)
+}
+
+/// The events to copy into a scratch store; those it names otherwise than the store read
+/// (another index prefix) are noted in `renamed`, to be named back in what is raised.
+fn copies(
+    name: &str,
+    events: &[Read],
+    renamed: &mut HashMap<(String, String), (String, String)>,
+) -> Result<Vec<Event>, BacktestError> {
+    let mut docs: Vec<Event> = Vec::with_capacity(events.len());
+    for e in events {
+        let event = as_event(&e.source).ok_or_else(|| BacktestError::Scratch {
+            alert: name.to_string(),
+            count: 1,
+            first_id: e.id.clone(),
+            reason: "the stored document is not an event (it cannot be copied)".into(),
+        })?;
+        let here = (tripline_store::event_index(event.utctimestamp), event.id());
+        if here != (e.index.clone(), e.id.clone()) {
+            renamed.insert(here, (e.index.clone(), e.id.clone()));
+        }
+        docs.push(event);
+    }
+    Ok(docs)
+}
+
+/// Write `docs` to a scratch store; any refused is an error.
+async fn fill(scratch: &EmbeddedStore, name: &str, docs: &[Event]) -> Result<(), BacktestError> {
+    for chunk in docs.chunks(PAGE) {
+        let report = scratch
+            .index_events(chunk)
+            .await
+            .map_err(Backtest::store_err(name, "filling a scratch store"))?;
+        if let Some(f) = report.failed.first() {
+            return Err(BacktestError::Scratch {
+                alert: name.to_string(),
+                count: report.failed.len(),
+                first_id: f.id.clone(),
+                reason: f.reason.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn gcd(a: i64, b: i64) -> i64 {
