@@ -6,17 +6,25 @@
 //! its window again), and it tags the store's events, so a what-if question changes the store.
 //! A backtest gives **the same alerts** another way:
 //!
-//! 1. **One read** of the store per alert: every event its filter matches in the span its
-//!    windows reach (plus, for first-seen alerts, the look-back), oldest first, in pages.
-//!    Deadmen read no events: one date histogram of the filter says where the silences are.
-//! 2. **Which ticks can raise**, computed from those events alone: a simple alert's tick must
-//!    hold a match in its window; an aggregation's, a group that reaches the threshold in one of
-//!    its windows (counted before any tag, so never fewer than a run would count); a
-//!    correlation's, a group with as many events as it has parts. Every other tick raises
-//!    nothing and tags nothing in a replay too, so leaving it out changes nothing.
-//! 3. **The runner itself** at those ticks only, in order, over a scratch store in memory that
-//!    holds just those events: the same passes, the same engine answers, the same ids, and tags
-//!    that stay in the scratch store. The store read from is never written.
+//! 1. **Aggregations ask the engine once** (the `windows` module): the alert's groups in every second of
+//!    the span, summed into each tick's windows and judged by the alert itself, as a run would
+//!    judge the engine's answer for that window. Only the ticks where a group raises are run, and
+//!    those the sums cannot settle (a window ending inside a busy second), and every tick after a
+//!    raise while the events it tagged are in reach (the sums know no tags). Where the store
+//!    bounds its answers (OpenSearch) or a per-group aggregation cannot be summed, they go the
+//!    way below.
+//! 2. **Other alerts read once**: every event their filter matches in the span their windows
+//!    reach (plus, for first-seen alerts, the look-back), oldest first, in pages. Deadmen read no
+//!    events: one date histogram of the filter says where the silences are.
+//! 3. **Which ticks can raise**, computed from those events alone: a simple alert judges each
+//!    match once and needs the first tick whose window holds one it raises on; an aggregation's
+//!    tick needs a group that reaches the threshold in one of its windows (counted before any tag,
+//!    so never fewer than a run would count); a correlation's, a group with as many events as it
+//!    has parts. Every other tick raises nothing and tags nothing in a replay too, so leaving it
+//!    out changes nothing.
+//! 4. **The runner itself** at those ticks only, in order, over a scratch store in memory that
+//!    holds the events around them: the same passes, the same engine answers, the same ids, and
+//!    tags that stay in the scratch store. The store read from is never written.
 //!
 //! Existing tags are not carried over: a backtest asks what the alert raises on these logs, as if
 //! it had not run before `from`. Ticks fall where [`replay`](crate::replay) puts them; `cron(…)`
@@ -237,10 +245,12 @@ impl<'a> Backtest<'a> {
         });
         let events = self.read(name, &compiled.filter, span).await?;
         out.events_read = events.len() as u64;
-        let candidates = match &offsets {
-            Some(o) => candidate_ticks(&plan, &events, &ticks, o),
-            None if events.is_empty() => Vec::new(),
-            None => ticks.iter().collect(),
+        let candidates = match (&offsets, &plan) {
+            (Some(o), Plan::Simple { limit }) => simple_ticks(alert, *limit, &events, &ticks, o)
+                .unwrap_or_else(|| candidate_ticks(&plan, &events, &ticks, o)),
+            (Some(o), _) => candidate_ticks(&plan, &events, &ticks, o),
+            (None, _) if events.is_empty() => Vec::new(),
+            (None, _) => ticks.iter().collect(),
         };
         if candidates.is_empty() {
             return Ok(out);
@@ -756,6 +766,24 @@ impl Ticks {
         })
     }
 
+    /// The ticks at or after `at`, in order.
+    pub fn from(&self, at: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let p = self.period.num_seconds().max(1);
+        // The index of the first tick at or after `at`.
+        let skip = at.timestamp().saturating_sub(self.start);
+        let first = if skip <= 0 { 0 } else { skip.saturating_add(p - 1) / p };
+        let first =
+            if at.timestamp_subsec_nanos() > 0 && skip >= 0 && skip % p == 0 { first + 1 } else { first };
+        let first = u64::try_from(first).unwrap_or(u64::MAX);
+        (first..self.count).map_while(move |i| {
+            i64::try_from(i)
+                .ok()
+                .and_then(|i| i.checked_mul(p))
+                .and_then(|d| self.start.checked_add(d))
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+        })
+    }
+
     /// How many.
     pub fn len(&self) -> u64 {
         self.count
@@ -809,6 +837,53 @@ fn candidate_ticks(
         }
     }
     out
+}
+
+/// The ticks at which a simple alert can raise: a run judges each untagged match in its window,
+/// and an event the alert raises on is tagged (when its alert names it), so it raises at the
+/// first tick whose window holds it, if ever. The alert judges every event here as a run would
+/// (without the tags the store read holds); one it lets go needs no tick, one it raises on
+/// needs that first tick, or every tick in reach when what it raises does not name the event
+/// (nothing tags it). `None` when a window may hold more matches than one run judges.
+fn simple_ticks(
+    alert: &dyn Alert,
+    limit: usize,
+    events: &[Read],
+    ticks: &Ticks,
+    offsets: &[(TimeDelta, TimeDelta)],
+) -> Option<Vec<DateTime<Utc>>> {
+    let &[(since, until)] = offsets else { return None };
+    let cap = u64::try_from(limit.max(1).saturating_mul(crate::runner::MAX_SIMPLE_PAGES)).ok()?;
+    let mut busiest = Sliding::new((since, until), cap.saturating_add(1));
+    let all: Vec<Vec<String>> = events.iter().map(|_| vec![String::new()]).collect();
+    if ticks.iter().any(|t| busiest.advance(t, events, &all)) {
+        return None;
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for e in events {
+        let mut source = e.source.clone();
+        if let Json::Object(m) = &mut source {
+            m.remove("alert_names");
+        }
+        let event = tripline_event::EventRef {
+            documentindex: e.index.clone(),
+            documentid: e.id.clone(),
+            documentsource: source,
+        };
+        let Some(draft) = alert.on_event(&event) else { continue };
+        let names_it = draft.events.iter().any(|r| r.documentindex == e.index && r.documentid == e.id);
+        // The ticks whose window `[t − since, t − until]` holds it.
+        let (Some(lo), Some(hi)) = (e.at.checked_add_signed(until), e.at.checked_add_signed(since)) else {
+            return None;
+        };
+        for t in ticks.from(lo).take_while(|t| *t <= hi) {
+            out.insert(t);
+            if names_it {
+                break;
+            }
+        }
+    }
+    Some(out.into_iter().collect())
 }
 
 /// One window sliding over the ticks: per-key counts of the events inside it.
@@ -909,6 +984,23 @@ mod tests {
         assert!(
             Ticks::new("a", "rate(1 minute)", t("1700-01-01T00:00:00Z"), t("2200-01-01T00:00:00Z")).is_err()
         );
+    }
+
+    #[test]
+    fn ticks_from_an_instant_start_at_or_after_it() {
+        let ticks =
+            Ticks::new("a", "rate(5 minutes)", t("2024-06-03T00:00:00Z"), t("2024-06-03T00:30:00Z")).unwrap();
+        let from = |at: &str| {
+            ticks
+                .from(t(at))
+                .map(|t| tripline_event::format_timestamp(t)[11..16].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(from("2024-06-03T00:20:00Z"), ["00:20", "00:25", "00:30"]);
+        assert_eq!(from("2024-06-03T00:20:00.5Z"), ["00:25", "00:30"]);
+        assert_eq!(from("2024-06-03T00:21:00Z"), ["00:25", "00:30"]);
+        assert_eq!(from("2024-06-02T00:00:00Z").len(), 6);
+        assert!(from("2024-06-03T00:30:01Z").is_empty());
     }
 
     #[test]

@@ -419,3 +419,165 @@ fn raises(alert: &dyn Alert, s: &Slide<'_>, until: i64) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::LazyLock;
+    use tripline_alerts::{create_alert, AlertDraft, Meta, Severity};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        tripline_dsl::parse_timestamp(s).unwrap()
+    }
+
+    fn hit(at: &str) -> Hit {
+        Hit { index: "i".into(), id: at.into(), source: serde_json::json!({ "utctimestamp": at }) }
+    }
+
+    /// A group of `user` in one second: `hits` its events (all sampled), `ips` their addresses.
+    fn group(user: &str, hits: &[&str], ips: &[&str]) -> Bucket {
+        let addresses = ips
+            .iter()
+            .map(|ip| Bucket { key: serde_json::json!(ip), count: 1, samples: vec![], subs: vec![] })
+            .collect();
+        Bucket {
+            key: serde_json::json!(user),
+            count: hits.len() as u64,
+            samples: hits.iter().map(|h| hit(h)).collect(),
+            subs: vec![AggregationResult { name: "ips".into(), value: AggregationValue::Buckets(addresses) }],
+        }
+    }
+
+    fn second(at: &str, groups: Vec<Bucket>) -> Bucket {
+        let key = format!("{}Z", &at[..19]);
+        Bucket {
+            key: serde_json::json!(key),
+            count: groups.iter().map(|g| g.count).sum(),
+            samples: vec![],
+            subs: vec![AggregationResult { name: "user".into(), value: AggregationValue::Buckets(groups) }],
+        }
+    }
+
+    static META: LazyLock<Meta> = LazyLock::new(|| Meta::new("two_ips", "a user from two addresses"));
+
+    /// Raises a group seen from two or more addresses.
+    struct TwoIps;
+    impl Alert for TwoIps {
+        fn meta(&self) -> &Meta {
+            &META
+        }
+        fn query(&self) -> tripline_dsl::SearchQuery {
+            tripline_dsl::SearchQuery::minutes(10)
+        }
+        fn plan(&self) -> tripline_alerts::Plan {
+            tripline_alerts::Plan::Simple { limit: 1 }
+        }
+        fn on_aggregation(&self, group: &Group) -> Option<AlertDraft> {
+            (group.metric("ips")? >= 2).then(|| create_alert("two", "access", &[], vec![], Severity::Warning))
+        }
+    }
+
+    fn groups() -> Aggregation {
+        let mut g = Aggregation::terms("user").named("user").size(10).samples(5).min_count(1);
+        g.subs = vec![Aggregation::cardinality("ip").named("ips")];
+        g
+    }
+
+    fn verdicts_of(rows: Vec<Bucket>, from: &str, to: &str) -> Vec<(String, Verdict)> {
+        let answer =
+            vec![AggregationResult { name: "seconds".into(), value: AggregationValue::Buckets(rows) }];
+        let seconds = Seconds::new(answer).expect("usable");
+        let g = groups();
+        let plans = vec![Plan { groups: &g, since: TimeDelta::minutes(10), until: TimeDelta::zero() }];
+        let ticks = crate::backtest::Ticks::new("x", "rate(5 minutes)", t(from), t(to)).unwrap();
+        verdicts(&TwoIps, &seconds, plans, ticks.iter())
+            .into_iter()
+            .map(|(at, v)| (tripline_event::format_timestamp(at)[11..16].to_string(), v))
+            .collect()
+    }
+
+    #[test]
+    fn the_per_second_request_sums_what_a_window_needs() {
+        let hist = per_second(&groups()).unwrap();
+        let AggregationKind::DateHistogram { interval_secs, .. } = hist.kind else { panic!("{hist:?}") };
+        assert_eq!(interval_secs, 1);
+        let terms = &hist.subs[0];
+        assert!(matches!(terms.kind, AggregationKind::Terms { size: ALL, samples: 5, min_count: 1, .. }));
+        // The cardinality is asked as the terms of its values.
+        assert!(matches!(terms.subs[0].kind, AggregationKind::Terms { size: ALL, samples: 0, .. }));
+        let mut by_time = groups();
+        by_time.subs.push(Aggregation {
+            name: "h".into(),
+            kind: AggregationKind::DateHistogram { field: "utctimestamp".into(), interval_secs: 60 },
+            subs: vec![],
+        });
+        assert!(per_second(&by_time).is_none());
+    }
+
+    #[test]
+    fn windows_sum_their_seconds_and_forget_those_that_leave() {
+        let rows = vec![
+            second("2024-06-03T00:01:00Z", vec![group("alice", &["2024-06-03T00:01:00.5Z"], &["10.0.0.1"])]),
+            second("2024-06-03T00:08:00Z", vec![group("alice", &["2024-06-03T00:08:00.5Z"], &["10.0.0.2"])]),
+            second("2024-06-03T00:21:00Z", vec![group("bob", &["2024-06-03T00:21:00.5Z"], &["10.0.0.3"])]),
+        ];
+        let got = verdicts_of(rows, "2024-06-03T00:00:00Z", "2024-06-03T00:30:00Z");
+        let raised: Vec<&str> =
+            got.iter().filter(|(_, v)| *v == Verdict::Raises).map(|(at, _)| at.as_str()).collect();
+        // alice's two addresses share the windows ending 00:10 (and no other): 00:01 has left
+        // the one ending 00:15.
+        assert_eq!(raised, ["00:10"]);
+        assert!(got.iter().all(|(_, v)| *v != Verdict::Unsettled), "{got:?}");
+    }
+
+    #[test]
+    fn a_window_ending_inside_a_busy_second_is_settled_by_its_samples() {
+        let at_end = |hit_at: &str| {
+            vec![
+                second(
+                    "2024-06-03T00:01:00Z",
+                    vec![group("alice", &["2024-06-03T00:01:00Z"], &["10.0.0.1"])],
+                ),
+                second("2024-06-03T00:10:00Z", vec![group("alice", &[hit_at], &["10.0.0.2"])]),
+            ]
+        };
+        let verdict_at_10 = |rows| verdicts_of(rows, "2024-06-03T00:05:00Z", "2024-06-03T00:10:00Z")[0].1;
+        // On the window's last instant: in it.
+        assert_eq!(verdict_at_10(at_end("2024-06-03T00:10:00Z")), Verdict::Raises);
+        // Later in that second: not in it.
+        assert_eq!(verdict_at_10(at_end("2024-06-03T00:10:00.250Z")), Verdict::Quiet);
+        // Both, or events not all sampled: a run must tell.
+        let mut both = at_end("2024-06-03T00:10:00Z");
+        if let AggregationValue::Buckets(g) = &mut both[1].subs[0].value {
+            g.push(group("bob", &["2024-06-03T00:10:00.5Z"], &["10.0.0.9"]));
+        }
+        assert_eq!(verdict_at_10(both), Verdict::Unsettled);
+        let mut unsampled = at_end("2024-06-03T00:10:00Z");
+        if let AggregationValue::Buckets(g) = &mut unsampled[1].subs[0].value {
+            g[0].count = 7;
+        }
+        assert_eq!(verdict_at_10(unsampled), Verdict::Unsettled);
+    }
+
+    #[test]
+    fn keys_order_as_the_engines_order_them() {
+        let mut keys = vec![
+            serde_json::json!("b"),
+            serde_json::json!(10),
+            serde_json::json!(true),
+            serde_json::json!("a"),
+            serde_json::json!(2.5),
+        ];
+        keys.sort_by(key_order);
+        assert_eq!(
+            keys,
+            vec![
+                serde_json::json!(true),
+                serde_json::json!(2.5),
+                serde_json::json!(10),
+                serde_json::json!("a"),
+                serde_json::json!("b")
+            ]
+        );
+    }
+}

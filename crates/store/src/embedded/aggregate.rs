@@ -226,50 +226,6 @@ fn local_num(x: f64) -> LocalKey {
     }
 }
 
-/// The keys of `locals`, in order. String ordinals are resolved per column in one sorted walk
-/// of its dictionary: one ordinal at a time, each would open (and decompress) its dictionary
-/// block again.
-fn resolve_all(cols: &[DynamicColumn], locals: &[&LocalKey]) -> Result<Vec<Key>, StoreError> {
-    let mut ords: HashMap<usize, Vec<u64>> = HashMap::new();
-    for k in locals {
-        if let LocalKey::Ord(ci, ord) = k {
-            ords.entry(*ci).or_default().push(*ord);
-        }
-    }
-    let mut text: HashMap<(usize, u64), String> = HashMap::new();
-    for (ci, mut list) in ords {
-        list.sort_unstable();
-        list.dedup();
-        let Some(DynamicColumn::Str(c)) = cols.get(ci) else { continue };
-        let mut found = Vec::with_capacity(list.len());
-        let mut bad = false;
-        c.dictionary()
-            .sorted_ords_to_term_cb(&list, |bytes| match std::str::from_utf8(bytes) {
-                Ok(s) => found.push(s.to_string()),
-                Err(_) => bad = true,
-            })
-            .map_err(index_err)?;
-        if bad || found.len() != list.len() {
-            return Err(StoreError::Index(format!(
-                "a string column's dictionary holds {} of {} ordinals as text",
-                found.len(),
-                list.len()
-            )));
-        }
-        text.extend(list.into_iter().map(|o| (ci, o)).zip(found));
-    }
-    Ok(locals
-        .iter()
-        .map(|k| match k {
-            LocalKey::Ord(ci, ord) => Key::Str(text.get(&(*ci, *ord)).cloned().unwrap_or_default()),
-            LocalKey::Bool(b) => Key::Bool(*b),
-            LocalKey::Int(i) => Key::Int(*i),
-            LocalKey::Float(b) => Key::num(f64::from_bits(*b)),
-            LocalKey::Date(t) => Key::Date(*t),
-        })
-        .collect())
-}
-
 /// Instants (µs) of a document for a date histogram over `field`.
 fn doc_times(
     ctx: &mut SegmentContext<'_>,
@@ -306,19 +262,30 @@ fn doc_times(
     Ok(())
 }
 
+/// One segment's aggregation, its string keys still ordinals: they are resolved once for the
+/// whole tree ([`resolve_tree`]), in one sorted walk per column, not once per bucket.
+#[derive(Debug)]
+enum Local {
+    Buckets(HashMap<LocalKey, LocalBucket>),
+    Distinct(HashSet<LocalKey>),
+}
+
+#[derive(Debug)]
+struct LocalBucket {
+    count: u64,
+    samples: Vec<(i64, SegmentOrdinal, DocId)>,
+    subs: Vec<Local>,
+}
+
 fn segment_aggs(
     ctx: &mut SegmentContext<'_>,
     aggs: &[Aggregation],
     docs: &[DocId],
-) -> Result<Vec<Partial>, StoreError> {
+) -> Result<Vec<Local>, StoreError> {
     aggs.iter().map(|a| segment_agg(ctx, a, docs)).collect()
 }
 
-fn segment_agg(
-    ctx: &mut SegmentContext<'_>,
-    agg: &Aggregation,
-    docs: &[DocId],
-) -> Result<Partial, StoreError> {
+fn segment_agg(ctx: &mut SegmentContext<'_>, agg: &Aggregation, docs: &[DocId]) -> Result<Local, StoreError> {
     match &agg.kind {
         AggregationKind::Terms { field, samples, .. } => {
             let cols = ctx.columns(field)?.to_vec();
@@ -331,14 +298,11 @@ fn segment_agg(
                     groups.entry(k.clone()).or_default().push(doc);
                 }
             }
-            let groups: Vec<(LocalKey, Vec<DocId>)> = groups.into_iter().collect();
-            let keys = resolve_all(&cols, &groups.iter().map(|(k, _)| k).collect::<Vec<_>>())?;
-            let mut out: HashMap<Key, PartialBucket> = HashMap::with_capacity(groups.len());
-            for (key, (_, group)) in keys.into_iter().zip(groups) {
-                let bucket = make_bucket(ctx, &agg.subs, *samples, &group)?;
-                merge_bucket(out.entry(key).or_default(), bucket, *samples);
+            let mut out = HashMap::with_capacity(groups.len());
+            for (k, group) in groups {
+                out.insert(k, make_bucket(ctx, &agg.subs, *samples, &group)?);
             }
-            Ok(Partial::Buckets(out))
+            Ok(Local::Buckets(out))
         }
         AggregationKind::DateHistogram { field, interval_secs } => {
             let width = (*interval_secs as i64).max(1).saturating_mul(1_000_000);
@@ -353,12 +317,11 @@ fn segment_agg(
                     groups.entry(t.div_euclid(width) * width).or_default().push(doc);
                 }
             }
-            let mut out: HashMap<Key, PartialBucket> = HashMap::with_capacity(groups.len());
+            let mut out = HashMap::with_capacity(groups.len());
             for (start, group) in groups {
-                let bucket = make_bucket(ctx, &agg.subs, 0, &group)?;
-                merge_bucket(out.entry(Key::Date(start)).or_default(), bucket, 0);
+                out.insert(LocalKey::Date(start), make_bucket(ctx, &agg.subs, 0, &group)?);
             }
-            Ok(Partial::Buckets(out))
+            Ok(Local::Buckets(out))
         }
         AggregationKind::Cardinality { field } => {
             let cols = ctx.columns(field)?.to_vec();
@@ -369,9 +332,7 @@ fn segment_agg(
                 doc_keys(&cols, doc, &mut keys);
                 local.extend(keys.drain(..));
             }
-            let set: HashSet<Key> =
-                resolve_all(&cols, &local.iter().collect::<Vec<_>>())?.into_iter().collect();
-            Ok(Partial::Distinct(set))
+            Ok(Local::Distinct(local))
         }
     }
 }
@@ -381,7 +342,7 @@ fn make_bucket(
     subs: &[Aggregation],
     samples: usize,
     group: &[DocId],
-) -> Result<PartialBucket, StoreError> {
+) -> Result<LocalBucket, StoreError> {
     let mut sampled: Vec<(i64, SegmentOrdinal, DocId)> = Vec::new();
     if samples > 0 {
         sampled = group.iter().map(|&d| (ctx.utc(d), ctx.segment, d)).collect();
@@ -393,7 +354,110 @@ fn make_bucket(
         }
         sampled.sort_by(cmp);
     }
-    Ok(PartialBucket { count: group.len() as u64, samples: sampled, subs: segment_aggs(ctx, subs, group)? })
+    Ok(LocalBucket { count: group.len() as u64, samples: sampled, subs: segment_aggs(ctx, subs, group)? })
+}
+
+/// Every string ordinal in a segment's aggregation tree, by field and column.
+fn collect_ords(aggs: &[Aggregation], locals: &[Local], out: &mut HashMap<String, HashMap<usize, Vec<u64>>>) {
+    for (agg, local) in aggs.iter().zip(locals) {
+        let keys: Box<dyn Iterator<Item = &LocalKey>> = match local {
+            Local::Buckets(b) => Box::new(b.keys()),
+            Local::Distinct(d) => Box::new(d.iter()),
+        };
+        let field = agg.field();
+        for k in keys {
+            if let LocalKey::Ord(ci, ord) = k {
+                out.entry(field.to_string()).or_default().entry(*ci).or_default().push(*ord);
+            }
+        }
+        if let Local::Buckets(b) = local {
+            for bucket in b.values() {
+                collect_ords(&agg.subs, &bucket.subs, out);
+            }
+        }
+    }
+}
+
+/// The text of string ordinals, by field, column and ordinal.
+type Names = HashMap<String, HashMap<(usize, u64), String>>;
+
+/// A segment's aggregation tree with its keys resolved: every string ordinal of a column in one
+/// sorted walk of its dictionary.
+fn resolve_tree(
+    ctx: &mut SegmentContext<'_>,
+    aggs: &[Aggregation],
+    locals: Vec<Local>,
+) -> Result<Vec<Partial>, StoreError> {
+    let mut ords = HashMap::new();
+    collect_ords(aggs, &locals, &mut ords);
+    let mut names: Names = HashMap::new();
+    for (field, by_column) in ords {
+        let cols = ctx.columns(&field)?.to_vec();
+        let mut text = HashMap::new();
+        for (ci, list) in by_column {
+            for (ord, name) in column_names(&cols, ci, list)? {
+                text.insert((ci, ord), name);
+            }
+        }
+        names.insert(field, text);
+    }
+    Ok(aggs.iter().zip(locals).map(|(a, l)| to_partial(a, l, &names)).collect())
+}
+
+/// The text of `ords` in string column `ci` of `cols`.
+fn column_names(
+    cols: &[DynamicColumn],
+    ci: usize,
+    mut ords: Vec<u64>,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    ords.sort_unstable();
+    ords.dedup();
+    let Some(DynamicColumn::Str(c)) = cols.get(ci) else { return Ok(Vec::new()) };
+    let mut found = Vec::with_capacity(ords.len());
+    let mut bad = false;
+    c.dictionary()
+        .sorted_ords_to_term_cb(&ords, |bytes| match std::str::from_utf8(bytes) {
+            Ok(s) => found.push(s.to_string()),
+            Err(_) => bad = true,
+        })
+        .map_err(index_err)?;
+    if bad || found.len() != ords.len() {
+        return Err(StoreError::Index(format!(
+            "a string column's dictionary holds {} of {} ordinals as text",
+            found.len(),
+            ords.len()
+        )));
+    }
+    Ok(ords.into_iter().zip(found).collect())
+}
+
+fn key_of(k: &LocalKey, names: Option<&HashMap<(usize, u64), String>>) -> Key {
+    match k {
+        LocalKey::Ord(ci, ord) => {
+            Key::Str(names.and_then(|n| n.get(&(*ci, *ord))).cloned().unwrap_or_default())
+        }
+        LocalKey::Bool(b) => Key::Bool(*b),
+        LocalKey::Int(i) => Key::Int(*i),
+        LocalKey::Float(b) => Key::num(f64::from_bits(*b)),
+        LocalKey::Date(t) => Key::Date(*t),
+    }
+}
+
+fn to_partial(agg: &Aggregation, local: Local, names: &Names) -> Partial {
+    let own = names.get(agg.field());
+    match local {
+        Local::Distinct(d) => Partial::Distinct(d.iter().map(|k| key_of(k, own)).collect()),
+        Local::Buckets(b) => {
+            let samples = sample_limit(agg);
+            let mut out: HashMap<Key, PartialBucket> = HashMap::with_capacity(b.len());
+            for (k, bucket) in b {
+                let subs = agg.subs.iter().zip(bucket.subs).map(|(a, l)| to_partial(a, l, names)).collect();
+                let partial = PartialBucket { count: bucket.count, samples: bucket.samples, subs };
+                merge_bucket(out.entry(key_of(&k, own)).or_default(), partial, samples);
+            }
+            Partial::Buckets(out)
+        }
+    }
 }
 
 fn merge_bucket(into: &mut PartialBucket, from: PartialBucket, samples: usize) {
@@ -444,7 +508,8 @@ pub(crate) fn aggregate(
         docs.sort_unstable();
         let reader = searcher.segment_reader(segment);
         let mut ctx = SegmentContext::new(segment, reader)?;
-        let partials = segment_aggs(&mut ctx, aggs, &docs)?;
+        let locals = segment_aggs(&mut ctx, aggs, &docs)?;
+        let partials = resolve_tree(&mut ctx, aggs, locals)?;
         match &mut total {
             None => total = Some(partials),
             Some(t) => {
