@@ -45,9 +45,9 @@ use tripline_store::embedded::EmbeddedStore;
 use tripline_store::{AggregationValue, EventStore, SearchRequest, Sort, StoreError};
 
 use crate::replay::{rate, ReplayError, MAX_RUNS};
+use crate::runner::{passes, RunError, RunOptions, Runner};
 
 mod windows;
-use crate::runner::{passes, RunError, RunOptions, Runner};
 
 /// Events read per page.
 const PAGE: usize = 10_000;
@@ -113,7 +113,8 @@ pub struct AlertBacktest {
     pub ticks: u64,
     /// Ticks at which it ran (those that could raise).
     pub runs: u64,
-    /// Events read from the store.
+    /// Events of its filter in the span its windows reach: read from the store, or counted by
+    /// the engine where the windows were summed from its answer.
     pub events_read: u64,
 }
 
@@ -219,14 +220,7 @@ impl<'a> Backtest<'a> {
 
         if let (Plan::Aggregation { .. }, Some(o)) = (&plan, &offsets) {
             if let Some(done) = self.by_seconds(alert, &compiled.filter, &plan, &ticks, o).await? {
-                debug!(
-                    alert = name,
-                    ticks = done.ticks,
-                    runs = done.runs,
-                    events = done.events_read,
-                    ms = began.elapsed().as_millis() as u64,
-                    "backtested by seconds"
-                );
+                logged(&done, began, "by seconds");
                 return Ok(done);
             }
         }
@@ -287,14 +281,7 @@ impl<'a> Backtest<'a> {
                 rename(record, &renamed);
             }
         }
-        debug!(
-            alert = name,
-            ticks = out.ticks,
-            runs = out.runs,
-            events = out.events_read,
-            ms = began.elapsed().as_millis() as u64,
-            "backtested"
-        );
+        logged(&out, began, "by events read");
         Ok(out)
     }
 
@@ -659,6 +646,19 @@ fn as_event(source: &Json) -> Option<Event> {
     Some(event)
 }
 
+/// The debug log line of one alert's backtest (`RUST_LOG=tripline_runtime::backtest=debug`).
+fn logged(done: &AlertBacktest, began: std::time::Instant, how: &'static str) {
+    debug!(
+        alert = done.alert,
+        how,
+        ticks = done.ticks,
+        runs = done.runs,
+        events = done.events_read,
+        ms = began.elapsed().as_millis() as u64,
+        "backtested"
+    );
+}
+
 /// The events to copy into a scratch store; those it names otherwise than the store read
 /// (another index prefix) are noted in `renamed`, to be named back in what is raised.
 fn copies(
@@ -756,14 +756,16 @@ impl Ticks {
 
     /// Every tick, in order.
     pub fn iter(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let p = self.period.num_seconds();
-        (0..self.count).map_while(move |i| {
-            i64::try_from(i)
-                .ok()
-                .and_then(|i| i.checked_mul(p))
-                .and_then(|d| self.start.checked_add(d))
-                .and_then(|t| DateTime::from_timestamp(t, 0))
-        })
+        (0..self.count).map_while(move |i| self.nth(i))
+    }
+
+    /// Tick `i` (from 0).
+    fn nth(&self, i: u64) -> Option<DateTime<Utc>> {
+        i64::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_mul(self.period.num_seconds()))
+            .and_then(|d| self.start.checked_add(d))
+            .and_then(|t| DateTime::from_timestamp(t, 0))
     }
 
     /// The ticks at or after `at`, in order.
@@ -775,13 +777,7 @@ impl Ticks {
         let first =
             if at.timestamp_subsec_nanos() > 0 && skip >= 0 && skip % p == 0 { first + 1 } else { first };
         let first = u64::try_from(first).unwrap_or(u64::MAX);
-        (first..self.count).map_while(move |i| {
-            i64::try_from(i)
-                .ok()
-                .and_then(|i| i.checked_mul(p))
-                .and_then(|d| self.start.checked_add(d))
-                .and_then(|t| DateTime::from_timestamp(t, 0))
-        })
+        (first..self.count).map_while(move |i| self.nth(i))
     }
 
     /// How many.

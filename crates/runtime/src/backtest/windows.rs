@@ -187,6 +187,25 @@ fn encode(key: &Json) -> String {
     key.to_string()
 }
 
+/// Add second `at`'s bucket `p` to the sums by key.
+fn enter(sums: &mut HashMap<String, (Json, Sum)>, at: i64, p: &Part) {
+    match sums.get_mut(&p.enc) {
+        Some((_, s)) => s.add(at, p),
+        None => {
+            let mut s = Sum::default();
+            s.add(at, p);
+            sums.insert(p.enc.clone(), (p.key.clone(), s));
+        }
+    }
+}
+
+/// Take second `at`'s bucket `p` out of the sums by key (a key left with nothing goes).
+fn leave(sums: &mut HashMap<String, (Json, Sum)>, at: i64, p: &Part) {
+    if sums.get_mut(&p.enc).is_some_and(|(_, s)| s.remove(at, p)) {
+        sums.remove(&p.enc);
+    }
+}
+
 impl Sum {
     fn add(&mut self, at: i64, p: &Part) {
         self.count += p.count;
@@ -196,16 +215,9 @@ impl Sum {
         if self.subs.len() < p.subs.len() {
             self.subs.resize_with(p.subs.len(), HashMap::new);
         }
-        for (sum, inner) in self.subs.iter_mut().zip(&p.subs) {
+        for (sums, inner) in self.subs.iter_mut().zip(&p.subs) {
             for ip in inner {
-                match sum.get_mut(&ip.enc) {
-                    Some((_, s)) => s.add(at, ip),
-                    None => {
-                        let mut s = Sum::default();
-                        s.add(at, ip);
-                        sum.insert(ip.enc.clone(), (ip.key.clone(), s));
-                    }
-                }
+                enter(sums, at, ip);
             }
         }
     }
@@ -216,11 +228,9 @@ impl Sum {
         if self.samples.front().is_some_and(|(s, _)| *s == at) {
             self.samples.pop_front();
         }
-        for (sum, inner) in self.subs.iter_mut().zip(&p.subs) {
+        for (sums, inner) in self.subs.iter_mut().zip(&p.subs) {
             for ip in inner {
-                if sum.get_mut(&ip.enc).is_some_and(|(_, s)| s.remove(at, ip)) {
-                    sum.remove(&ip.enc);
-                }
+                leave(sums, at, ip);
             }
         }
         self.count == 0
@@ -339,25 +349,12 @@ pub(super) fn verdicts(
             let (a, b) = (a.timestamp(), b.timestamp());
             while s.hi < rows.len() && rows[s.hi].0 < b {
                 let (at, groups) = &rows[s.hi];
-                for g in groups {
-                    match s.sums.get_mut(&g.enc) {
-                        Some((_, sum)) => sum.add(*at, g),
-                        None => {
-                            let mut sum = Sum::default();
-                            sum.add(*at, g);
-                            s.sums.insert(g.enc.clone(), (g.key.clone(), sum));
-                        }
-                    }
-                }
+                groups.iter().for_each(|g| enter(&mut s.sums, *at, g));
                 s.hi += 1;
             }
             while s.lo < s.hi && rows[s.lo].0 < a {
                 let (at, groups) = &rows[s.lo];
-                for g in groups {
-                    if s.sums.get_mut(&g.enc).is_some_and(|(_, sum)| sum.remove(*at, g)) {
-                        s.sums.remove(&g.enc);
-                    }
-                }
+                groups.iter().for_each(|g| leave(&mut s.sums, *at, g));
                 s.lo += 1;
             }
             // The window's last second counts when its events are on its first instant (the
@@ -366,16 +363,7 @@ pub(super) fn verdicts(
                 match seconds.within[s.hi] {
                     Within::Start => {
                         let (at, groups) = &rows[s.hi];
-                        for g in groups {
-                            match s.sums.get_mut(&g.enc) {
-                                Some((_, sum)) => sum.add(*at, g),
-                                None => {
-                                    let mut sum = Sum::default();
-                                    sum.add(*at, g);
-                                    s.sums.insert(g.enc.clone(), (g.key.clone(), sum));
-                                }
-                            }
-                        }
+                        groups.iter().for_each(|g| enter(&mut s.sums, *at, g));
                         s.hi += 1;
                     }
                     Within::After => {}
