@@ -67,24 +67,95 @@ pub fn schedule(
     }
     let mut runs = Vec::new();
     for (i, (alert, expression)) in alerts.iter().enumerate() {
-        let period = rate(expression)
-            .ok_or_else(|| ReplayError::Schedule { alert: alert.clone(), schedule: expression.clone() })?;
-        let p = period.num_seconds();
-        // The first multiple of the period after `from`.
-        let start = from.timestamp().div_euclid(p).saturating_add(1).saturating_mul(p);
-        let mut t = start;
-        while t <= to.timestamp() {
-            if runs.len() >= MAX_RUNS {
-                return Err(ReplayError::TooLong);
-            }
-            let Some(at) = DateTime::from_timestamp(t, 0) else { break };
-            runs.push((at, i));
-            let Some(next) = t.checked_add(p) else { break };
-            t = next;
+        let ticks = Ticks::new(alert, expression, from, to)?;
+        if runs.len().saturating_add(usize::try_from(ticks.len()).unwrap_or(usize::MAX)) > MAX_RUNS {
+            return Err(ReplayError::TooLong);
         }
+        runs.extend(ticks.iter().map(|at| (at, i)));
     }
     runs.sort_by_key(|&(at, i)| (at, i));
     Ok(runs)
+}
+
+/// The ticks of one alert's schedule in `(from, to]`: multiples of its rate since the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticks {
+    start: i64,
+    pub(crate) period: TimeDelta,
+    /// The last tick (or `from` when there is none).
+    pub(crate) last: DateTime<Utc>,
+    pub(crate) count: u64,
+}
+
+impl Ticks {
+    /// The ticks of `schedule` in `(from, to]`, at most [`MAX_RUNS`].
+    pub fn new(
+        alert: &str,
+        schedule: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Self, ReplayError> {
+        if to <= from {
+            return Err(ReplayError::Empty {
+                from: tripline_event::format_timestamp(from),
+                to: tripline_event::format_timestamp(to),
+            });
+        }
+        let period = rate(schedule).ok_or_else(|| ReplayError::Schedule {
+            alert: alert.to_string(),
+            schedule: schedule.to_string(),
+        })?;
+        let p = period.num_seconds();
+        let start = from.timestamp().div_euclid(p).saturating_add(1).saturating_mul(p);
+        let end = to.timestamp().div_euclid(p).saturating_mul(p);
+        let count = if end < start { 0 } else { (end - start) / p + 1 };
+        if count > MAX_RUNS as i64 {
+            return Err(ReplayError::TooLong);
+        }
+        let last = DateTime::from_timestamp(end, 0).filter(|_| count > 0).unwrap_or(from);
+        Ok(Ticks { start, period, last, count: count.unsigned_abs() })
+    }
+
+    /// The first tick.
+    pub fn first(&self) -> Option<DateTime<Utc>> {
+        (self.count > 0).then(|| DateTime::from_timestamp(self.start, 0)).flatten()
+    }
+
+    /// Every tick, in order.
+    pub fn iter(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        (0..self.count).map_while(move |i| self.nth(i))
+    }
+
+    /// Tick `i` (from 0).
+    fn nth(&self, i: u64) -> Option<DateTime<Utc>> {
+        i64::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_mul(self.period.num_seconds()))
+            .and_then(|d| self.start.checked_add(d))
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+    }
+
+    /// The ticks at or after `at`, in order.
+    pub fn from(&self, at: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let p = self.period.num_seconds().max(1);
+        // The index of the first tick at or after `at`.
+        let skip = at.timestamp().saturating_sub(self.start);
+        let first = if skip <= 0 { 0 } else { skip.saturating_add(p - 1) / p };
+        let first =
+            if at.timestamp_subsec_nanos() > 0 && skip >= 0 && skip % p == 0 { first + 1 } else { first };
+        let first = u64::try_from(first).unwrap_or(u64::MAX);
+        (first..self.count).map_while(move |i| self.nth(i))
+    }
+
+    /// How many.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
 }
 
 #[cfg(test)]

@@ -1004,7 +1004,7 @@ fn refs(events: &[EventRef]) -> Vec<DocRef> {
 pub const MAX_SIMPLE_PAGES: usize = 100;
 
 /// A hit's `utctimestamp`.
-fn hit_time(hit: &Hit) -> Option<DateTime<Utc>> {
+pub(crate) fn hit_time(hit: &Hit) -> Option<DateTime<Utc>> {
     hit.source
         .get(tripline_dsl::WINDOW_FIELD)
         .and_then(|t| t.as_str())

@@ -44,7 +44,8 @@ use tripline_event::{AlertRecord, Event};
 use tripline_store::embedded::EmbeddedStore;
 use tripline_store::{AggregationValue, EventStore, SearchRequest, Sort, StoreError};
 
-use crate::replay::{rate, ReplayError, MAX_RUNS};
+use crate::replay::ReplayError;
+pub use crate::replay::Ticks;
 use crate::runner::{passes, RunError, RunOptions, Runner};
 
 mod windows;
@@ -55,9 +56,6 @@ const PAGE: usize = 10_000;
 /// The tag of the oldest events copied into a first-seen alert's scratch store only to tell
 /// whether the store reaches back past the look-back: never a match.
 const BASELINE_MARKER: &str = "tripline-backtest-baseline";
-
-/// At most this many date-histogram buckets per request (OpenSearch refuses over 65,535).
-const MAX_BUCKETS: i64 = 50_000;
 
 /// Why a backtest stopped.
 #[derive(Debug, thiserror::Error)]
@@ -341,6 +339,9 @@ impl<'a> Backtest<'a> {
             events_read: seconds.events,
             ..Default::default()
         };
+        if verdicts.iter().all(|(_, v)| *v == windows::Verdict::Quiet) {
+            return Ok(Some(out));
+        }
         let scratch = EmbeddedStore::in_memory().map_err(Self::store_err(name, "opening a scratch store"))?;
         let runner = self.runner(&scratch);
         let unfiltered = Unfiltered::new(alert);
@@ -432,14 +433,7 @@ impl<'a> Backtest<'a> {
             let full = found.hits.len() >= PAGE;
             let mut fresh = 0;
             for hit in found.hits {
-                let Some(at) = hit
-                    .source
-                    .get(tripline_dsl::WINDOW_FIELD)
-                    .and_then(Json::as_str)
-                    .and_then(|t| tripline_dsl::parse_timestamp(t).ok())
-                else {
-                    continue;
-                };
+                let Some(at) = crate::runner::hit_time(&hit) else { continue };
                 let key = (hit.index, hit.id);
                 if Some(at) == after && at_after.contains(&key) {
                     continue;
@@ -484,10 +478,12 @@ impl<'a> Backtest<'a> {
         ) else {
             return Ok(Vec::new());
         };
+        // As many buckets per request as the store answers.
+        let per_request = self.store.max_buckets().map_or(i64::MAX, |m| i64::try_from(m).unwrap_or(i64::MAX));
         let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
         let mut start = lo.timestamp().div_euclid(g).saturating_mul(g);
         while start < hi.timestamp() {
-            let end = start.saturating_add(g.saturating_mul(MAX_BUCKETS)).min(hi.timestamp());
+            let end = start.saturating_add(g.saturating_mul(per_request)).min(hi.timestamp());
             let (Some(a), Some(b)) = (DateTime::from_timestamp(start, 0), DateTime::from_timestamp(end, 0))
             else {
                 break;
@@ -708,87 +704,6 @@ fn gcd(a: i64, b: i64) -> i64 {
         (a, b) = (b, a % b);
     }
     i64::try_from(a).unwrap_or(i64::MAX)
-}
-
-/// The ticks of one alert's schedule in `(from, to]`: multiples of its rate since the epoch.
-#[derive(Clone, Copy, Debug)]
-pub struct Ticks {
-    start: i64,
-    period: TimeDelta,
-    /// The last tick (or `from` when there is none).
-    last: DateTime<Utc>,
-    count: u64,
-}
-
-impl Ticks {
-    /// The ticks of `schedule` in `(from, to]`, at most [`MAX_RUNS`].
-    pub fn new(
-        alert: &str,
-        schedule: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Self, ReplayError> {
-        if to <= from {
-            return Err(ReplayError::Empty {
-                from: tripline_event::format_timestamp(from),
-                to: tripline_event::format_timestamp(to),
-            });
-        }
-        let period = rate(schedule).ok_or_else(|| ReplayError::Schedule {
-            alert: alert.to_string(),
-            schedule: schedule.to_string(),
-        })?;
-        let p = period.num_seconds();
-        let start = from.timestamp().div_euclid(p).saturating_add(1).saturating_mul(p);
-        let end = to.timestamp().div_euclid(p).saturating_mul(p);
-        let count = if end < start { 0 } else { (end - start) / p + 1 };
-        if count > MAX_RUNS as i64 {
-            return Err(ReplayError::TooLong);
-        }
-        let last = DateTime::from_timestamp(end, 0).filter(|_| count > 0).unwrap_or(from);
-        Ok(Ticks { start, period, last, count: count.unsigned_abs() })
-    }
-
-    /// The first tick.
-    pub fn first(&self) -> Option<DateTime<Utc>> {
-        (self.count > 0).then(|| DateTime::from_timestamp(self.start, 0)).flatten()
-    }
-
-    /// Every tick, in order.
-    pub fn iter(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        (0..self.count).map_while(move |i| self.nth(i))
-    }
-
-    /// Tick `i` (from 0).
-    fn nth(&self, i: u64) -> Option<DateTime<Utc>> {
-        i64::try_from(i)
-            .ok()
-            .and_then(|i| i.checked_mul(self.period.num_seconds()))
-            .and_then(|d| self.start.checked_add(d))
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-    }
-
-    /// The ticks at or after `at`, in order.
-    pub fn from(&self, at: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let p = self.period.num_seconds().max(1);
-        // The index of the first tick at or after `at`.
-        let skip = at.timestamp().saturating_sub(self.start);
-        let first = if skip <= 0 { 0 } else { skip.saturating_add(p - 1) / p };
-        let first =
-            if at.timestamp_subsec_nanos() > 0 && skip >= 0 && skip % p == 0 { first + 1 } else { first };
-        let first = u64::try_from(first).unwrap_or(u64::MAX);
-        (first..self.count).map_while(move |i| self.nth(i))
-    }
-
-    /// How many.
-    pub fn len(&self) -> u64 {
-        self.count
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
 }
 
 /// The ticks at which a run of this plan could raise, from the events its filter matches

@@ -112,12 +112,7 @@ fn placement(at: i64, groups: &[Part]) -> Within {
             return Within::Unknown;
         }
         for h in g.samples.iter() {
-            let t = h
-                .source
-                .get(tripline_dsl::WINDOW_FIELD)
-                .and_then(Json::as_str)
-                .and_then(|t| tripline_dsl::parse_timestamp(t).ok());
-            match t {
+            match crate::runner::hit_time(h) {
                 Some(t) if t.timestamp() == at && t.timestamp_subsec_nanos() == 0 => start = true,
                 Some(t) if t.timestamp() == at => after = true,
                 _ => return Within::Unknown,
